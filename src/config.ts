@@ -1,0 +1,136 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { MODEL_KEYS } from './engines/spec/tts-engine.ts';
+
+/**
+ * Configuration is read once, here, from the environment (and `.env`, loaded by the CLI before this
+ * runs). Names follow the seed's .env; everything else in the code receives the typed `Config`.
+ */
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', 'TRUE', 'FALSE', 'True', 'False'])
+  .transform((value) => ['true', '1', 'yes', 'on'].includes(value.toLowerCase()));
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^-?\d+$/, 'an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const decimal = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^-?\d+(\.\d+)?$/, 'a number')
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
+
+const httpUrl = z
+  .string()
+  .url()
+  .refine((value) => /^https?:\/\//.test(value), 'an http:// or https:// URL')
+  .transform((value) => value.replace(/\/+$/, ''));
+
+/** Each entry: variable name → [schema, default as it would be written in .env, description]. */
+const variables = {
+  TTS_HOST: [z.string().min(1), '0.0.0.0', 'address to listen on'],
+  TTS_PORT: [integer(0, 65535), '8000', 'port to listen on'],
+  TTS_ENGINE: [z.enum(['embedded', 'vllm-omni']), 'embedded', 'speech engine: in-process ONNX, or a vLLM-Omni server'],
+  TTS_DEVICE: [
+    z.string().regex(/^(cpu|cuda(:\d+)?|auto)$/, 'cpu, cuda, cuda:N or auto'),
+    'auto',
+    'cpu, cuda:N, or auto (cuda:0 when the CUDA provider is installed, else cpu)',
+  ],
+  TTS_DTYPE: [z.enum(['bfloat16', 'float16', 'float32']), 'float32', 'model precision variant to load'],
+  TTS_USE_FLASH_ATTENTION: [booleanString, 'false', 'accepted for compatibility; has no effect on ONNX Runtime'],
+  TTS_DEFAULT_MODEL: [
+    z.enum([...MODEL_KEYS, 'all', 'none']),
+    'base_0.6b',
+    'model loaded at startup; all loads every installed model, none loads on first use',
+  ],
+  TTS_WORKERS: [integer(1, 64), '1', 'worker threads (model replicas) per loaded model'],
+  TTS_THREADS: [integer(0, 256), '0', 'ONNX Runtime intra-op threads per worker (0 = let it choose)'],
+  MODEL_DIR: [z.string().min(1), 'models', 'where `models pull` installs models'],
+  MODEL_0_6B_BASE: [z.string(), '', 'directory of the base_0.6b model (default MODEL_DIR/base_0.6b)'],
+  MODEL_1_7B_BASE: [z.string(), '', 'directory of the base_1.7b model (default MODEL_DIR/base_1.7b)'],
+  HF_ENDPOINT: [httpUrl, 'https://huggingface.co', 'model hub for `models pull`'],
+  HF_TOKEN: [z.string(), '', 'hub access token, if the repository needs one'],
+  VLLM_OMNI_URL: [httpUrl, 'http://localhost:8091', 'vLLM-Omni server (TTS_ENGINE=vllm-omni)'],
+  VLLM_OMNI_API_KEY: [z.string(), '', 'bearer key for vLLM-Omni, if it was started with --api-key'],
+  VLLM_OMNI_MODEL: [z.string(), '', 'model name to request from vLLM-Omni (default: the one it serves)'],
+  ENABLE_VIDEO: [booleanString, 'false', 'registers the /video routes'],
+  USE_NEWAVATA_API: [booleanString, 'false', 'true: video through a NewAvata service; false: embedded MuseTalk'],
+  NEWAVATA_API_URL: [httpUrl, 'http://localhost:8001', 'the NewAvata service'],
+  NEWAVATA_PATH: [z.string(), 'NewAvata', 'seed name kept as a fallback for MUSETALK_MODEL_DIR'],
+  MUSETALK_MODEL_DIR: [z.string(), '', 'embedded lip-sync model directory (default MODEL_DIR/musetalk)'],
+  VIDEO_AVATAR_DIR: [z.string().min(1), 'avatars', 'avatar images a request may name'],
+  VIDEO_OUTPUT_DIR: [z.string().min(1), 'output', 'where rendered videos are kept'],
+  VIDEO_MAX_UPLOAD_BYTES: [integer(1024, 1 << 30), '15728640', 'largest avatar upload (bytes)'],
+  VIDEO_MAX_PIXELS: [integer(1024, 1 << 28), '40000000', 'largest avatar image (width × height)'],
+  REF_AUDIO_DIR: [z.string().min(1), 'ref_audio', 'where server-side reference audio lives (ref_audio paths)'],
+  REF_AUDIO_MAX_BYTES: [integer(1024, 1 << 30), '20971520', 'largest reference audio (bytes, any source)'],
+  REF_AUDIO_MIN_SECONDS: [decimal(0.1, 60), '1', 'shortest reference audio'],
+  REF_AUDIO_MAX_SECONDS: [decimal(1, 600), '60', 'longest reference audio'],
+  REF_AUDIO_URL_TIMEOUT_MS: [integer(100, 600000), '15000', 'total time allowed to download a ref_audio URL'],
+  REF_AUDIO_CONNECT_TIMEOUT_MS: [integer(100, 60000), '5000', 'time allowed to connect to a ref_audio URL'],
+  REF_AUDIO_ALLOW_PRIVATE_URLS: [
+    booleanString,
+    'false',
+    'allow ref_audio URLs on loopback, private and link-local addresses',
+  ],
+  MAX_TEXT_LENGTH: [integer(1, 1000000), '5000', 'longest text per request (characters, all list items together)'],
+  SENTENCE_PAUSE_MS: [integer(0, 5000), '250', 'silence between sentences'],
+  QUEUE_MAX_PENDING: [integer(0, 100000), '16', 'requests that may wait per engine before 503 + Retry-After'],
+  QUEUE_CONCURRENCY: [integer(1, 1024), '1', 'requests an engine works on at once'],
+  REQUEST_TIMEOUT_MS: [integer(1000, 3600000), '600000', 'longest a synthesis may run'],
+  PRONUNCIATION_LEXICON_FILE: [z.string(), '', 'JSON file {"word": "reading"} applied to every request'],
+  CACHE_DIR: [z.string().min(1), 'cache', 'voice prompts and prepared avatars'],
+  CORS_ORIGINS: [z.string().min(1), '*', 'allowed CORS origins, comma-separated, * for any'],
+  LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'log level'],
+} as const satisfies Record<string, readonly [z.ZodType<unknown, string>, string, string]>;
+
+type Variables = typeof variables;
+export type Config = { [K in keyof Variables]: z.output<Variables[K][0]> };
+export type ConfigName = keyof Variables;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Every variable with its default and meaning, for `.env.example` and `--help`. */
+export function describeConfig(): { name: ConfigName; defaultValue: string; description: string }[] {
+  return (Object.keys(variables) as ConfigName[]).map((name) => ({
+    name,
+    defaultValue: variables[name][1],
+    description: variables[name][2],
+  }));
+}
+
+/** Parses the environment; a bad value names the variable and what it accepts. */
+export function loadConfig(environment: Record<string, string | undefined> = process.env): Config {
+  const problems: string[] = [];
+  const result: Record<string, unknown> = {};
+  for (const name of Object.keys(variables) as ConfigName[]) {
+    const [schema, defaultValue] = variables[name];
+    const raw = environment[name]?.trim();
+    const parsed = (schema as z.ZodType<unknown, string>).safeParse(raw === undefined || raw === '' ? defaultValue : raw);
+    if (parsed.success) {
+      result[name] = parsed.data;
+    } else {
+      const expected = parsed.error.issues.map((issue) => issue.message).join('; ');
+      problems.push(`${name}=${JSON.stringify(raw)} is not valid: ${expected}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return result as Config;
+}
+
+/** Directory of an installed model: the explicit variable, else MODEL_DIR/<key>. */
+export function modelDirectory(config: Config, key: 'base_0.6b' | 'base_1.7b' | 'musetalk'): string {
+  const explicit =
+    key === 'base_0.6b' ? config.MODEL_0_6B_BASE : key === 'base_1.7b' ? config.MODEL_1_7B_BASE : config.MUSETALK_MODEL_DIR;
+  return path.resolve(explicit || path.join(config.MODEL_DIR, key));
+}

@@ -1,0 +1,123 @@
+import type { SpeechStreamPart } from './speech-stream-parts.ts';
+
+/** Model keys of the seed (`base_0.6b` …). Only Base models clone voices. */
+export const MODEL_KEYS = [
+  'base_0.6b',
+  'base_1.7b',
+  'custom_voice_0.6b',
+  'custom_voice_1.7b',
+  'voice_design_1.7b',
+] as const;
+export type ModelKey = (typeof MODEL_KEYS)[number];
+
+export const LANGUAGES = [
+  'Auto',
+  'Chinese',
+  'English',
+  'Japanese',
+  'Korean',
+  'German',
+  'French',
+  'Russian',
+  'Portuguese',
+  'Spanish',
+  'Italian',
+] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+/** Decoded reference speech: mono float PCM at 24 kHz, identified by a content hash. */
+export interface ReferenceAudio {
+  samples: Float32Array;
+  sampleRate: 24000;
+  /** sha256 hex of the decoded samples; keys every cache derived from this audio. */
+  hash: string;
+  /** The original bytes and their media type, for engines that forward audio (remote engines). */
+  original?: { bytes: Buffer; mediaType: string };
+}
+
+export interface VoicePromptRequest {
+  model: ModelKey;
+  reference: ReferenceAudio;
+  /** Transcript of the reference; ignored in x-vector-only mode. */
+  referenceText: string;
+  xVectorOnly: boolean;
+}
+
+/**
+ * A voice ready for generation, computed once per request (and cached by the engine).
+ * `id` is a content hash of everything it was made from; `data` belongs to the engine that made it.
+ */
+export interface VoicePrompt {
+  id: string;
+  model: ModelKey;
+  xVectorOnly: boolean;
+  data: unknown;
+}
+
+export interface SamplingOptions {
+  /** The seed for this piece of text; the core passes seed + sentence index. */
+  seed: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  repetitionPenalty: number;
+  doSample: boolean;
+  maxNewTokens: number;
+}
+
+export interface SpeechRequest {
+  model: ModelKey;
+  /** One sentence or chunk; the core splits long text before it reaches an engine. */
+  text: string;
+  language: Language;
+  voice: VoicePrompt;
+  sampling: SamplingOptions;
+}
+
+export interface EngineCapabilities {
+  voiceCloning: boolean;
+  /** Audio parts arrive while generation runs (not one part at the end). */
+  streaming: boolean;
+  /** The sample rate of every stream this engine yields. */
+  sampleRate: number;
+}
+
+export interface ModelStatus {
+  key: ModelKey;
+  installed: boolean;
+  loaded: boolean;
+  /** Where the model lives: a directory, or a remote engine's URL. */
+  location?: string;
+}
+
+export interface EngineHealth {
+  ok: boolean;
+  /** What is wrong and what to do, when not ok. */
+  message?: string;
+}
+
+/**
+ * A speech engine: the embedded ONNX engine and remote engines implement this, and the core
+ * depends on nothing else. Methods throw ServerError subclasses (ModelNotAvailableError,
+ * EngineOverloadedError, EngineUnavailableError, EngineFailedError, CancelledError).
+ */
+export interface TtsEngine {
+  readonly name: string;
+  readonly capabilities: EngineCapabilities;
+  readonly languages: readonly Language[];
+
+  /** Every model this engine knows of, installed or not. */
+  models(): Promise<ModelStatus[]>;
+  /** Loads a model so that it can serve; idempotent. */
+  loadModel(key: ModelKey): Promise<void>;
+  loadedModels(): ModelKey[];
+  health(): Promise<EngineHealth>;
+
+  /** Turns a reference into a reusable voice prompt (speaker embedding, reference codes …). */
+  prepareVoice(request: VoicePromptRequest, signal: AbortSignal): Promise<VoicePrompt>;
+
+  /** Streams speech for one piece of text. Stops promptly when `signal` aborts or the consumer breaks. */
+  generate(request: SpeechRequest, signal: AbortSignal): AsyncIterable<SpeechStreamPart>;
+
+  close(): Promise<void>;
+}
