@@ -1,0 +1,84 @@
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import { AdmissionQueue } from './core/admission.ts';
+import { ReferenceAudioResolver, referenceAudioOptionsFromConfig } from './core/reference-audio.ts';
+import { SpeechService, type TextPreparer } from './core/speech-service.ts';
+import { VideoService } from './core/video-service.ts';
+import { preloadModels } from './core/preload-models.ts';
+import type { LipsyncEngine } from './engines/spec/lipsync-engine.ts';
+import type { TtsEngine } from './engines/spec/tts-engine.ts';
+import type { AppServices } from './http/app.ts';
+import { createTextPreparer } from './core/text-preparer.ts';
+
+/** Chooses and starts the configured engines; the only place that knows concrete engine classes. */
+async function createTtsEngine(config: Config, logger: Logger): Promise<TtsEngine> {
+  if (config.TTS_ENGINE === 'vllm-omni') {
+    const { VllmOmniEngine } = await import('./engines/vllm-omni/engine.ts');
+    return VllmOmniEngine.connect(config, { logger });
+  }
+  const { createQwen3OnnxEngine } = await import('./engines/qwen3-onnx/engine.ts');
+  return createQwen3OnnxEngine(config, logger);
+}
+
+async function createLipsyncEngine(config: Config, logger: Logger): Promise<LipsyncEngine> {
+  if (config.USE_NEWAVATA_API) {
+    const { NewAvataEngine } = await import('./engines/newavata/engine.ts');
+    return NewAvataEngine.connect(config, { logger });
+  }
+  const { createMuseTalkEngine } = await import('./engines/musetalk-onnx/engine.ts');
+  return createMuseTalkEngine(config, logger);
+}
+
+export interface ComposedServices extends AppServices {
+  close(): Promise<void>;
+}
+
+/** Wires engines, queues and use cases for `buildApp`. Tests build AppServices themselves. */
+export async function createServices(
+  config: Config,
+  logger: Logger,
+  overrides: { engine?: TtsEngine; lipsync?: LipsyncEngine; text?: TextPreparer } = {},
+): Promise<ComposedServices> {
+  const engine = overrides.engine ?? (await createTtsEngine(config, logger));
+  if (!overrides.engine) await preloadModels(engine, config, logger);
+  const text = overrides.text ?? (await createTextPreparer(config));
+  const admission = new AdmissionQueue({
+    name: `speech engine ${engine.name}`,
+    concurrency: config.QUEUE_CONCURRENCY,
+    maxPending: config.QUEUE_MAX_PENDING,
+  });
+  const speech = new SpeechService({
+    engine,
+    admission,
+    references: new ReferenceAudioResolver(referenceAudioOptionsFromConfig(config)),
+    text,
+    pauseMs: config.SENTENCE_PAUSE_MS,
+    maxTextLength: config.MAX_TEXT_LENGTH,
+    logger,
+  });
+  let video: VideoService | undefined;
+  let lipsync: LipsyncEngine | undefined;
+  if (config.ENABLE_VIDEO) {
+    lipsync = overrides.lipsync ?? (await createLipsyncEngine(config, logger));
+    video = new VideoService({
+      lipsync,
+      speech,
+      admission: new AdmissionQueue({
+        name: `lip-sync engine ${lipsync.name}`,
+        concurrency: 1,
+        maxPending: config.QUEUE_MAX_PENDING,
+      }),
+    });
+  }
+  return {
+    config,
+    engine,
+    admission,
+    speech,
+    text,
+    video,
+    async close() {
+      await Promise.allSettled([engine.close(), lipsync?.close()]);
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import { existsSync } from 'node:fs';
+import { Command } from 'commander';
+import { ConfigError, describeConfig, loadConfig, type Config } from '../config.ts';
+
+/** `.env` in the working directory, if present; variables already set in the environment win. */
+function loadDotEnv(): void {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+}
+
+function configOrExit(): Config {
+  loadDotEnv();
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`${error.message}\nFix these in .env or the environment (see .env.example).`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+const program = new Command()
+  .name('npm run cli --')
+  .description('Voice clone and talking-head server: serve, manage models, benchmark');
+
+program
+  .command('serve')
+  .description('start the HTTP server (what `npm start` runs)')
+  .action(async () => {
+    const { startServer } = await import('../http/server.ts');
+    await startServer(configOrExit());
+  });
+
+program
+  .command('config')
+  .description('print every setting with its default and meaning')
+  .action(() => {
+    for (const entry of describeConfig()) console.log(`${entry.name}=${entry.defaultValue}\t# ${entry.description}`);
+  });
+
+const models = program.command('models').description('install, list and synthesize models');
+
+models
+  .command('list')
+  .description('show installed models and where they came from')
+  .action(async () => {
+    const { runModelsListCommand } = await import('../models/models-list-command.ts');
+    await runModelsListCommand(configOrExit());
+  });
+
+models
+  .command('pull')
+  .argument('<key>', 'base_0.6b, base_1.7b or musetalk')
+  .option('--dtype <dtype>', 'float32 or float16', 'float32')
+  .description('download an exported model from the hub (HF_ENDPOINT, HF_TOKEN), resumable and checked')
+  .action(async (key: string, options: { dtype: string }) => {
+    const { runModelsPullCommand } = await import('../models/models-pull-command.ts');
+    await runModelsPullCommand(key, { config: configOrExit(), dtype: options.dtype });
+  });
+
+models
+  .command('synth')
+  .argument('<key>', 'base_0.6b, base_1.7b or musetalk')
+  .requiredOption('--out <dir>', 'directory to write the model into')
+  .option('--dtype <dtype>', 'float32 or float16', 'float32')
+  .option('--size <size>', 'tiny (tests) or real (real layer counts and sizes, random weights, for benchmarks)', 'tiny')
+  .description('write a synthetic model with the real layout (random weights) for tests and benchmarks')
+  .action(async (key: string, options: { out: string; dtype: string; size: string }) => {
+    const { runModelsSynthCommand } = await import('../models/models-synth-command.ts');
+    await runModelsSynthCommand(key, options);
+  });
+
+program
+  .command('bench')
+  .argument('[which]', 'qwen3, musetalk or compose', 'qwen3')
+  .allowUnknownOption(true)
+  .description('run a benchmark from bench/ (see the README for the figures)')
+  .action(async (which: string) => {
+    const { runBench } = await import('../../bench/run.ts');
+    await runBench(which, process.argv.slice(process.argv.indexOf(which) + 1));
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,122 @@
+import { CancelledError, EngineOverloadedError } from '../errors.ts';
+
+export interface AdmissionOptions {
+  /** Requests worked on at once. */
+  concurrency: number;
+  /** Requests that may wait; one more is refused with 503 + Retry-After instead of piling up. */
+  maxPending: number;
+  /** Names the engine in the overload message. */
+  name: string;
+  /** Seconds suggested to a refused client when no better estimate exists. */
+  retryAfterSeconds?: number;
+}
+
+export interface AdmissionSnapshot {
+  active: number;
+  pending: number;
+  concurrency: number;
+  maxPending: number;
+}
+
+interface Waiter {
+  resolve: (release: () => void) => void;
+  reject: (error: Error) => void;
+  signal: AbortSignal | undefined;
+  onAbort: () => void;
+}
+
+/**
+ * A bounded admission queue per engine. Work beyond `concurrency` waits in FIFO order; beyond
+ * `maxPending` waiting requests the answer is an immediate EngineOverloadedError (503 +
+ * Retry-After), so a burst never becomes an unbounded pile-up or an out-of-memory crash.
+ * A waiting request whose client goes away leaves the queue at once.
+ */
+export class AdmissionQueue {
+  private active = 0;
+  private readonly waiters: Waiter[] = [];
+  private readonly recentDurationsMs: number[] = [];
+
+  constructor(private readonly options: AdmissionOptions) {}
+
+  snapshot(): AdmissionSnapshot {
+    return {
+      active: this.active,
+      pending: this.waiters.length,
+      concurrency: this.options.concurrency,
+      maxPending: this.options.maxPending,
+    };
+  }
+
+  /** Waits for a slot; the returned function must be called exactly once when the work ends. */
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(new CancelledError());
+    if (this.active < this.options.concurrency) {
+      this.active += 1;
+      return Promise.resolve(this.releaser());
+    }
+    if (this.waiters.length >= this.options.maxPending) {
+      return Promise.reject(
+        new EngineOverloadedError(
+          `${this.options.name} is busy: ${this.active} request(s) running and ${this.waiters.length} waiting ` +
+            `(QUEUE_MAX_PENDING=${this.options.maxPending}). Retry after the suggested delay.`,
+          this.suggestedRetryAfterSeconds(),
+        ),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        signal,
+        onAbort: () => {
+          const index = this.waiters.indexOf(waiter);
+          if (index >= 0) this.waiters.splice(index, 1);
+          reject(new CancelledError('the request was cancelled while waiting for the engine'));
+        },
+      };
+      signal?.addEventListener('abort', waiter.onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Runs `work` inside a slot. */
+  async run<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const release = await this.acquire(signal);
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  }
+
+  private releaser(): () => void {
+    const startedAt = performance.now();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.recordDuration(performance.now() - startedAt);
+      const next = this.waiters.shift();
+      if (next) {
+        next.signal?.removeEventListener('abort', next.onAbort);
+        next.resolve(this.releaser());
+      } else {
+        this.active -= 1;
+      }
+    };
+  }
+
+  private recordDuration(milliseconds: number): void {
+    this.recentDurationsMs.push(milliseconds);
+    if (this.recentDurationsMs.length > 20) this.recentDurationsMs.shift();
+  }
+
+  /** Time until a queue slot is likely free: the queue ahead times the recent average work time. */
+  private suggestedRetryAfterSeconds(): number {
+    const fallback = this.options.retryAfterSeconds ?? 5;
+    if (this.recentDurationsMs.length === 0) return fallback;
+    const averageMs = this.recentDurationsMs.reduce((sum, value) => sum + value, 0) / this.recentDurationsMs.length;
+    const ahead = (this.waiters.length + 1) / this.options.concurrency;
+    return Math.max(1, Math.min(300, Math.ceil((averageMs * ahead) / 1000)));
+  }
+}

@@ -1,0 +1,29 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { TtsEngine } from '../engines/spec/tts-engine.ts';
+
+/**
+ * Loads TTS_DEFAULT_MODEL (or every installed model for `all`) at startup. A missing model is not
+ * fatal: the server starts, says how to install one, and the TTS endpoints answer 503 until then.
+ */
+export async function preloadModels(engine: TtsEngine, config: Config, logger: Logger): Promise<void> {
+  if (config.TTS_DEFAULT_MODEL === 'none') return;
+  const models = await engine.models();
+  const wanted =
+    config.TTS_DEFAULT_MODEL === 'all'
+      ? models.filter((model) => model.installed)
+      : models.filter((model) => model.key === config.TTS_DEFAULT_MODEL);
+  if (wanted.length === 0 || wanted.every((model) => !model.installed)) {
+    logger.warn(
+      `no speech model is installed (TTS_DEFAULT_MODEL=${config.TTS_DEFAULT_MODEL}): the TTS endpoints answer 503 ` +
+        'until one is. Install one with `npm run cli -- models pull base_0.6b`, or set MODEL_0_6B_BASE to an exported model.',
+    );
+    return;
+  }
+  for (const model of wanted) {
+    if (!model.installed) continue;
+    const startedAt = performance.now();
+    await engine.loadModel(model.key);
+    logger.info(`loaded ${model.key} from ${model.location ?? 'the engine'} in ${Math.round(performance.now() - startedAt)} ms`);
+  }
+}

@@ -1,0 +1,239 @@
+import type { Logger } from 'pino';
+import type {
+  Language,
+  ReferenceAudio,
+  SpeechStreamPart,
+  TtsEngine,
+  VoicePrompt,
+} from '../engines/spec/index.ts';
+import { CancelledError, EngineFailedError, InvalidInputError, ModelNotAvailableError } from '../errors.ts';
+import type { AdmissionQueue } from './admission.ts';
+import type { SpeechEvent, SpeechItem, SpeechJob } from './speech-job.ts';
+
+/** Turns text into what will be spoken: normalized, then split into sentences. */
+export interface TextPreparer {
+  prepare(
+    text: string,
+    options: {
+      language: Language;
+      split: boolean | null;
+      normalize: boolean;
+      pronunciations?: Record<string, string>;
+    },
+  ): { normalized: string; sentences: string[] };
+}
+
+/** Resolves ref_audio (path, URL, base64) into decoded 24 kHz reference audio. */
+export interface ReferenceResolver {
+  resolve(value: string, signal: AbortSignal): Promise<ReferenceAudio>;
+}
+
+export interface SpeechServiceOptions {
+  engine: TtsEngine;
+  admission: AdmissionQueue;
+  references: ReferenceResolver;
+  text: TextPreparer;
+  /** Silence between sentences. */
+  pauseMs: number;
+  /** Longest text per request, all items together. */
+  maxTextLength: number;
+  logger?: Logger;
+}
+
+interface PreparedItem {
+  item: SpeechItem;
+  sentences: string[];
+  voice: VoicePrompt;
+}
+
+/** A request that passed admission and validation; its audio is produced as `events` is read. */
+export interface OpenedSpeech {
+  items: { text: string; sentences: string[] }[];
+  sampleRate: number;
+  events: AsyncIterable<SpeechEvent>;
+}
+
+/**
+ * The speech use case, independent of HTTP and of any concrete engine: validate and prepare the
+ * text, compute each distinct voice prompt once, then stream sentence after sentence from the
+ * engine, seeding sentence i with seed + i and inserting a short pause between sentences.
+ */
+export class SpeechService {
+  constructor(private readonly options: SpeechServiceOptions) {}
+
+  get engine(): TtsEngine {
+    return this.options.engine;
+  }
+
+  /**
+   * Waits for an engine slot, then does everything that can fail because of the input (text,
+   * reference audio, voice prompt) before any audio is produced, so such failures are plain 4xx
+   * answers rather than errors in the middle of a stream. The slot is held until `events` ends.
+   */
+  async open(job: SpeechJob, signal: AbortSignal): Promise<OpenedSpeech> {
+    const prepared = this.prepareText(job);
+    await this.requireModel(job);
+    const release = await this.options.admission.acquire(signal);
+    let handedOver = false;
+    try {
+      const items = await this.prepareVoices(job, prepared, signal);
+      const sampleRate = this.options.engine.capabilities.sampleRate;
+      handedOver = true;
+      return {
+        items: items.map((entry) => ({ text: entry.item.text, sentences: entry.sentences })),
+        sampleRate,
+        events: this.produce(job, items, sampleRate, signal, release),
+      };
+    } finally {
+      if (!handedOver) release();
+    }
+  }
+
+  private prepareText(job: SpeechJob): { item: SpeechItem; sentences: string[] }[] {
+    const totalLength = job.items.reduce((sum, item) => sum + item.text.length, 0);
+    if (totalLength > this.options.maxTextLength) {
+      throw new InvalidInputError(
+        `text is ${totalLength} characters long; the limit is ${this.options.maxTextLength} (MAX_TEXT_LENGTH). ` +
+          'Split it into several requests.',
+        { code: 'text_too_long', statusCode: 413 },
+      );
+    }
+    return job.items.map((item, index) => {
+      const where = job.items.length > 1 ? `text[${index}]` : 'text';
+      if (item.text.trim() === '') {
+        throw new InvalidInputError(`${where} is empty: send the words to speak.`, { code: 'empty_text', statusCode: 422 });
+      }
+      const { sentences } = this.options.text.prepare(item.text, {
+        language: job.language,
+        split: job.splitSentences,
+        normalize: job.normalize,
+        pronunciations: job.pronunciations,
+      });
+      if (sentences.length === 0) {
+        throw new InvalidInputError(`${where} has nothing that can be spoken (only spaces or symbols).`, {
+          code: 'empty_text',
+          statusCode: 422,
+        });
+      }
+      return { item, sentences };
+    });
+  }
+
+  private async requireModel(job: SpeechJob): Promise<void> {
+    const engine = this.options.engine;
+    if (engine.loadedModels().includes(job.model)) return;
+    const status = (await engine.models()).find((model) => model.key === job.model);
+    if (!status?.installed) {
+      throw new ModelNotAvailableError(
+        `model ${job.model} is not installed: run \`npm run cli -- models pull ${job.model}\`, ` +
+          `or point ${job.model === 'base_1.7b' ? 'MODEL_1_7B_BASE' : 'MODEL_0_6B_BASE'} at an exported model directory.`,
+      );
+    }
+    await engine.loadModel(job.model);
+  }
+
+  /** One voice prompt per distinct (reference, transcript); engines also cache them across requests. */
+  private async prepareVoices(
+    job: SpeechJob,
+    prepared: { item: SpeechItem; sentences: string[] }[],
+    signal: AbortSignal,
+  ): Promise<PreparedItem[]> {
+    const prompts = new Map<string, Promise<VoicePrompt>>();
+    const voiceFor = (item: SpeechItem): Promise<VoicePrompt> => {
+      const key = `${item.referenceAudio}\u0000${job.xVectorOnly ? '' : item.referenceText}`;
+      let prompt = prompts.get(key);
+      if (!prompt) {
+        prompt = this.options.references.resolve(item.referenceAudio, signal).then((reference) =>
+          this.options.engine.prepareVoice(
+            { model: job.model, reference, referenceText: item.referenceText, xVectorOnly: job.xVectorOnly },
+            signal,
+          ),
+        );
+        prompts.set(key, prompt);
+      }
+      return prompt;
+    };
+    // Sequential on purpose: references are usually one and the same, and the engine works one at a time.
+    const result: PreparedItem[] = [];
+    for (const entry of prepared) result.push({ ...entry, voice: await voiceFor(entry.item) });
+    return result;
+  }
+
+  private async *produce(
+    job: SpeechJob,
+    items: PreparedItem[],
+    sampleRate: number,
+    signal: AbortSignal,
+    release: () => void,
+  ): AsyncGenerator<SpeechEvent> {
+    try {
+      const pause = new Float32Array(Math.round((this.options.pauseMs / 1000) * sampleRate));
+      for (let itemIndex = 0; itemIndex < items.length; itemIndex += 1) {
+        const { sentences, voice } = items[itemIndex];
+        yield { type: 'item-start', itemIndex, sentences };
+        let produced = 0;
+        for (let sentenceIndex = 0; sentenceIndex < sentences.length; sentenceIndex += 1) {
+          if (signal.aborted) throw new CancelledError();
+          const sentence = sentences[sentenceIndex];
+          const stream = this.options.engine.generate(
+            {
+              model: job.model,
+              text: sentence,
+              language: job.language,
+              voice,
+              sampling: { ...job.sampling, seed: job.seed + sentenceIndex },
+            },
+            signal,
+          );
+          let firstPart = true;
+          for await (const part of stream) {
+            const samples = this.audioOf(part, sampleRate);
+            if (!samples || samples.length === 0) continue;
+            // The pause goes before a sentence's first audio, so a player that plays parts back to back hears it.
+            const withPause = firstPart && sentenceIndex > 0 && pause.length > 0 ? concat(pause, samples) : samples;
+            firstPart = false;
+            produced += withPause.length;
+            yield { type: 'audio', itemIndex, sentenceIndex, sentence, samples: withPause, sampleRate };
+          }
+        }
+        yield { type: 'item-end', itemIndex, samples: produced };
+      }
+    } finally {
+      release();
+    }
+  }
+
+  private audioOf(part: SpeechStreamPart, sampleRate: number): Float32Array | undefined {
+    if (part.type === 'audio-start' && part.sampleRate !== sampleRate) {
+      throw new EngineFailedError(
+        `engine ${this.options.engine.name} streamed ${part.sampleRate} Hz audio but declared ${sampleRate} Hz`,
+      );
+    }
+    return part.type === 'audio-delta' ? part.samples : undefined;
+  }
+}
+
+function concat(first: Float32Array, second: Float32Array): Float32Array {
+  const joined = new Float32Array(first.length + second.length);
+  joined.set(first, 0);
+  joined.set(second, first.length);
+  return joined;
+}
+
+/** Reads a whole opened stream into one waveform per item. */
+export async function collectSpeech(opened: OpenedSpeech): Promise<Float32Array[]> {
+  const chunks: Float32Array[][] = opened.items.map(() => []);
+  for await (const event of opened.events) {
+    if (event.type === 'audio') chunks[event.itemIndex].push(event.samples);
+  }
+  return chunks.map((parts) => {
+    const total = parts.reduce((sum, part) => sum + part.length, 0);
+    const joined = new Float32Array(total);
+    let offset = 0;
+    for (const part of parts) {
+      joined.set(part, offset);
+      offset += part.length;
+    }
+    return joined;
+  });
+}

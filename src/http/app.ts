@@ -1,0 +1,85 @@
+import cors from '@fastify/cors';
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Config } from '../config.ts';
+import type { AdmissionQueue } from '../core/admission.ts';
+import type { SpeechService, TextPreparer } from '../core/speech-service.ts';
+import type { VideoService } from '../core/video-service.ts';
+import type { TtsEngine } from '../engines/spec/tts-engine.ts';
+import { registerErrorHandler } from './error-handler.ts';
+import { systemRoutes } from './routes/system-routes.ts';
+import { textRoutes } from './routes/text-routes.ts';
+import { ttsRoutes } from './routes/tts-routes.ts';
+import { uiRoutes } from './routes/ui-routes.ts';
+import { videoRoutes } from './routes/video-routes.ts';
+
+/** Everything the routes use, built once by the composition root (or by a test with fakes). */
+export interface AppServices {
+  config: Config;
+  engine: TtsEngine;
+  admission: AdmissionQueue;
+  speech: SpeechService;
+  text: TextPreparer;
+  /** Present when ENABLE_VIDEO=true. */
+  video?: VideoService;
+}
+
+export interface BuildAppOptions {
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** A JSON body limit that fits base64 reference audio of REF_AUDIO_MAX_BYTES plus the text. */
+function bodyLimit(config: Config): number {
+  return Math.ceil(config.REF_AUDIO_MAX_BYTES * 1.4) + config.MAX_TEXT_LENGTH * 8 + 64 * 1024;
+}
+
+/** Builds the HTTP app without listening, so tests can `inject` into it. */
+export async function buildApp(services: AppServices, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const { config } = services;
+  const app = Fastify({
+    logger: options.logger ?? { level: config.LOG_LEVEL },
+    bodyLimit: bodyLimit(config),
+    requestIdHeader: 'x-request-id',
+    requestIdLogLabel: 'requestId',
+    disableRequestLogging: false,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+
+  const origins = config.CORS_ORIGINS.split(',').map((origin) => origin.trim());
+  await app.register(cors, {
+    origin: origins.includes('*') ? true : origins,
+    credentials: true,
+    exposedHeaders: ['X-Generation-Time', 'X-TTS-Time', 'X-Seed', 'X-Request-Id', 'X-Avatar-Used', 'X-Avatar-Notice', 'Retry-After'],
+  });
+  await app.register(multipart, {
+    limits: { fileSize: config.VIDEO_MAX_UPLOAD_BYTES, files: 2, fields: 32, fieldSize: bodyLimit(config) },
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Voice clone and talking-head server',
+        description: 'Qwen3-TTS voice cloning with optional lip-synced MP4 video; compatible with the seed API.',
+        version: '0.1.0',
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  registerErrorHandler(app);
+  await app.register(systemRoutes, { engine: services.engine, admission: services.admission });
+  await app.register(ttsRoutes, { speech: services.speech, requestTimeoutMs: config.REQUEST_TIMEOUT_MS });
+  await app.register(textRoutes, { text: services.text, maxTextLength: config.MAX_TEXT_LENGTH });
+  await app.register(uiRoutes);
+  if (config.ENABLE_VIDEO && services.video) {
+    await app.register(videoRoutes, { video: services.video, config });
+  }
+  return app;
+}

@@ -1,0 +1,55 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ServerError } from '../errors.ts';
+import { RequestValidationError, type ValidationDetail } from './request-validation-error.ts';
+
+/** Where FastAPI puts a field in `loc`. */
+const LOCATION: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
+
+/**
+ * The one error handler. Bad input → 4xx that says what was wrong (422 in FastAPI's shape for
+ * validation, so the seed's clients keep working); our own ServerErrors keep their status, message
+ * and Retry-After; anything unexpected → 500 whose message hides internals but names the request id.
+ */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof RequestValidationError) {
+      return reply.status(422).send({ detail: error.details });
+    }
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const location = LOCATION[error.validationContext ?? 'body'] ?? 'body';
+      const details: ValidationDetail[] = error.validation.map((issue) => {
+        const path = issue.instancePath.split('/').filter(Boolean);
+        const missing = issue.keyword === 'invalid_type' && /received undefined/.test(issue.message);
+        return {
+          type: missing ? 'missing' : issue.keyword,
+          loc: [location, ...path.map((part) => (/^\d+$/.test(part) ? Number(part) : part))],
+          msg: missing ? 'Field required' : issue.message,
+        };
+      });
+      return reply.status(422).send({ detail: details });
+    }
+    if (error instanceof ServerError) {
+      if (error.retryAfterSeconds !== undefined) reply.header('Retry-After', String(error.retryAfterSeconds));
+      if (error.statusCode >= 500) request.log.warn({ err: error }, error.message);
+      const message = error.expose ? error.message : `internal error (request ${request.id})`;
+      return reply.status(error.statusCode).send({ detail: message, code: error.code });
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (error.statusCode === 400 && error instanceof SyntaxError)) {
+      return reply
+        .status(422)
+        .send({ detail: [{ type: 'json_invalid', loc: ['body'], msg: `JSON decode error: ${error.message}` }] });
+    }
+    const status = error.statusCode ?? 500;
+    if (status < 500) {
+      // Fastify's own 4xx (body too large, unsupported media type, …) already say what was wrong.
+      return reply.status(status).send({ detail: error.message, code: error.code ?? 'bad_request' });
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return reply.status(500).send({ detail: `internal error (request ${request.id}); the server log has details` });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({ detail: `Not Found: ${request.method} ${request.url.split('?')[0]} (see /docs)` });
+  });
+}

@@ -1,0 +1,98 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AdmissionQueue } from '../../core/admission.ts';
+import { MODEL_KEYS, type ModelKey, type TtsEngine } from '../../engines/spec/tts-engine.ts';
+import { InvalidInputError, ModelNotAvailableError } from '../../errors.ts';
+
+export interface SystemRoutesOptions {
+  engine: TtsEngine;
+  admission: AdmissionQueue;
+}
+
+/** The seed's aliases: `base`, `custom_voice` and `voice_design` name the 1.7B models. */
+const MODEL_ALIASES: Record<string, ModelKey> = {
+  base: 'base_1.7b',
+  custom_voice: 'custom_voice_1.7b',
+  voice_design: 'voice_design_1.7b',
+};
+
+/** Only Base models clone a voice from a reference; the others need features this server does not offer. */
+const SERVABLE_MODELS: readonly ModelKey[] = ['base_0.6b', 'base_1.7b'];
+
+export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app, options) => {
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  const { engine, admission } = options;
+
+  const healthBody = async () => {
+    const health = await engine.health();
+    return {
+      status: health.ok ? 'ok' : 'degraded',
+      models_loaded: engine.loadedModels(),
+      engine: { name: engine.name, ok: health.ok, ...(health.message ? { message: health.message } : {}) },
+      queue: admission.snapshot(),
+    };
+  };
+
+  // Liveness: 200 whenever the process serves HTTP (NewAvata checks for exactly that).
+  routes.get('/', { schema: { summary: 'Liveness and loaded models', tags: ['system'] } }, healthBody);
+  routes.get('/health', { schema: { summary: 'Liveness and loaded models', tags: ['system'] } }, healthBody);
+
+  // Readiness: 503 until a model is loaded and the engine is healthy (for load balancers).
+  routes.get('/ready', { schema: { summary: 'Readiness: can the server synthesize now?', tags: ['system'] } }, async (_request, reply) => {
+    const body = await healthBody();
+    const ready = body.engine.ok && body.models_loaded.length > 0;
+    return reply.status(ready ? 200 : 503).send({ ...body, ready });
+  });
+
+  routes.get('/info', { schema: { summary: 'Models, speakers and languages', tags: ['system'] } }, async () => {
+    const models = await engine.models();
+    return {
+      loaded_models: engine.loadedModels(),
+      available_models: models.filter((model) => model.installed).map((model) => model.key),
+      // Preset speakers belong to CustomVoice models, which this server does not serve.
+      available_speakers: [] as string[],
+      supported_languages: [...engine.languages],
+      engine: engine.name,
+      capabilities: engine.capabilities,
+      models,
+    };
+  });
+
+  routes.post(
+    '/load/:model_type',
+    {
+      schema: {
+        summary: 'Load a model (base_0.6b, base_1.7b, or the alias base)',
+        tags: ['system'],
+        params: z.object({ model_type: z.string() }),
+      },
+    },
+    async (request) => {
+      const requested = request.params.model_type.trim().toLowerCase();
+      const key = MODEL_ALIASES[requested] ?? (MODEL_KEYS as readonly string[]).find((name) => name === requested);
+      if (!key) {
+        throw new InvalidInputError(
+          `Unknown model type: ${request.params.model_type}. Available: ${[...MODEL_KEYS, ...Object.keys(MODEL_ALIASES)].join(', ')}`,
+          { code: 'unknown_model' },
+        );
+      }
+      if (!SERVABLE_MODELS.includes(key)) {
+        throw new InvalidInputError(
+          `${key} is not supported: this server clones voices with the Base models (${SERVABLE_MODELS.join(', ')}).`,
+          { code: 'unsupported_model' },
+        );
+      }
+      const status = (await engine.models()).find((model) => model.key === key);
+      if (!status?.installed) {
+        throw new ModelNotAvailableError(
+          `model ${key} is not installed: run \`npm run cli -- models pull ${key}\`, or set ` +
+            `${key === 'base_1.7b' ? 'MODEL_1_7B_BASE' : 'MODEL_0_6B_BASE'} to an exported model directory.`,
+        );
+      }
+      await engine.loadModel(key);
+      return { success: true, message: `Model ${key} loaded successfully` };
+    },
+  );
+
+};

@@ -1,0 +1,136 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { encodeWav } from '../../audio/wav.ts';
+import { collectSpeech, type SpeechService } from '../../core/speech-service.ts';
+import { ServerError } from '../../errors.ts';
+import { requestSignal } from '../request-signal.ts';
+import { voiceCloneBodySchema, voiceCloneQuerySchema, voiceCloneSseQuerySchema } from '../schemas/tts-schemas.ts';
+import { modelKeyForSize, speechJobFromBody } from '../speech-job-from-body.ts';
+import { corsHeadersFor, SseWriter } from '../sse.ts';
+
+export interface TtsRoutesOptions {
+  speech: SpeechService;
+  requestTimeoutMs: number;
+}
+
+const seconds = (startedAt: number) => ((performance.now() - startedAt) / 1000).toFixed(3);
+
+/** The seed's /tts/voice_clone and its SSE variant, with the same bodies, headers and events. */
+export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, options) => {
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  const { speech } = options;
+
+  routes.post(
+    '/tts/voice_clone',
+    {
+      schema: {
+        summary: 'Speak text in the voice of a reference recording',
+        description:
+          'A string `text` answers audio/wav (24 kHz mono) with X-Generation-Time; a list answers JSON with one base64 WAV per text.',
+        tags: ['tts'],
+        querystring: voiceCloneQuerySchema,
+        body: voiceCloneBodySchema,
+      },
+    },
+    async (request, reply) => {
+      const startedAt = performance.now();
+      const job = speechJobFromBody(request.body, modelKeyForSize(request.query.model_size));
+      const signal = requestSignal(request, reply, options.requestTimeoutMs);
+      const opened = await speech.open(job, signal);
+      const waveforms = await collectSpeech(opened);
+      const generationTime = seconds(startedAt);
+      reply.header('X-Generation-Time', generationTime).header('X-Seed', String(job.seed));
+      if (typeof request.body.text === 'string') {
+        return reply
+          .type('audio/wav')
+          .header('Content-Disposition', 'attachment; filename=output.wav')
+          .send(encodeWav(waveforms[0], opened.sampleRate));
+      }
+      return {
+        success: true,
+        message: `Generated ${waveforms.length} audio(s)`,
+        sample_rate: opened.sampleRate,
+        audio_count: waveforms.length,
+        audio_data: waveforms.map((waveform) => encodeWav(waveform, opened.sampleRate).toString('base64')),
+        generation_time: Number(generationTime),
+      };
+    },
+  );
+
+  routes.post(
+    '/tts/voice_clone/sse',
+    {
+      schema: {
+        summary: 'Speak text as a Server-Sent Events stream',
+        description:
+          'Events: `meta`, then one `audio` event (base64 WAV) per chunk as soon as it is generated, then `done`; ' +
+          '`error` if generation fails. With streaming=false, one `audio` event per text after generation.',
+        tags: ['tts'],
+        querystring: voiceCloneSseQuerySchema,
+        body: voiceCloneBodySchema,
+      },
+    },
+    async (request, reply) => {
+      const startedAt = performance.now();
+      const job = speechJobFromBody(request.body, modelKeyForSize(request.query.model_size));
+      const signal = requestSignal(request, reply, options.requestTimeoutMs);
+      // Everything the input can get wrong fails here, before the stream starts, as a plain 4xx.
+      const opened = await speech.open(job, signal);
+      const sse = new SseWriter(reply, { ...corsHeadersFor(reply), 'X-Seed': String(job.seed) });
+      sse.send('meta', {
+        status: 'generating',
+        text: request.body.text,
+        sentences: opened.items.length === 1 ? opened.items[0].sentences : opened.items.map((item) => item.sentences),
+        seed: job.seed,
+      });
+      let chunkIndex = 0;
+      const pending: Float32Array[] = [];
+      const sendAudio = (samples: Float32Array, extra: Record<string, unknown>) => {
+        sse.send('audio', {
+          chunk_index: chunkIndex,
+          audio: encodeWav(samples, opened.sampleRate).toString('base64'),
+          sample_rate: opened.sampleRate,
+          generation_time: Number(seconds(startedAt)),
+          ...extra,
+        });
+        chunkIndex += 1;
+      };
+      try {
+        for await (const event of opened.events) {
+          if (!sse.isOpen) break; // the client left: breaking the loop cancels generation
+          if (event.type === 'audio' && request.query.streaming) {
+            sendAudio(event.samples, {
+              item_index: event.itemIndex,
+              sentence_index: event.sentenceIndex,
+              sentence: event.sentence,
+            });
+          } else if (event.type === 'audio') {
+            pending.push(event.samples);
+          } else if (event.type === 'item-end' && !request.query.streaming) {
+            sendAudio(joinAll(pending.splice(0)), { item_index: event.itemIndex });
+          }
+        }
+        sse.send('done', { total_time: Number(seconds(startedAt)), total_chunks: chunkIndex });
+      } catch (error) {
+        const known = error instanceof ServerError && error.expose;
+        request.log.warn({ err: error }, 'speech stream failed');
+        sse.send('error', {
+          detail: known ? error.message : `internal error (request ${request.id})`,
+          code: error instanceof ServerError ? error.code : 'internal_error',
+        });
+      } finally {
+        sse.end();
+      }
+    },
+  );
+};
+
+function joinAll(parts: Float32Array[]): Float32Array {
+  const joined = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.length;
+  }
+  return joined;
+}

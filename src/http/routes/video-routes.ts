@@ -1,0 +1,119 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { Config } from '../../config.ts';
+import type { VideoService } from '../../core/video-service.ts';
+import type { AvatarSource } from '../../engines/spec/lipsync-engine.ts';
+import { InvalidInputError } from '../../errors.ts';
+import { RequestValidationError } from '../request-validation-error.ts';
+import { requestSignal } from '../request-signal.ts';
+import { videoFormSchema } from '../schemas/video-schemas.ts';
+import { modelKeyForSize, speechJobFromBody } from '../speech-job-from-body.ts';
+import { generationParamsSchema } from '../schemas/tts-schemas.ts';
+
+export interface VideoRoutesOptions {
+  video: VideoService;
+  config: Config;
+}
+
+interface ParsedForm {
+  fields: Record<string, string>;
+  avatarImage?: { bytes: Buffer; fileName: string };
+}
+
+/** Reads the multipart form; file parts are size-capped by the multipart plugin's limits. */
+async function readForm(request: FastifyRequest): Promise<ParsedForm> {
+  if (!request.isMultipart()) {
+    throw new InvalidInputError('send /video/generate as multipart/form-data (curl -F field=value -F avatar_image=@photo.jpg)', {
+      statusCode: 415,
+      code: 'not_multipart',
+    });
+  }
+  const form: ParsedForm = { fields: {} };
+  for await (const part of request.parts()) {
+    if (part.type === 'file') {
+      const bytes = await part.toBuffer();
+      if (part.file.truncated) {
+        throw new InvalidInputError(`${part.fieldname} is larger than the upload limit (VIDEO_MAX_UPLOAD_BYTES)`, {
+          statusCode: 413,
+          code: 'upload_too_large',
+        });
+      }
+      if (part.fieldname === 'avatar_image') form.avatarImage = { bytes, fileName: part.filename || 'upload' };
+      else if (part.fieldname === 'ref_audio') form.fields.ref_audio = bytes.toString('base64');
+      else throw new InvalidInputError(`unexpected file field ${part.fieldname}: send avatar_image (and optionally ref_audio)`);
+    } else if (typeof part.value === 'string') {
+      form.fields[part.fieldname] = part.value;
+    }
+  }
+  return form;
+}
+
+/** /video/generate (multipart, → video/mp4) and /video/avatars, as the seed documented them. */
+export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, options) => {
+  const { video, config } = options;
+
+  app.get('/video/avatars', { schema: { summary: 'Avatars a request may name', tags: ['video'] } }, async () => ({
+    avatars: await video.listAvatars(),
+  }));
+
+  app.post(
+    '/video/generate',
+    {
+      schema: {
+        summary: 'Render a lip-synced MP4 of the text spoken in the cloned voice',
+        description:
+          'multipart/form-data: text, language, ref_audio, ref_text, avatar_image (file) or avatar (name), model_size, x_vector_only_mode.',
+        tags: ['video'],
+        consumes: ['multipart/form-data'],
+      },
+    },
+    async (request, reply) => {
+      const form = await readForm(request);
+      const parsed = videoFormSchema.safeParse(form.fields);
+      if (!parsed.success) {
+        throw new RequestValidationError(
+          parsed.error.issues.map((issue) => ({
+            type: issue.code,
+            loc: ['body', ...issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part))],
+            msg: issue.message,
+          })),
+        );
+      }
+      const body = parsed.data;
+      let avatar: AvatarSource;
+      if (form.avatarImage) avatar = { kind: 'image', ...form.avatarImage };
+      else if (body.avatar) avatar = { kind: 'named', name: body.avatar };
+      else {
+        throw new RequestValidationError([
+          { type: 'missing', loc: ['body', 'avatar_image'], msg: 'send avatar_image (a photo) or avatar (a name from /video/avatars)' },
+        ]);
+      }
+      const speech = speechJobFromBody(
+        {
+          text: body.text,
+          language: body.language,
+          ref_audio: body.ref_audio,
+          ref_text: body.ref_text,
+          x_vector_only_mode: body.x_vector_only_mode,
+          split_sentences: body.split_sentences,
+          seed: body.seed,
+          generation_params: generationParamsSchema.parse({}),
+          normalize: body.normalize,
+        },
+        modelKeyForSize(body.model_size),
+      );
+      const signal = requestSignal(request, reply, config.REQUEST_TIMEOUT_MS);
+      const result = await video.render({ speech, avatar }, signal, (stage, fraction) =>
+        request.log.debug({ stage, fraction }, 'video progress'),
+      );
+      reply
+        .type('video/mp4')
+        .header('Content-Disposition', 'attachment; filename=output.mp4')
+        .header('X-Generation-Time', result.totalSeconds.toFixed(3))
+        .header('X-TTS-Time', result.ttsSeconds.toFixed(3))
+        .header('X-Seed', String(speech.seed))
+        .header('X-Avatar-Used', encodeURIComponent(result.avatarUsed));
+      if (result.notices.length > 0) reply.header('X-Avatar-Notice', encodeURIComponent(result.notices.join(' | ')));
+      return reply.send(result.mp4);
+    },
+  );
+};

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { LANGUAGES, type Language } from '../../engines/spec/tts-engine.ts';
+
+/** Languages are matched without regard to case ("korean" works), as the Python server did. */
+export const languageSchema = z.preprocess((value) => {
+  if (typeof value !== 'string') return value;
+  const match = LANGUAGES.find((language) => language.toLowerCase() === value.trim().toLowerCase());
+  return match ?? value;
+}, z.enum(LANGUAGES, { error: () => `language must be one of: ${LANGUAGES.join(', ')}` })) as z.ZodType<Language>;
+
+const stringOrList = (name: string, maxItems: number) =>
+  z.union([
+    z.string({ error: () => `${name} must be a string or a list of strings` }),
+    z.array(z.string()).min(1, `${name} must not be an empty list`).max(maxItems, `${name} may hold at most ${maxItems} items`),
+  ]);
+
+/** The seed's generation_params, with its defaults and bounds. */
+export const generationParamsSchema = z.object({
+  max_new_tokens: z.number().int().min(1).max(4096).default(2048),
+  temperature: z.number().min(0).max(2).default(0.9),
+  top_k: z.number().int().min(1).max(100).default(50),
+  top_p: z.number().min(0).max(1).default(1.0),
+  repetition_penalty: z.number().min(1).max(2).default(1.05),
+  do_sample: z.boolean().default(true),
+});
+
+export const MAX_LIST_ITEMS = 32;
+
+export const voiceCloneBodySchema = z.object({
+  text: stringOrList('text', MAX_LIST_ITEMS).describe('Text to speak, or a list of texts (answered as JSON)'),
+  language: languageSchema.default('Auto'),
+  ref_audio: stringOrList('ref_audio', MAX_LIST_ITEMS).describe(
+    'Reference speech: a file name inside REF_AUDIO_DIR, an http(s) URL, or base64 / a data: URL',
+  ),
+  ref_text: z
+    .union([z.string(), z.array(z.string()).max(MAX_LIST_ITEMS)])
+    .nullable()
+    .optional()
+    .describe('Transcript of the reference speech (required unless x_vector_only_mode is true)'),
+  x_vector_only_mode: z.boolean().default(false),
+  split_sentences: z.boolean().nullable().default(null).describe('true: split, false: one piece, null: auto'),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).nullable().optional(),
+  generation_params: generationParamsSchema.default(generationParamsSchema.parse({})),
+  normalize: z.boolean().default(true).describe('Read numbers, dates and symbols as words before synthesis'),
+  pronunciations: z
+    .record(z.string().min(1).max(100), z.string().max(200))
+    .refine((value) => Object.keys(value).length <= 500, 'pronunciations may hold at most 500 entries')
+    .optional()
+    .describe('Per-request lexicon, e.g. {"Qwen": "큐웬"}'),
+});
+export type VoiceCloneBody = z.infer<typeof voiceCloneBodySchema>;
+
+const modelSizeSchema = z.preprocess(
+  (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
+  z.enum(['0.6b', '1.7b'], { error: () => 'model_size must be 0.6b or 1.7b' }),
+);
+
+const booleanQuery = z.preprocess((value) => {
+  if (typeof value !== 'string') return value;
+  const lowered = value.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(lowered)) return true;
+  if (['false', '0', 'no', 'off'].includes(lowered)) return false;
+  return value;
+}, z.boolean({ error: () => 'must be true or false' }));
+
+export const voiceCloneQuerySchema = z.object({
+  model_size: modelSizeSchema.default('0.6b'),
+});
+
+export const voiceCloneSseQuerySchema = voiceCloneQuerySchema.extend({
+  streaming: booleanQuery.default(true),
+});
+
+export const normalizeBodySchema = z.object({
+  text: z.string(),
+  language: languageSchema.default('Auto'),
+  pronunciations: voiceCloneBodySchema.shape.pronunciations,
+  split_sentences: z.boolean().nullable().default(null),
+});

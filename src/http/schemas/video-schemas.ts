@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { languageSchema } from './tts-schemas.ts';
+
+const formBoolean = (defaultValue: boolean) =>
+  z.preprocess((value) => {
+    if (typeof value !== 'string') return value;
+    const lowered = value.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(lowered)) return true;
+    if (['false', '0', 'no', 'off'].includes(lowered)) return false;
+    return value;
+  }, z.boolean({ error: () => 'must be true or false' }).default(defaultValue));
+
+/** The seed's multipart form for /video/generate (fields arrive as strings). */
+export const videoFormSchema = z.object({
+  text: z.string({ error: () => 'text is required' }).min(1, 'text is empty: send the words to speak'),
+  language: languageSchema.default('Korean'),
+  ref_audio: z.string({ error: () => 'ref_audio is required' }).min(1),
+  ref_text: z.string().default(''),
+  model_size: z.preprocess(
+    (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
+    z.enum(['0.6b', '1.7b'], { error: () => 'model_size must be 0.6b or 1.7b' }).default('0.6b'),
+  ),
+  x_vector_only_mode: formBoolean(true),
+  /** An avatar in VIDEO_AVATAR_DIR (or a NewAvata avatar id) instead of an upload. */
+  avatar: z.string().optional(),
+  seed: z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : undefined),
+    z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  ),
+  normalize: formBoolean(true),
+  split_sentences: z.preprocess(
+    (value) => (value === undefined || value === '' || value === 'null' ? null : value),
+    z.union([z.null(), formBoolean(true)]),
+  ),
+});
+export type VideoForm = z.infer<typeof videoFormSchema>;

@@ -1,0 +1,64 @@
+import type { FastifyReply } from 'fastify';
+
+/**
+ * A Server-Sent Events writer over a hijacked reply. It sends headers once, writes `event:`/`data:`
+ * frames, keeps idle proxies from closing the stream with comment heartbeats, and reports whether the
+ * client is still there so that producers can stop.
+ */
+export class SseWriter {
+  private heartbeat: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly reply: FastifyReply,
+    headers: Record<string, string>,
+    heartbeatMs = 15000,
+  ) {
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      // nginx buffers responses unless told not to; buffering would defeat streaming.
+      'X-Accel-Buffering': 'no',
+      ...headers,
+    });
+    reply.raw.flushHeaders?.();
+    this.heartbeat = setInterval(() => this.writeRaw(': keep-alive\n\n'), heartbeatMs);
+    this.heartbeat.unref();
+    reply.raw.on('close', () => this.stop());
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && !this.reply.raw.destroyed;
+  }
+
+  send(event: string, data: unknown): void {
+    this.writeRaw(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  end(): void {
+    if (!this.closed) this.reply.raw.end();
+    this.stop();
+  }
+
+  private writeRaw(text: string): void {
+    if (this.isOpen) this.reply.raw.write(text);
+  }
+
+  private stop(): void {
+    this.closed = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+}
+
+/** Access-Control-Expose-Headers must be set by hand on hijacked replies (no onSend hooks run). */
+export function corsHeadersFor(reply: FastifyReply): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of ['access-control-allow-origin', 'access-control-expose-headers', 'vary', 'x-request-id']) {
+    const value = reply.getHeader(name);
+    if (typeof value === 'string') headers[name] = value;
+  }
+  return headers;
+}

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AdmissionQueue } from '../../src/core/admission.ts';
+import { CancelledError, EngineOverloadedError } from '../../src/errors.ts';
+
+describe('AdmissionQueue', () => {
+  it('runs up to `concurrency` at once and queues the rest in order', async () => {
+    const queue = new AdmissionQueue({ name: 'test', concurrency: 2, maxPending: 5 });
+    const order: number[] = [];
+    const releases = await Promise.all([queue.acquire(), queue.acquire()]);
+    const waiting = [queue.acquire().then((release) => (order.push(3), release)), queue.acquire().then((release) => (order.push(4), release))];
+    assert.deepEqual(queue.snapshot(), { active: 2, pending: 2, concurrency: 2, maxPending: 5 });
+    releases[0]();
+    releases[1]();
+    const later = await Promise.all(waiting);
+    assert.deepEqual(order, [3, 4]);
+    later.forEach((release) => release());
+    assert.equal(queue.snapshot().active, 0);
+  });
+
+  it('refuses with EngineOverloadedError and a Retry-After when the queue is full', async () => {
+    const queue = new AdmissionQueue({ name: 'test', concurrency: 1, maxPending: 1 });
+    const release = await queue.acquire();
+    const waiting = queue.acquire();
+    await assert.rejects(queue.acquire(), (error: unknown) => {
+      assert.ok(error instanceof EngineOverloadedError);
+      assert.equal(error.statusCode, 503);
+      assert.ok(error.retryAfterSeconds! >= 1);
+      return true;
+    });
+    release();
+    (await waiting)();
+  });
+
+  it('drops a waiting request whose client went away', async () => {
+    const queue = new AdmissionQueue({ name: 'test', concurrency: 1, maxPending: 3 });
+    const release = await queue.acquire();
+    const controller = new AbortController();
+    const waiting = queue.acquire(controller.signal);
+    controller.abort();
+    await assert.rejects(waiting, CancelledError);
+    assert.equal(queue.snapshot().pending, 0);
+    release();
+    assert.equal(queue.snapshot().active, 0);
+  });
+
+  it('releases once even if release is called twice', async () => {
+    const queue = new AdmissionQueue({ name: 'test', concurrency: 1, maxPending: 0 });
+    const release = await queue.acquire();
+    release();
+    release();
+    assert.equal(queue.snapshot().active, 0);
+    (await queue.acquire())();
+  });
+});

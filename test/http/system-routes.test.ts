@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { buildTestApp, type TestApp } from '../helper.ts';
+import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
+
+describe('system routes', () => {
+  let test: TestApp;
+  before(async () => {
+    test = await buildTestApp();
+  });
+  after(async () => test.close());
+
+  for (const url of ['/', '/health']) {
+    it(`GET ${url} answers the seed's shape`, async () => {
+      const response = await test.app.inject({ method: 'GET', url });
+      assert.equal(response.statusCode, 200);
+      const body = response.json();
+      assert.equal(body.status, 'ok');
+      assert.ok(Array.isArray(body.models_loaded));
+      assert.ok(response.headers['x-request-id']);
+    });
+  }
+
+  it('GET /info lists models, speakers and languages', async () => {
+    const body = (await test.app.inject({ method: 'GET', url: '/info' })).json();
+    assert.deepEqual(body.available_models, ['base_0.6b', 'base_1.7b']);
+    assert.ok(body.supported_languages.includes('Korean'));
+    assert.ok(Array.isArray(body.loaded_models));
+    assert.ok(Array.isArray(body.available_speakers));
+  });
+
+  const loadCases: { name: string; url: string; status: number; includes: string }[] = [
+    { name: 'a key', url: '/load/base_0.6b', status: 200, includes: 'Model base_0.6b loaded successfully' },
+    { name: 'the alias base (1.7B)', url: '/load/base', status: 200, includes: 'Model base_1.7b loaded successfully' },
+    { name: 'an unknown type', url: '/load/base_9b', status: 400, includes: 'Unknown model type: base_9b' },
+    { name: 'a model this server does not serve', url: '/load/voice_design', status: 400, includes: 'not supported' },
+  ];
+  for (const testCase of loadCases) {
+    it(`POST /load with ${testCase.name}`, async () => {
+      const response = await test.app.inject({ method: 'POST', url: testCase.url });
+      assert.equal(response.statusCode, testCase.status, response.body);
+      const body = response.json();
+      assert.match(testCase.status === 200 ? body.message : body.detail, new RegExp(testCase.includes));
+    });
+  }
+
+  it('POST /load of a model that is not installed is a 503 that says how to install it', async () => {
+    const other = await buildTestApp({ engine: new FakeTtsEngine({ installed: [] }) });
+    try {
+      const response = await other.app.inject({ method: 'POST', url: '/load/base_0.6b' });
+      assert.equal(response.statusCode, 503);
+      assert.match(response.json().detail, /models pull base_0\.6b/);
+      const ready = await other.app.inject({ method: 'GET', url: '/ready' });
+      assert.equal(ready.statusCode, 503);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('serves the OpenAPI document and interactive docs', async () => {
+    const spec = await test.app.inject({ method: 'GET', url: '/docs/json' });
+    assert.equal(spec.statusCode, 200);
+    assert.ok(spec.json().paths['/tts/voice_clone']);
+    const page = await test.app.inject({ method: 'GET', url: '/docs' });
+    assert.ok([200, 302].includes(page.statusCode));
+  });
+
+  it('serves the try-it page at /ui', async () => {
+    const page = await test.app.inject({ method: 'GET', url: '/ui' });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.headers['content-type'] as string, /text\/html/);
+  });
+
+  it('answers CORS preflights as the seed did', async () => {
+    const response = await test.app.inject({
+      method: 'OPTIONS',
+      url: '/tts/voice_clone',
+      headers: { origin: 'http://example.test', 'access-control-request-method': 'POST' },
+    });
+    assert.equal(response.statusCode, 204);
+    assert.equal(response.headers['access-control-allow-origin'], 'http://example.test');
+  });
+
+  it('unknown routes are a 404 that points at the docs', async () => {
+    const response = await test.app.inject({ method: 'GET', url: '/nope' });
+    assert.equal(response.statusCode, 404);
+    assert.match(response.json().detail, /\/docs/);
+  });
+});

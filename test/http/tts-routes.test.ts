@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { decodeWav } from '../../src/audio/wav.ts';
+import { buildTestApp, parseSse, SEED_BODY, type TestApp } from '../helper.ts';
+import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
+
+const post = (test: TestApp, body: unknown, url = '/tts/voice_clone?model_size=0.6b', headers = {}) =>
+  test.app.inject({ method: 'POST', url, payload: body as object, headers });
+
+describe('POST /tts/voice_clone', () => {
+  let test: TestApp;
+  let engine: FakeTtsEngine;
+  before(async () => {
+    engine = new FakeTtsEngine();
+    test = await buildTestApp({ engine });
+  });
+  after(async () => test.close());
+
+  it("answers the seed guide's curl example with a WAV and the seed's headers", async () => {
+    const response = await post(test, SEED_BODY, undefined, { origin: 'http://client.test' });
+    assert.equal(response.statusCode, 200, response.body);
+    assert.equal(response.headers['content-type'], 'audio/wav');
+    assert.equal(response.headers['content-disposition'], 'attachment; filename=output.wav');
+    assert.match(String(response.headers['x-generation-time']), /^\d+\.\d{3}$/);
+    assert.match(String(response.headers['access-control-expose-headers']), /X-Generation-Time/);
+    const wav = decodeWav(response.rawPayload);
+    assert.equal(wav.sampleRate, 24000);
+    assert.ok(wav.samples.length > 24000 * 0.5);
+  });
+
+  it('computes the voice prompt once per request and seeds sentence i with seed + i', async () => {
+    engine.requests.length = 0;
+    engine.voiceRequests.length = 0;
+    const response = await post(test, { ...SEED_BODY, seed: 1000 });
+    assert.equal(response.statusCode, 200);
+    assert.equal(engine.voiceRequests.length, 1);
+    assert.ok(engine.requests.length >= 2, 'the three sentences are generated separately');
+    assert.deepEqual(
+      engine.requests.map((request) => request.sampling.seed),
+      engine.requests.map((_request, index) => 1000 + index),
+    );
+    assert.equal(new Set(engine.requests.map((request) => request.voice.id)).size, 1);
+    assert.equal(response.headers['x-seed'], '1000');
+  });
+
+  it('gives identical audio for the same seed and different audio for another', async () => {
+    const first = await post(test, { ...SEED_BODY, seed: 7 });
+    const second = await post(test, { ...SEED_BODY, seed: 7 });
+    const third = await post(test, { ...SEED_BODY, seed: 8 });
+    assert.deepEqual(first.rawPayload, second.rawPayload);
+    assert.notDeepEqual(first.rawPayload, third.rawPayload);
+  });
+
+  it('joins sentences with the configured pause', async () => {
+    engine.requests.length = 0;
+    const split = decodeWav((await post(test, { ...SEED_BODY, split_sentences: true })).rawPayload);
+    const sentences = engine.requests.length;
+    engine.requests.length = 0;
+    const whole = decodeWav((await post(test, { ...SEED_BODY, split_sentences: false })).rawPayload);
+    assert.equal(engine.requests.length, 1, 'split_sentences=false keeps one piece');
+    const pause = Math.round((test.config.SENTENCE_PAUSE_MS / 1000) * 24000);
+    assert.equal(split.samples.length, whole.samples.length * sentences + pause * (sentences - 1));
+  });
+
+  it('answers a list of texts with the JSON batch response', async () => {
+    const response = await post(test, { ...SEED_BODY, text: ['첫 번째 문장입니다.', '두 번째 문장입니다.'] });
+    assert.equal(response.statusCode, 200, response.body);
+    const body = response.json();
+    assert.equal(body.success, true);
+    assert.equal(body.message, 'Generated 2 audio(s)');
+    assert.equal(body.sample_rate, 24000);
+    assert.equal(body.audio_count, 2);
+    assert.equal(body.audio_data.length, 2);
+    assert.equal(decodeWav(Buffer.from(body.audio_data[1], 'base64')).sampleRate, 24000);
+    assert.equal(typeof body.generation_time, 'number');
+  });
+
+  it('normalizes Korean numbers before synthesis and applies per-request pronunciations', async () => {
+    engine.requests.length = 0;
+    const response = await post(test, {
+      ...SEED_BODY,
+      text: 'Qwen 면접은 2025년 3월 1일입니다.',
+      pronunciations: { Qwen: '큐웬' },
+    });
+    assert.equal(response.statusCode, 200, response.body);
+    const spoken = engine.requests.map((request) => request.text).join(' ');
+    assert.match(spoken, /큐웬/);
+    assert.match(spoken, /이천이십오/);
+    assert.doesNotMatch(spoken, /\d/);
+  });
+
+  it('passes digits through unchanged with normalize=false', async () => {
+    engine.requests.length = 0;
+    await post(test, { ...SEED_BODY, text: '2025년입니다.', normalize: false });
+    assert.match(engine.requests[0].text, /2025/);
+  });
+
+  const invalid: { name: string; body: unknown; url?: string; status: number; expect: RegExp }[] = [
+    { name: 'text missing', body: { ...SEED_BODY, text: undefined }, status: 422, expect: /"loc":\["body","text"\]/ },
+    { name: 'ref_audio missing', body: { ...SEED_BODY, ref_audio: undefined }, status: 422, expect: /ref_audio/ },
+    { name: 'ref_text missing', body: { ...SEED_BODY, ref_text: undefined }, status: 422, expect: /ref_text is required/ },
+    { name: 'an unknown model_size', body: SEED_BODY, url: '/tts/voice_clone?model_size=2b', status: 422, expect: /model_size must be 0\.6b or 1\.7b/ },
+    { name: 'an unknown language', body: { ...SEED_BODY, language: 'Klingon' }, status: 422, expect: /language must be one of/ },
+    { name: 'temperature out of range', body: { ...SEED_BODY, generation_params: { temperature: 5 } }, status: 422, expect: /temperature/ },
+    { name: 'empty text', body: { ...SEED_BODY, text: '   ' }, status: 422, expect: /text is empty/ },
+    { name: 'text that is only symbols', body: { ...SEED_BODY, text: '!!! ...' }, status: 422, expect: /nothing that can be spoken/ },
+    { name: 'text over MAX_TEXT_LENGTH', body: { ...SEED_BODY, text: '가'.repeat(5001) }, status: 413, expect: /MAX_TEXT_LENGTH/ },
+    { name: 'mismatched list lengths', body: { ...SEED_BODY, text: ['하나.', '둘.'], ref_audio: ['a.wav', 'b.wav', 'c.wav'] }, status: 422, expect: /ref_audio has 3 items but text has 2/ },
+    { name: 'a path outside REF_AUDIO_DIR', body: { ...SEED_BODY, ref_audio: '../../etc/passwd' }, status: 400, expect: /REF_AUDIO_DIR/ },
+    { name: 'a file that does not exist', body: { ...SEED_BODY, ref_audio: 'missing.wav' }, status: 404, expect: /missing\.wav/ },
+    { name: 'base64 that is not audio', body: { ...SEED_BODY, ref_audio: Buffer.from('not audio at all, just text').toString('base64') }, status: 422, expect: /audio/ },
+  ];
+  for (const testCase of invalid) {
+    it(`rejects ${testCase.name} with a ${testCase.status} that names the problem`, async () => {
+      const response = await post(test, testCase.body, testCase.url);
+      assert.equal(response.statusCode, testCase.status, response.body);
+      assert.match(response.body, testCase.expect);
+      assert.ok(response.json().detail, 'FastAPI-style detail');
+    });
+  }
+
+  it('rejects malformed JSON with a 422 in FastAPI shape', async () => {
+    const response = await test.app.inject({
+      method: 'POST',
+      url: '/tts/voice_clone',
+      payload: '{"text": ',
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(response.statusCode, 422);
+    assert.equal(response.json().detail[0].type, 'json_invalid');
+  });
+
+  it('keeps serving after bad input', async () => {
+    const response = await post(test, SEED_BODY);
+    assert.equal(response.statusCode, 200);
+  });
+});
+
+describe('POST /tts/voice_clone without an installed model', () => {
+  it('answers 503 with how to install one', async () => {
+    const test = await buildTestApp({ engine: new FakeTtsEngine({ installed: [] }) });
+    try {
+      const response = await post(test, SEED_BODY);
+      assert.equal(response.statusCode, 503);
+      assert.match(response.json().detail, /npm run cli -- models pull base_0\.6b/);
+    } finally {
+      await test.close();
+    }
+  });
+});
+
+describe('admission queue over HTTP', () => {
+  it('answers 503 with Retry-After when the queue is full, and keeps serving', async () => {
+    const test = await buildTestApp({
+      engineOptions: { partDelayMs: 150 },
+      environment: { QUEUE_CONCURRENCY: '1', QUEUE_MAX_PENDING: '0' },
+    });
+    try {
+      const first = post(test, SEED_BODY);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const second = await post(test, SEED_BODY);
+      assert.equal(second.statusCode, 503, second.body);
+      assert.ok(Number(second.headers['retry-after']) >= 1);
+      assert.match(second.json().detail, /busy/);
+      assert.equal((await first).statusCode, 200);
+      assert.equal((await post(test, SEED_BODY)).statusCode, 200);
+    } finally {
+      await test.close();
+    }
+  });
+});
+
+describe('POST /tts/voice_clone/sse (inject)', () => {
+  let test: TestApp;
+  before(async () => {
+    test = await buildTestApp();
+  });
+  after(async () => test.close());
+
+  it('sends meta, audio events and done', async () => {
+    const response = await post(test, SEED_BODY, '/tts/voice_clone/sse?model_size=0.6b&streaming=true');
+    assert.equal(response.statusCode, 200);
+    assert.match(String(response.headers['content-type']), /text\/event-stream/);
+    const events = parseSse(response.body);
+    assert.equal(events[0].event, 'meta');
+    assert.equal((events[0].data as { status: string }).status, 'generating');
+    const audio = events.filter((event) => event.event === 'audio');
+    assert.ok(audio.length > 1);
+    audio.forEach((event, index) => {
+      const data = event.data as { chunk_index: number; audio: string; sample_rate: number; generation_time: number };
+      assert.equal(data.chunk_index, index);
+      assert.equal(data.sample_rate, 24000);
+      assert.equal(decodeWav(Buffer.from(data.audio, 'base64')).sampleRate, 24000);
+    });
+    const done = events.at(-1)!;
+    assert.equal(done.event, 'done');
+    assert.equal((done.data as { total_chunks: number }).total_chunks, audio.length);
+  });
+
+  it('with streaming=false sends one audio event with everything', async () => {
+    const events = parseSse((await post(test, SEED_BODY, '/tts/voice_clone/sse?streaming=false')).body);
+    assert.equal(events.filter((event) => event.event === 'audio').length, 1);
+  });
+
+  it('answers bad input with a plain 4xx before the stream starts', async () => {
+    const response = await post(test, { ...SEED_BODY, ref_audio: '../secret.wav' }, '/tts/voice_clone/sse');
+    assert.equal(response.statusCode, 400);
+  });
+
+  it('ends with an error event when generation fails', async () => {
+    const failing = await buildTestApp({ engineOptions: { failAfterParts: 2 } });
+    try {
+      const events = parseSse((await post(failing, SEED_BODY, '/tts/voice_clone/sse')).body);
+      assert.equal(events.filter((event) => event.event === 'audio').length, 2);
+      assert.equal(events.at(-1)!.event, 'error');
+      assert.match((events.at(-1)!.data as { detail: string }).detail, /failed on purpose/);
+    } finally {
+      await failing.close();
+    }
+  });
+});

@@ -1,0 +1,102 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CancelledError, EngineFailedError } from '../../src/errors.ts';
+import type {
+  EngineCapabilities,
+  EngineHealth,
+  Language,
+  ModelKey,
+  ModelStatus,
+  SpeechRequest,
+  SpeechStreamPart,
+  TtsEngine,
+  VoicePrompt,
+  VoicePromptRequest,
+} from '../../src/engines/spec/index.ts';
+import { LANGUAGES } from '../../src/engines/spec/index.ts';
+
+export interface FakeEngineOptions {
+  installed?: ModelKey[];
+  /** Milliseconds between streamed parts, so tests can observe streaming and cancellation. */
+  partDelayMs?: number;
+  /** Parts per sentence. */
+  partsPerSentence?: number;
+  /** Throw after this many parts of a request (to test mid-stream failures). */
+  failAfterParts?: number;
+}
+
+/**
+ * A test double of the engine interface (tests only; `npm start` never serves it). Its audio is a
+ * deterministic function of text, seed and voice: a tone whose pitch depends on them, so tests can
+ * check seeding and ordering without a model.
+ */
+export class FakeTtsEngine implements TtsEngine {
+  readonly name = 'fake';
+  readonly capabilities: EngineCapabilities = { voiceCloning: true, streaming: true, sampleRate: 24000 };
+  readonly languages: readonly Language[] = LANGUAGES;
+  readonly requests: SpeechRequest[] = [];
+  readonly voiceRequests: VoicePromptRequest[] = [];
+  cancelledRequests = 0;
+  partsYielded = 0;
+  private readonly loaded = new Set<ModelKey>();
+
+  constructor(private readonly options: FakeEngineOptions = {}) {}
+
+  async models(): Promise<ModelStatus[]> {
+    const installed = this.options.installed ?? ['base_0.6b', 'base_1.7b'];
+    return (['base_0.6b', 'base_1.7b'] as ModelKey[]).map((key) => ({
+      key,
+      installed: installed.includes(key),
+      loaded: this.loaded.has(key),
+      location: `/models/${key}`,
+    }));
+  }
+
+  async loadModel(key: ModelKey): Promise<void> {
+    this.loaded.add(key);
+  }
+
+  loadedModels(): ModelKey[] {
+    return [...this.loaded];
+  }
+
+  async health(): Promise<EngineHealth> {
+    return { ok: true };
+  }
+
+  async prepareVoice(request: VoicePromptRequest): Promise<VoicePrompt> {
+    this.voiceRequests.push(request);
+    return {
+      id: `${request.reference.hash}:${request.xVectorOnly ? '' : request.referenceText}`,
+      model: request.model,
+      xVectorOnly: request.xVectorOnly,
+      data: { pitch: 100 + (parseInt(request.reference.hash.slice(0, 4), 16) % 200) },
+    };
+  }
+
+  async *generate(request: SpeechRequest, signal: AbortSignal): AsyncGenerator<SpeechStreamPart> {
+    this.requests.push(request);
+    const parts = this.options.partsPerSentence ?? 3;
+    const pitch = (request.voice.data as { pitch: number }).pitch + (request.sampling.seed % 97) + request.text.length;
+    yield { type: 'audio-start', sampleRate: 24000 };
+    try {
+      for (let index = 0; index < parts; index += 1) {
+        if (this.options.partDelayMs) await sleep(this.options.partDelayMs, undefined, { signal }).catch(() => {});
+        if (signal.aborted) throw new CancelledError();
+        if (this.options.failAfterParts !== undefined && this.partsYielded >= this.options.failAfterParts) {
+          throw new EngineFailedError('the fake engine failed on purpose');
+        }
+        this.partsYielded += 1;
+        const samples = new Float32Array(2400);
+        for (let i = 0; i < samples.length; i += 1) {
+          samples[i] = 0.3 * Math.sin((2 * Math.PI * pitch * (i + index * 2400)) / 24000);
+        }
+        yield { type: 'audio-delta', samples };
+      }
+    } finally {
+      if (signal.aborted) this.cancelledRequests += 1;
+    }
+    yield { type: 'audio-end', finishReason: 'end-of-speech', frames: parts * 1 };
+  }
+
+  async close(): Promise<void> {}
+}
