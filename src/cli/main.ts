@@ -34,9 +34,10 @@ program
 
 program
   .command('config')
-  .description('print every setting with its default and meaning')
+  .description('print every setting with its default and meaning, in .env format (how .env.example is made)')
   .action(() => {
-    for (const entry of describeConfig()) console.log(`${entry.name}=${entry.defaultValue}\t# ${entry.description}`);
+    console.log('# Settings, read from the environment or this file (copy it to .env). Defaults shown.\n');
+    for (const entry of describeConfig()) console.log(`# ${entry.description}\n${entry.name}=${entry.defaultValue}\n`);
   });
 
 const models = program.command('models').description('install, list and synthesize models');
