@@ -35,14 +35,22 @@ const httpUrl = z
 const variables = {
   TTS_HOST: [z.string().min(1), '0.0.0.0', 'address to listen on'],
   TTS_PORT: [integer(0, 65535), '8000', 'port to listen on'],
-  TTS_ENGINE: [z.enum(['embedded', 'vllm-omni']), 'embedded', 'speech engine: in-process ONNX, or a vLLM-Omni server'],
+  TTS_ENGINE: [
+    z.enum(['embedded', 'vllm-omni']),
+    'embedded',
+    'speech engine: in-process ONNX, or a vLLM-Omni server',
+  ],
   TTS_DEVICE: [
     z.string().regex(/^(cpu|cuda(:\d+)?|auto)$/, 'cpu, cuda, cuda:N or auto'),
     'auto',
     'cpu, cuda:N, or auto (cuda:0 when the CUDA provider is installed, else cpu)',
   ],
   TTS_DTYPE: [z.enum(['bfloat16', 'float16', 'float32']), 'float32', 'model precision variant to load'],
-  TTS_USE_FLASH_ATTENTION: [booleanString, 'false', 'accepted for compatibility; has no effect on ONNX Runtime'],
+  TTS_USE_FLASH_ATTENTION: [
+    booleanString,
+    'false',
+    'accepted for compatibility; has no effect on ONNX Runtime',
+  ],
   TTS_DEFAULT_MODEL: [
     z.enum([...MODEL_KEYS, 'all', 'none']),
     'base_0.6b',
@@ -59,7 +67,11 @@ const variables = {
   VLLM_OMNI_API_KEY: [z.string(), '', 'bearer key for vLLM-Omni, if it was started with --api-key'],
   VLLM_OMNI_MODEL: [z.string(), '', 'model name to request from vLLM-Omni (default: the one it serves)'],
   ENABLE_VIDEO: [booleanString, 'false', 'registers the /video routes'],
-  USE_NEWAVATA_API: [booleanString, 'false', 'true: video through a NewAvata service; false: embedded MuseTalk'],
+  USE_NEWAVATA_API: [
+    booleanString,
+    'false',
+    'true: video through a NewAvata service; false: embedded MuseTalk',
+  ],
   NEWAVATA_API_URL: [httpUrl, 'http://localhost:8001', 'the NewAvata service'],
   NEWAVATA_PATH: [z.string(), 'NewAvata', 'seed name kept as a fallback for MUSETALK_MODEL_DIR'],
   MUSETALK_MODEL_DIR: [z.string(), '', 'embedded lip-sync model directory (default MODEL_DIR/musetalk)'],
@@ -67,7 +79,11 @@ const variables = {
   VIDEO_OUTPUT_DIR: [z.string().min(1), 'output', 'where rendered videos are kept'],
   VIDEO_MAX_UPLOAD_BYTES: [integer(1024, 1 << 30), '15728640', 'largest avatar upload (bytes)'],
   VIDEO_MAX_PIXELS: [integer(1024, 1 << 28), '40000000', 'largest avatar image (width × height)'],
-  REF_AUDIO_DIR: [z.string().min(1), 'ref_audio', 'where server-side reference audio lives (ref_audio paths)'],
+  REF_AUDIO_DIR: [
+    z.string().min(1),
+    'ref_audio',
+    'where server-side reference audio lives (ref_audio paths)',
+  ],
   REF_AUDIO_MAX_BYTES: [integer(1024, 1 << 30), '20971520', 'largest reference audio (bytes, any source)'],
   REF_AUDIO_MIN_SECONDS: [decimal(0.1, 60), '1', 'shortest reference audio'],
   REF_AUDIO_MAX_SECONDS: [decimal(1, 600), '60', 'longest reference audio'],
@@ -78,7 +94,11 @@ const variables = {
     'false',
     'allow ref_audio URLs on loopback, private and link-local addresses',
   ],
-  MAX_TEXT_LENGTH: [integer(1, 1000000), '5000', 'longest text per request (characters, all list items together)'],
+  MAX_TEXT_LENGTH: [
+    integer(1, 1000000),
+    '5000',
+    'longest text per request (characters, all list items together)',
+  ],
   SENTENCE_PAUSE_MS: [integer(0, 5000), '250', 'silence between sentences'],
   QUEUE_MAX_PENDING: [integer(0, 100000), '16', 'requests that may wait per engine before 503 + Retry-After'],
   QUEUE_CONCURRENCY: [integer(1, 1024), '1', 'requests an engine works on at once'],
@@ -116,7 +136,9 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
   for (const name of Object.keys(variables) as ConfigName[]) {
     const [schema, defaultValue] = variables[name];
     const raw = environment[name]?.trim();
-    const parsed = (schema as z.ZodType<unknown, string>).safeParse(raw === undefined || raw === '' ? defaultValue : raw);
+    const parsed = (schema as z.ZodType<unknown, string>).safeParse(
+      raw === undefined || raw === '' ? defaultValue : raw,
+    );
     if (parsed.success) {
       result[name] = parsed.data;
     } else {
@@ -131,6 +153,10 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
 /** Directory of an installed model: the explicit variable, else MODEL_DIR/<key>. */
 export function modelDirectory(config: Config, key: 'base_0.6b' | 'base_1.7b' | 'musetalk'): string {
   const explicit =
-    key === 'base_0.6b' ? config.MODEL_0_6B_BASE : key === 'base_1.7b' ? config.MODEL_1_7B_BASE : config.MUSETALK_MODEL_DIR;
+    key === 'base_0.6b'
+      ? config.MODEL_0_6B_BASE
+      : key === 'base_1.7b'
+        ? config.MODEL_1_7B_BASE
+        : config.MUSETALK_MODEL_DIR;
   return path.resolve(explicit || path.join(config.MODEL_DIR, key));
 }

@@ -36,8 +36,15 @@ export class ServerError extends Error {
 
 /** The request is well-formed JSON but a value is unusable (bad audio, a path outside REF_AUDIO_DIR …). */
 export class InvalidInputError extends ServerError {
-  constructor(message: string, options: { code?: string; statusCode?: 400 | 404 | 413 | 415 | 422; cause?: unknown } = {}) {
-    super(message, { code: options.code ?? 'invalid_input', statusCode: options.statusCode ?? 400, cause: options.cause });
+  constructor(
+    message: string,
+    options: { code?: string; statusCode?: 400 | 404 | 413 | 415 | 422; cause?: unknown } = {},
+  ) {
+    super(message, {
+      code: options.code ?? 'invalid_input',
+      statusCode: options.statusCode ?? 400,
+      cause: options.cause,
+    });
     this.name = 'InvalidInputError';
   }
 }
@@ -82,7 +89,10 @@ export class EngineUnavailableError extends ServerError {
 
 /** The engine failed while working on a request (a crashed worker, garbage from a remote engine). */
 export class EngineFailedError extends ServerError {
-  constructor(message: string, options: { statusCode?: 500 | 502; isRetryable?: boolean; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { statusCode?: 500 | 502; isRetryable?: boolean; cause?: unknown } = {},
+  ) {
     super(message, {
       code: 'engine_failed',
       statusCode: options.statusCode ?? 500,

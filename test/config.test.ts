@@ -24,11 +24,14 @@ describe('configuration', () => {
   ];
   for (const [name, value, message] of bad) {
     it(`stops on ${name}=${value} with a message naming the variable`, () => {
-      assert.throws(() => loadConfig({ [name]: value }), (error: unknown) => {
-        assert.ok(error instanceof ConfigError);
-        assert.match(error.message, message);
-        return true;
-      });
+      assert.throws(
+        () => loadConfig({ [name]: value }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.match(error.message, message);
+          return true;
+        },
+      );
     });
   }
 

@@ -26,9 +26,17 @@ export const SEED_REFERENCE_NAME = 'sample(1).mp3';
 /** Writes test reference audio with the bundled ffmpeg: a 3 s tone with a little noise. */
 export function writeReferenceAudio(file: string, seconds = 3): void {
   execFileSync(ffmpegPath(), [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', `sine=frequency=220:sample_rate=44100:duration=${seconds}`,
-    '-ac', '1', file,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=220:sample_rate=44100:duration=${seconds}`,
+    '-ac',
+    '1',
+    file,
   ]);
 }
 
@@ -50,7 +58,10 @@ export async function buildTestApp(
     ...options.environment,
   });
   const engine = options.engine ?? new FakeTtsEngine(options.engineOptions);
-  const services = await createServices(config, pino({ level: 'silent' }), { engine, lipsync: options.lipsync });
+  const services = await createServices(config, pino({ level: 'silent' }), {
+    engine,
+    lipsync: options.lipsync,
+  });
   const app = await buildApp(services, { logger: false });
   await app.ready();
   return {

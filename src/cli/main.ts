@@ -37,7 +37,8 @@ program
   .description('print every setting with its default and meaning, in .env format (how .env.example is made)')
   .action(() => {
     console.log('# Settings, read from the environment or this file (copy it to .env). Defaults shown.\n');
-    for (const entry of describeConfig()) console.log(`# ${entry.description}\n${entry.name}=${entry.defaultValue}\n`);
+    for (const entry of describeConfig())
+      console.log(`# ${entry.description}\n${entry.name}=${entry.defaultValue}\n`);
   });
 
 const models = program.command('models').description('install, list and synthesize models');
@@ -65,7 +66,11 @@ models
   .argument('<key>', 'base_0.6b, base_1.7b or musetalk')
   .requiredOption('--out <dir>', 'directory to write the model into')
   .option('--dtype <dtype>', 'float32 or float16', 'float32')
-  .option('--size <size>', 'tiny (tests) or real (real layer counts and sizes, random weights, for benchmarks)', 'tiny')
+  .option(
+    '--size <size>',
+    'tiny (tests) or real (real layer counts and sizes, random weights, for benchmarks)',
+    'tiny',
+  )
   .description('write a synthetic model with the real layout (random weights) for tests and benchmarks')
   .action(async (key: string, options: { out: string; dtype: string; size: string }) => {
     const { runModelsSynthCommand } = await import('../models/models-synth-command.ts');

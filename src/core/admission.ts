@@ -115,7 +115,8 @@ export class AdmissionQueue {
   private suggestedRetryAfterSeconds(): number {
     const fallback = this.options.retryAfterSeconds ?? 5;
     if (this.recentDurationsMs.length === 0) return fallback;
-    const averageMs = this.recentDurationsMs.reduce((sum, value) => sum + value, 0) / this.recentDurationsMs.length;
+    const averageMs =
+      this.recentDurationsMs.reduce((sum, value) => sum + value, 0) / this.recentDurationsMs.length;
     const ahead = (this.waiters.length + 1) / this.options.concurrency;
     return Math.max(1, Math.min(300, Math.ceil((averageMs * ahead) / 1000)));
   }

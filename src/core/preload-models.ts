@@ -24,6 +24,8 @@ export async function preloadModels(engine: TtsEngine, config: Config, logger: L
     if (!model.installed) continue;
     const startedAt = performance.now();
     await engine.loadModel(model.key);
-    logger.info(`loaded ${model.key} from ${model.location ?? 'the engine'} in ${Math.round(performance.now() - startedAt)} ms`);
+    logger.info(
+      `loaded ${model.key} from ${model.location ?? 'the engine'} in ${Math.round(performance.now() - startedAt)} ms`,
+    );
   }
 }

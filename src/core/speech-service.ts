@@ -101,7 +101,10 @@ export class SpeechService {
     return job.items.map((item, index) => {
       const where = job.items.length > 1 ? `text[${index}]` : 'text';
       if (item.text.trim() === '') {
-        throw new InvalidInputError(`${where} is empty: send the words to speak.`, { code: 'empty_text', statusCode: 422 });
+        throw new InvalidInputError(`${where} is empty: send the words to speak.`, {
+          code: 'empty_text',
+          statusCode: 422,
+        });
       }
       const { sentences } = this.options.text.prepare(item.text, {
         language: job.language,
@@ -143,12 +146,19 @@ export class SpeechService {
       const key = `${item.referenceAudio}\u0000${job.xVectorOnly ? '' : item.referenceText}`;
       let prompt = prompts.get(key);
       if (!prompt) {
-        prompt = this.options.references.resolve(item.referenceAudio, signal).then((reference) =>
-          this.options.engine.prepareVoice(
-            { model: job.model, reference, referenceText: item.referenceText, xVectorOnly: job.xVectorOnly },
-            signal,
-          ),
-        );
+        prompt = this.options.references
+          .resolve(item.referenceAudio, signal)
+          .then((reference) =>
+            this.options.engine.prepareVoice(
+              {
+                model: job.model,
+                reference,
+                referenceText: item.referenceText,
+                xVectorOnly: job.xVectorOnly,
+              },
+              signal,
+            ),
+          );
         prompts.set(key, prompt);
       }
       return prompt;
@@ -190,7 +200,8 @@ export class SpeechService {
             const samples = this.audioOf(part, sampleRate);
             if (!samples || samples.length === 0) continue;
             // The pause goes before a sentence's first audio, so a player that plays parts back to back hears it.
-            const withPause = firstPart && sentenceIndex > 0 && pause.length > 0 ? concat(pause, samples) : samples;
+            const withPause =
+              firstPart && sentenceIndex > 0 && pause.length > 0 ? concat(pause, samples) : samples;
             firstPart = false;
             produced += withPause.length;
             yield { type: 'audio', itemIndex, sentenceIndex, sentence, samples: withPause, sampleRate };

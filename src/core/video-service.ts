@@ -37,7 +37,11 @@ export class VideoService {
     return this.options.lipsync.listAvatars();
   }
 
-  async render(job: VideoJob, signal: AbortSignal, onProgress: VideoProgress = () => {}): Promise<RenderedVideo> {
+  async render(
+    job: VideoJob,
+    signal: AbortSignal,
+    onProgress: VideoProgress = () => {},
+  ): Promise<RenderedVideo> {
     const startedAt = performance.now();
     const lipsync = this.options.lipsync;
     const item = job.speech.items[0];
@@ -52,18 +56,27 @@ export class VideoService {
       ttsSeconds = (performance.now() - startedAt) / 1000;
       onProgress('tts', 1);
     } else {
-      notices.push(`ref_audio was not used: ${lipsync.name} synthesizes the speech itself with its configured voice`);
+      notices.push(
+        `ref_audio was not used: ${lipsync.name} synthesizes the speech itself with its configured voice`,
+      );
     }
     return this.options.admission.run(async () => {
       let end: Extract<RenderStreamPart, { type: 'render-end' }> | undefined;
       for await (const part of lipsync.render(
-        { avatar: job.avatar, speech, text: item.text, language: job.speech.language, model: job.speech.model },
+        {
+          avatar: job.avatar,
+          speech,
+          text: item.text,
+          language: job.speech.language,
+          model: job.speech.model,
+        },
         signal,
       )) {
         if (signal.aborted) throw new CancelledError();
         if (part.type === 'render-progress') {
           onProgress(part.stage, part.fraction);
-          if (part.stage === 'tts_done' && ttsSeconds === 0) ttsSeconds = (performance.now() - startedAt) / 1000;
+          if (part.stage === 'tts_done' && ttsSeconds === 0)
+            ttsSeconds = (performance.now() - startedAt) / 1000;
         } else end = part;
       }
       if (!end) throw new EngineFailedError(`${lipsync.name} finished without a video`);

@@ -37,7 +37,10 @@ function bodyLimit(config: Config): number {
 }
 
 /** Builds the HTTP app without listening, so tests can `inject` into it. */
-export async function buildApp(services: AppServices, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(
+  services: AppServices,
+  options: BuildAppOptions = {},
+): Promise<FastifyInstance> {
   const { config } = services;
   const app = Fastify({
     logger: options.logger ?? { level: config.LOG_LEVEL },
@@ -56,7 +59,15 @@ export async function buildApp(services: AppServices, options: BuildAppOptions =
   await app.register(cors, {
     origin: origins.includes('*') ? true : origins,
     credentials: true,
-    exposedHeaders: ['X-Generation-Time', 'X-TTS-Time', 'X-Seed', 'X-Request-Id', 'X-Avatar-Used', 'X-Avatar-Notice', 'Retry-After'],
+    exposedHeaders: [
+      'X-Generation-Time',
+      'X-TTS-Time',
+      'X-Seed',
+      'X-Request-Id',
+      'X-Avatar-Used',
+      'X-Avatar-Notice',
+      'Retry-After',
+    ],
   });
   await app.register(multipart, {
     limits: { fileSize: config.VIDEO_MAX_UPLOAD_BYTES, files: 2, fields: 32, fieldSize: bodyLimit(config) },
@@ -65,7 +76,8 @@ export async function buildApp(services: AppServices, options: BuildAppOptions =
     openapi: {
       info: {
         title: 'Voice clone and talking-head server',
-        description: 'Qwen3-TTS voice cloning with optional lip-synced MP4 video; compatible with the seed API.',
+        description:
+          'Qwen3-TTS voice cloning with optional lip-synced MP4 video; compatible with the seed API.',
         version: '0.1.0',
       },
     },

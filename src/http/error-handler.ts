@@ -4,7 +4,12 @@ import { ServerError } from '../errors.ts';
 import { RequestValidationError, type ValidationDetail } from './request-validation-error.ts';
 
 /** Where FastAPI puts a field in `loc`. */
-const LOCATION: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
+const LOCATION: Record<string, string> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'path',
+  headers: 'header',
+};
 
 /**
  * The one error handler. Bad input → 4xx that says what was wrong (422 in FastAPI's shape for
@@ -35,10 +40,15 @@ export function registerErrorHandler(app: FastifyInstance): void {
       const message = error.expose ? error.message : `internal error (request ${request.id})`;
       return reply.status(error.statusCode).send({ detail: message, code: error.code });
     }
-    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (error.statusCode === 400 && error instanceof SyntaxError)) {
+    if (
+      error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+      (error.statusCode === 400 && error instanceof SyntaxError)
+    ) {
       return reply
         .status(422)
-        .send({ detail: [{ type: 'json_invalid', loc: ['body'], msg: `JSON decode error: ${error.message}` }] });
+        .send({
+          detail: [{ type: 'json_invalid', loc: ['body'], msg: `JSON decode error: ${error.message}` }],
+        });
     }
     const status = error.statusCode ?? 500;
     if (status < 500) {
@@ -46,10 +56,14 @@ export function registerErrorHandler(app: FastifyInstance): void {
       return reply.status(status).send({ detail: error.message, code: error.code ?? 'bad_request' });
     }
     request.log.error({ err: error }, 'unexpected error');
-    return reply.status(500).send({ detail: `internal error (request ${request.id}); the server log has details` });
+    return reply
+      .status(500)
+      .send({ detail: `internal error (request ${request.id}); the server log has details` });
   });
 
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send({ detail: `Not Found: ${request.method} ${request.url.split('?')[0]} (see /docs)` });
+    reply
+      .status(404)
+      .send({ detail: `Not Found: ${request.method} ${request.url.split('?')[0]} (see /docs)` });
   });
 }

@@ -56,7 +56,12 @@ export class SseWriter {
 /** Access-Control-Expose-Headers must be set by hand on hijacked replies (no onSend hooks run). */
 export function corsHeadersFor(reply: FastifyReply): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const name of ['access-control-allow-origin', 'access-control-expose-headers', 'vary', 'x-request-id']) {
+  for (const name of [
+    'access-control-allow-origin',
+    'access-control-expose-headers',
+    'vary',
+    'x-request-id',
+  ]) {
     const value = reply.getHeader(name);
     if (typeof value === 'string') headers[name] = value;
   }

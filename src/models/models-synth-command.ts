@@ -28,5 +28,7 @@ export async function runModelsSynthCommand(
   } else {
     throw new Error(`unknown model key ${key}: use base_0.6b, base_1.7b or musetalk`);
   }
-  console.log(`wrote a synthetic ${options.size} ${key} (${options.dtype}) to ${outDir} in ${Math.round(performance.now() - startedAt)} ms`);
+  console.log(
+    `wrote a synthetic ${options.size} ${key} (${options.dtype}) to ${outDir} in ${Math.round(performance.now() - startedAt)} ms`,
+  );
 }

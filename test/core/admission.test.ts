@@ -8,7 +8,10 @@ describe('AdmissionQueue', () => {
     const queue = new AdmissionQueue({ name: 'test', concurrency: 2, maxPending: 5 });
     const order: number[] = [];
     const releases = await Promise.all([queue.acquire(), queue.acquire()]);
-    const waiting = [queue.acquire().then((release) => (order.push(3), release)), queue.acquire().then((release) => (order.push(4), release))];
+    const waiting = [
+      queue.acquire().then((release) => (order.push(3), release)),
+      queue.acquire().then((release) => (order.push(4), release)),
+    ];
     assert.deepEqual(queue.snapshot(), { active: 2, pending: 2, concurrency: 2, maxPending: 5 });
     releases[0]();
     releases[1]();

@@ -31,9 +31,19 @@ describe('system routes', () => {
 
   const loadCases: { name: string; url: string; status: number; includes: string }[] = [
     { name: 'a key', url: '/load/base_0.6b', status: 200, includes: 'Model base_0.6b loaded successfully' },
-    { name: 'the alias base (1.7B)', url: '/load/base', status: 200, includes: 'Model base_1.7b loaded successfully' },
+    {
+      name: 'the alias base (1.7B)',
+      url: '/load/base',
+      status: 200,
+      includes: 'Model base_1.7b loaded successfully',
+    },
     { name: 'an unknown type', url: '/load/base_9b', status: 400, includes: 'Unknown model type: base_9b' },
-    { name: 'a model this server does not serve', url: '/load/voice_design', status: 400, includes: 'not supported' },
+    {
+      name: 'a model this server does not serve',
+      url: '/load/voice_design',
+      status: 400,
+      includes: 'not supported',
+    },
   ];
   for (const testCase of loadCases) {
     it(`POST /load with ${testCase.name}`, async () => {

@@ -96,19 +96,80 @@ describe('POST /tts/voice_clone', () => {
   });
 
   const invalid: { name: string; body: unknown; url?: string; status: number; expect: RegExp }[] = [
-    { name: 'text missing', body: { ...SEED_BODY, text: undefined }, status: 422, expect: /"loc":\["body","text"\]/ },
-    { name: 'ref_audio missing', body: { ...SEED_BODY, ref_audio: undefined }, status: 422, expect: /ref_audio/ },
-    { name: 'ref_text missing', body: { ...SEED_BODY, ref_text: undefined }, status: 422, expect: /ref_text is required/ },
-    { name: 'an unknown model_size', body: SEED_BODY, url: '/tts/voice_clone?model_size=2b', status: 422, expect: /model_size must be 0\.6b or 1\.7b/ },
-    { name: 'an unknown language', body: { ...SEED_BODY, language: 'Klingon' }, status: 422, expect: /language must be one of/ },
-    { name: 'temperature out of range', body: { ...SEED_BODY, generation_params: { temperature: 5 } }, status: 422, expect: /temperature/ },
+    {
+      name: 'text missing',
+      body: { ...SEED_BODY, text: undefined },
+      status: 422,
+      expect: /"loc":\["body","text"\]/,
+    },
+    {
+      name: 'ref_audio missing',
+      body: { ...SEED_BODY, ref_audio: undefined },
+      status: 422,
+      expect: /ref_audio/,
+    },
+    {
+      name: 'ref_text missing',
+      body: { ...SEED_BODY, ref_text: undefined },
+      status: 422,
+      expect: /ref_text is required/,
+    },
+    {
+      name: 'an unknown model_size',
+      body: SEED_BODY,
+      url: '/tts/voice_clone?model_size=2b',
+      status: 422,
+      expect: /model_size must be 0\.6b or 1\.7b/,
+    },
+    {
+      name: 'an unknown language',
+      body: { ...SEED_BODY, language: 'Klingon' },
+      status: 422,
+      expect: /language must be one of/,
+    },
+    {
+      name: 'temperature out of range',
+      body: { ...SEED_BODY, generation_params: { temperature: 5 } },
+      status: 422,
+      expect: /temperature/,
+    },
     { name: 'empty text', body: { ...SEED_BODY, text: '   ' }, status: 422, expect: /text is empty/ },
-    { name: 'text that is only symbols', body: { ...SEED_BODY, text: '!!! ...' }, status: 422, expect: /nothing that can be spoken/ },
-    { name: 'text over MAX_TEXT_LENGTH', body: { ...SEED_BODY, text: '가'.repeat(5001) }, status: 413, expect: /MAX_TEXT_LENGTH/ },
-    { name: 'mismatched list lengths', body: { ...SEED_BODY, text: ['하나.', '둘.'], ref_audio: ['a.wav', 'b.wav', 'c.wav'] }, status: 422, expect: /ref_audio has 3 items but text has 2/ },
-    { name: 'a path outside REF_AUDIO_DIR', body: { ...SEED_BODY, ref_audio: '../../etc/passwd' }, status: 400, expect: /REF_AUDIO_DIR/ },
-    { name: 'a file that does not exist', body: { ...SEED_BODY, ref_audio: 'missing.wav' }, status: 404, expect: /missing\.wav/ },
-    { name: 'base64 that is not audio', body: { ...SEED_BODY, ref_audio: Buffer.from('not audio at all, just text').toString('base64') }, status: 422, expect: /audio/ },
+    {
+      name: 'text that is only symbols',
+      body: { ...SEED_BODY, text: '!!! ...' },
+      status: 422,
+      expect: /nothing that can be spoken/,
+    },
+    {
+      name: 'text over MAX_TEXT_LENGTH',
+      body: { ...SEED_BODY, text: '가'.repeat(5001) },
+      status: 413,
+      expect: /MAX_TEXT_LENGTH/,
+    },
+    {
+      name: 'mismatched list lengths',
+      body: { ...SEED_BODY, text: ['하나.', '둘.'], ref_audio: ['a.wav', 'b.wav', 'c.wav'] },
+      status: 422,
+      expect: /ref_audio has 3 items but text has 2/,
+    },
+    {
+      name: 'a path outside REF_AUDIO_DIR',
+      body: { ...SEED_BODY, ref_audio: '../../etc/passwd' },
+      status: 400,
+      expect: /REF_AUDIO_DIR/,
+    },
+    {
+      name: 'a file that does not exist',
+      body: { ...SEED_BODY, ref_audio: 'missing.wav' },
+      status: 404,
+      expect: /missing\.wav/,
+    },
+    {
+      name: 'base64 that is not audio',
+      body: { ...SEED_BODY, ref_audio: Buffer.from('not audio at all, just text').toString('base64') },
+      status: 422,
+      expect: /audio/,
+    },
   ];
   for (const testCase of invalid) {
     it(`rejects ${testCase.name} with a ${testCase.status} that names the problem`, async () => {
@@ -187,7 +248,12 @@ describe('POST /tts/voice_clone/sse (inject)', () => {
     const audio = events.filter((event) => event.event === 'audio');
     assert.ok(audio.length > 1);
     audio.forEach((event, index) => {
-      const data = event.data as { chunk_index: number; audio: string; sample_rate: number; generation_time: number };
+      const data = event.data as {
+        chunk_index: number;
+        audio: string;
+        sample_rate: number;
+        generation_time: number;
+      };
       assert.equal(data.chunk_index, index);
       assert.equal(data.sample_rate, 24000);
       assert.equal(decodeWav(Buffer.from(data.audio, 'base64')).sampleRate, 24000);

@@ -76,11 +76,13 @@ export class FakeTtsEngine implements TtsEngine {
   async *generate(request: SpeechRequest, signal: AbortSignal): AsyncGenerator<SpeechStreamPart> {
     this.requests.push(request);
     const parts = this.options.partsPerSentence ?? 3;
-    const pitch = (request.voice.data as { pitch: number }).pitch + (request.sampling.seed % 97) + request.text.length;
+    const pitch =
+      (request.voice.data as { pitch: number }).pitch + (request.sampling.seed % 97) + request.text.length;
     yield { type: 'audio-start', sampleRate: 24000 };
     try {
       for (let index = 0; index < parts; index += 1) {
-        if (this.options.partDelayMs) await sleep(this.options.partDelayMs, undefined, { signal }).catch(() => {});
+        if (this.options.partDelayMs)
+          await sleep(this.options.partDelayMs, undefined, { signal }).catch(() => {});
         if (signal.aborted) throw new CancelledError();
         if (this.options.failAfterParts !== undefined && this.partsYielded >= this.options.failAfterParts) {
           throw new EngineFailedError('the fake engine failed on purpose');

@@ -2,8 +2,7 @@ import type { EngineHealth, Language, ModelKey } from './tts-engine.ts';
 
 /** The face to animate: an uploaded image, or an avatar the engine already knows by name. */
 export type AvatarSource =
-  | { kind: 'image'; bytes: Buffer; fileName?: string }
-  | { kind: 'named'; name: string };
+  { kind: 'image'; bytes: Buffer; fileName?: string } | { kind: 'named'; name: string };
 
 export interface RenderRequest {
   avatar: AvatarSource;

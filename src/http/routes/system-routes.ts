@@ -39,25 +39,33 @@ export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app,
   routes.get('/health', { schema: { summary: 'Liveness and loaded models', tags: ['system'] } }, healthBody);
 
   // Readiness: 503 until a model is loaded and the engine is healthy (for load balancers).
-  routes.get('/ready', { schema: { summary: 'Readiness: can the server synthesize now?', tags: ['system'] } }, async (_request, reply) => {
-    const body = await healthBody();
-    const ready = body.engine.ok && body.models_loaded.length > 0;
-    return reply.status(ready ? 200 : 503).send({ ...body, ready });
-  });
+  routes.get(
+    '/ready',
+    { schema: { summary: 'Readiness: can the server synthesize now?', tags: ['system'] } },
+    async (_request, reply) => {
+      const body = await healthBody();
+      const ready = body.engine.ok && body.models_loaded.length > 0;
+      return reply.status(ready ? 200 : 503).send({ ...body, ready });
+    },
+  );
 
-  routes.get('/info', { schema: { summary: 'Models, speakers and languages', tags: ['system'] } }, async () => {
-    const models = await engine.models();
-    return {
-      loaded_models: engine.loadedModels(),
-      available_models: models.filter((model) => model.installed).map((model) => model.key),
-      // Preset speakers belong to CustomVoice models, which this server does not serve.
-      available_speakers: [] as string[],
-      supported_languages: [...engine.languages],
-      engine: engine.name,
-      capabilities: engine.capabilities,
-      models,
-    };
-  });
+  routes.get(
+    '/info',
+    { schema: { summary: 'Models, speakers and languages', tags: ['system'] } },
+    async () => {
+      const models = await engine.models();
+      return {
+        loaded_models: engine.loadedModels(),
+        available_models: models.filter((model) => model.installed).map((model) => model.key),
+        // Preset speakers belong to CustomVoice models, which this server does not serve.
+        available_speakers: [] as string[],
+        supported_languages: [...engine.languages],
+        engine: engine.name,
+        capabilities: engine.capabilities,
+        models,
+      };
+    },
+  );
 
   routes.post(
     '/load/:model_type',
@@ -70,7 +78,8 @@ export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app,
     },
     async (request) => {
       const requested = request.params.model_type.trim().toLowerCase();
-      const key = MODEL_ALIASES[requested] ?? (MODEL_KEYS as readonly string[]).find((name) => name === requested);
+      const key =
+        MODEL_ALIASES[requested] ?? (MODEL_KEYS as readonly string[]).find((name) => name === requested);
       if (!key) {
         throw new InvalidInputError(
           `Unknown model type: ${request.params.model_type}. Available: ${[...MODEL_KEYS, ...Object.keys(MODEL_ALIASES)].join(', ')}`,
@@ -94,5 +103,4 @@ export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app,
       return { success: true, message: `Model ${key} loaded successfully` };
     },
   );
-
 };

@@ -4,7 +4,11 @@ import { encodeWav } from '../../audio/wav.ts';
 import { collectSpeech, type SpeechService } from '../../core/speech-service.ts';
 import { ServerError } from '../../errors.ts';
 import { requestSignal } from '../request-signal.ts';
-import { voiceCloneBodySchema, voiceCloneQuerySchema, voiceCloneSseQuerySchema } from '../schemas/tts-schemas.ts';
+import {
+  voiceCloneBodySchema,
+  voiceCloneQuerySchema,
+  voiceCloneSseQuerySchema,
+} from '../schemas/tts-schemas.ts';
 import { modelKeyForSize, speechJobFromBody } from '../speech-job-from-body.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
 
@@ -80,7 +84,8 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
       sse.send('meta', {
         status: 'generating',
         text: request.body.text,
-        sentences: opened.items.length === 1 ? opened.items[0].sentences : opened.items.map((item) => item.sentences),
+        sentences:
+          opened.items.length === 1 ? opened.items[0].sentences : opened.items.map((item) => item.sentences),
         seed: job.seed,
       });
       let chunkIndex = 0;

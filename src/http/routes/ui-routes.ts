@@ -5,7 +5,11 @@ const pageUrl = new URL('../../../web/index.html', import.meta.url);
 
 /** GET /ui: a small page for trying the API by hand, as the seed served web/index.html. */
 export const uiRoutes: FastifyPluginAsync = async (app) => {
-  app.get('/ui', { schema: { summary: 'A page for trying the API', tags: ['system'] } }, async (_request, reply) => {
-    return reply.type('text/html; charset=utf-8').send(await readFile(pageUrl));
-  });
+  app.get(
+    '/ui',
+    { schema: { summary: 'A page for trying the API', tags: ['system'] } },
+    async (_request, reply) => {
+      return reply.type('text/html; charset=utf-8').send(await readFile(pageUrl));
+    },
+  );
 };

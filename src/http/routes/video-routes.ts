@@ -22,24 +22,34 @@ interface ParsedForm {
 /** Reads the multipart form; file parts are size-capped by the multipart plugin's limits. */
 async function readForm(request: FastifyRequest): Promise<ParsedForm> {
   if (!request.isMultipart()) {
-    throw new InvalidInputError('send /video/generate as multipart/form-data (curl -F field=value -F avatar_image=@photo.jpg)', {
-      statusCode: 415,
-      code: 'not_multipart',
-    });
+    throw new InvalidInputError(
+      'send /video/generate as multipart/form-data (curl -F field=value -F avatar_image=@photo.jpg)',
+      {
+        statusCode: 415,
+        code: 'not_multipart',
+      },
+    );
   }
   const form: ParsedForm = { fields: {} };
   for await (const part of request.parts()) {
     if (part.type === 'file') {
       const bytes = await part.toBuffer();
       if (part.file.truncated) {
-        throw new InvalidInputError(`${part.fieldname} is larger than the upload limit (VIDEO_MAX_UPLOAD_BYTES)`, {
-          statusCode: 413,
-          code: 'upload_too_large',
-        });
+        throw new InvalidInputError(
+          `${part.fieldname} is larger than the upload limit (VIDEO_MAX_UPLOAD_BYTES)`,
+          {
+            statusCode: 413,
+            code: 'upload_too_large',
+          },
+        );
       }
-      if (part.fieldname === 'avatar_image') form.avatarImage = { bytes, fileName: part.filename || 'upload' };
+      if (part.fieldname === 'avatar_image')
+        form.avatarImage = { bytes, fileName: part.filename || 'upload' };
       else if (part.fieldname === 'ref_audio') form.fields.ref_audio = bytes.toString('base64');
-      else throw new InvalidInputError(`unexpected file field ${part.fieldname}: send avatar_image (and optionally ref_audio)`);
+      else
+        throw new InvalidInputError(
+          `unexpected file field ${part.fieldname}: send avatar_image (and optionally ref_audio)`,
+        );
     } else if (typeof part.value === 'string') {
       form.fields[part.fieldname] = part.value;
     }
@@ -51,9 +61,13 @@ async function readForm(request: FastifyRequest): Promise<ParsedForm> {
 export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, options) => {
   const { video, config } = options;
 
-  app.get('/video/avatars', { schema: { summary: 'Avatars a request may name', tags: ['video'] } }, async () => ({
-    avatars: await video.listAvatars(),
-  }));
+  app.get(
+    '/video/avatars',
+    { schema: { summary: 'Avatars a request may name', tags: ['video'] } },
+    async () => ({
+      avatars: await video.listAvatars(),
+    }),
+  );
 
   app.post(
     '/video/generate',
@@ -84,7 +98,11 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
       else if (body.avatar) avatar = { kind: 'named', name: body.avatar };
       else {
         throw new RequestValidationError([
-          { type: 'missing', loc: ['body', 'avatar_image'], msg: 'send avatar_image (a photo) or avatar (a name from /video/avatars)' },
+          {
+            type: 'missing',
+            loc: ['body', 'avatar_image'],
+            msg: 'send avatar_image (a photo) or avatar (a name from /video/avatars)',
+          },
         ]);
       }
       const speech = speechJobFromBody(
@@ -112,7 +130,8 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
         .header('X-TTS-Time', result.ttsSeconds.toFixed(3))
         .header('X-Seed', String(speech.seed))
         .header('X-Avatar-Used', encodeURIComponent(result.avatarUsed));
-      if (result.notices.length > 0) reply.header('X-Avatar-Notice', encodeURIComponent(result.notices.join(' | ')));
+      if (result.notices.length > 0)
+        reply.header('X-Avatar-Notice', encodeURIComponent(result.notices.join(' | ')));
       return reply.send(result.mp4);
     },
   );

@@ -2,16 +2,22 @@ import { z } from 'zod';
 import { LANGUAGES, type Language } from '../../engines/spec/tts-engine.ts';
 
 /** Languages are matched without regard to case ("korean" works), as the Python server did. */
-export const languageSchema = z.preprocess((value) => {
-  if (typeof value !== 'string') return value;
-  const match = LANGUAGES.find((language) => language.toLowerCase() === value.trim().toLowerCase());
-  return match ?? value;
-}, z.enum(LANGUAGES, { error: () => `language must be one of: ${LANGUAGES.join(', ')}` })) as z.ZodType<Language>;
+export const languageSchema = z.preprocess(
+  (value) => {
+    if (typeof value !== 'string') return value;
+    const match = LANGUAGES.find((language) => language.toLowerCase() === value.trim().toLowerCase());
+    return match ?? value;
+  },
+  z.enum(LANGUAGES, { error: () => `language must be one of: ${LANGUAGES.join(', ')}` }),
+) as z.ZodType<Language>;
 
 const stringOrList = (name: string, maxItems: number) =>
   z.union([
     z.string({ error: () => `${name} must be a string or a list of strings` }),
-    z.array(z.string()).min(1, `${name} must not be an empty list`).max(maxItems, `${name} may hold at most ${maxItems} items`),
+    z
+      .array(z.string())
+      .min(1, `${name} must not be an empty list`)
+      .max(maxItems, `${name} may hold at most ${maxItems} items`),
   ]);
 
 /** The seed's generation_params, with its defaults and bounds. */
@@ -39,7 +45,13 @@ export const voiceCloneBodySchema = z.object({
     .describe('Transcript of the reference speech (required unless x_vector_only_mode is true)'),
   x_vector_only_mode: z.boolean().default(false),
   split_sentences: z.boolean().nullable().default(null).describe('true: split, false: one piece, null: auto'),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).nullable().optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .nullable()
+    .optional(),
   generation_params: generationParamsSchema.default(generationParamsSchema.parse({})),
   normalize: z.boolean().default(true).describe('Read numbers, dates and symbols as words before synthesis'),
   pronunciations: z
@@ -55,13 +67,16 @@ const modelSizeSchema = z.preprocess(
   z.enum(['0.6b', '1.7b'], { error: () => 'model_size must be 0.6b or 1.7b' }),
 );
 
-const booleanQuery = z.preprocess((value) => {
-  if (typeof value !== 'string') return value;
-  const lowered = value.toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(lowered)) return true;
-  if (['false', '0', 'no', 'off'].includes(lowered)) return false;
-  return value;
-}, z.boolean({ error: () => 'must be true or false' }));
+const booleanQuery = z.preprocess(
+  (value) => {
+    if (typeof value !== 'string') return value;
+    const lowered = value.toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(lowered)) return true;
+    if (['false', '0', 'no', 'off'].includes(lowered)) return false;
+    return value;
+  },
+  z.boolean({ error: () => 'must be true or false' }),
+);
 
 export const voiceCloneQuerySchema = z.object({
   model_size: modelSizeSchema.default('0.6b'),

@@ -2,13 +2,16 @@ import { z } from 'zod';
 import { languageSchema } from './tts-schemas.ts';
 
 const formBoolean = (defaultValue: boolean) =>
-  z.preprocess((value) => {
-    if (typeof value !== 'string') return value;
-    const lowered = value.trim().toLowerCase();
-    if (['true', '1', 'yes', 'on'].includes(lowered)) return true;
-    if (['false', '0', 'no', 'off'].includes(lowered)) return false;
-    return value;
-  }, z.boolean({ error: () => 'must be true or false' }).default(defaultValue));
+  z.preprocess(
+    (value) => {
+      if (typeof value !== 'string') return value;
+      const lowered = value.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(lowered)) return true;
+      if (['false', '0', 'no', 'off'].includes(lowered)) return false;
+      return value;
+    },
+    z.boolean({ error: () => 'must be true or false' }).default(defaultValue),
+  );
 
 /** The seed's multipart form for /video/generate (fields arrive as strings). */
 export const videoFormSchema = z.object({
@@ -25,7 +28,12 @@ export const videoFormSchema = z.object({
   avatar: z.string().optional(),
   seed: z.preprocess(
     (value) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : undefined),
-    z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
   ),
   normalize: formBoolean(true),
   split_sentences: z.preprocess(
