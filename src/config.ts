@@ -31,18 +31,31 @@ const httpUrl = z
   .refine((value) => /^https?:\/\//.test(value), 'an http:// or https:// URL')
   .transform((value) => value.replace(/\/+$/, ''));
 
+/** A hub repository id, optionally pinned to a branch, tag or commit: `owner/name[@revision]`. */
+const hubRepository = z
+  .string()
+  .regex(/^[A-Za-z0-9][\w.-]*\/[\w.-]+(@[\w./-]+)?$/, 'owner/name or owner/name@revision');
+
 /** Each entry: variable name → [schema, default as it would be written in .env, description]. */
 const variables = {
   TTS_HOST: [z.string().min(1), '0.0.0.0', 'address to listen on'],
   TTS_PORT: [integer(0, 65535), '8000', 'port to listen on'],
-  TTS_ENGINE: [z.enum(['embedded', 'vllm-omni']), 'embedded', 'speech engine: in-process ONNX, or a vLLM-Omni server'],
+  TTS_ENGINE: [
+    z.enum(['embedded', 'vllm-omni']),
+    'embedded',
+    'speech engine: in-process ONNX, or a vLLM-Omni server',
+  ],
   TTS_DEVICE: [
     z.string().regex(/^(cpu|cuda(:\d+)?|auto)$/, 'cpu, cuda, cuda:N or auto'),
     'auto',
     'cpu, cuda:N, or auto (cuda:0 when the CUDA provider is installed, else cpu)',
   ],
   TTS_DTYPE: [z.enum(['bfloat16', 'float16', 'float32']), 'float32', 'model precision variant to load'],
-  TTS_USE_FLASH_ATTENTION: [booleanString, 'false', 'accepted for compatibility; has no effect on ONNX Runtime'],
+  TTS_USE_FLASH_ATTENTION: [
+    booleanString,
+    'false',
+    'accepted for compatibility; has no effect on ONNX Runtime',
+  ],
   TTS_DEFAULT_MODEL: [
     z.enum([...MODEL_KEYS, 'all', 'none']),
     'base_0.6b',
@@ -55,11 +68,30 @@ const variables = {
   MODEL_1_7B_BASE: [z.string(), '', 'directory of the base_1.7b model (default MODEL_DIR/base_1.7b)'],
   HF_ENDPOINT: [httpUrl, 'https://huggingface.co', 'model hub for `models pull`'],
   HF_TOKEN: [z.string(), '', 'hub access token, if the repository needs one'],
+  MODEL_REPO_BASE_0_6B: [
+    hubRepository,
+    'CHANGE-ME/qwen3-tts-12hz-0.6b-base-onnx',
+    'hub repository (owner/name[@revision]) holding YOUR export of base_0.6b; the default is a placeholder',
+  ],
+  MODEL_REPO_BASE_1_7B: [
+    hubRepository,
+    'CHANGE-ME/qwen3-tts-12hz-1.7b-base-onnx',
+    'hub repository (owner/name[@revision]) holding YOUR export of base_1.7b; the default is a placeholder',
+  ],
+  MODEL_REPO_MUSETALK: [
+    hubRepository,
+    'CHANGE-ME/musetalk-v1.5-onnx',
+    'hub repository (owner/name[@revision]) holding YOUR export of MuseTalk; the default is a placeholder',
+  ],
   VLLM_OMNI_URL: [httpUrl, 'http://localhost:8091', 'vLLM-Omni server (TTS_ENGINE=vllm-omni)'],
   VLLM_OMNI_API_KEY: [z.string(), '', 'bearer key for vLLM-Omni, if it was started with --api-key'],
   VLLM_OMNI_MODEL: [z.string(), '', 'model name to request from vLLM-Omni (default: the one it serves)'],
   ENABLE_VIDEO: [booleanString, 'false', 'registers the /video routes'],
-  USE_NEWAVATA_API: [booleanString, 'false', 'true: video through a NewAvata service; false: embedded MuseTalk'],
+  USE_NEWAVATA_API: [
+    booleanString,
+    'false',
+    'true: video through a NewAvata service; false: embedded MuseTalk',
+  ],
   NEWAVATA_API_URL: [httpUrl, 'http://localhost:8001', 'the NewAvata service'],
   NEWAVATA_PATH: [z.string(), 'NewAvata', 'seed name kept as a fallback for MUSETALK_MODEL_DIR'],
   MUSETALK_MODEL_DIR: [z.string(), '', 'embedded lip-sync model directory (default MODEL_DIR/musetalk)'],
@@ -67,7 +99,11 @@ const variables = {
   VIDEO_OUTPUT_DIR: [z.string().min(1), 'output', 'where rendered videos are kept'],
   VIDEO_MAX_UPLOAD_BYTES: [integer(1024, 1 << 30), '15728640', 'largest avatar upload (bytes)'],
   VIDEO_MAX_PIXELS: [integer(1024, 1 << 28), '40000000', 'largest avatar image (width × height)'],
-  REF_AUDIO_DIR: [z.string().min(1), 'ref_audio', 'where server-side reference audio lives (ref_audio paths)'],
+  REF_AUDIO_DIR: [
+    z.string().min(1),
+    'ref_audio',
+    'where server-side reference audio lives (ref_audio paths)',
+  ],
   REF_AUDIO_MAX_BYTES: [integer(1024, 1 << 30), '20971520', 'largest reference audio (bytes, any source)'],
   REF_AUDIO_MIN_SECONDS: [decimal(0.1, 60), '1', 'shortest reference audio'],
   REF_AUDIO_MAX_SECONDS: [decimal(1, 600), '60', 'longest reference audio'],
@@ -78,7 +114,11 @@ const variables = {
     'false',
     'allow ref_audio URLs on loopback, private and link-local addresses',
   ],
-  MAX_TEXT_LENGTH: [integer(1, 1000000), '5000', 'longest text per request (characters, all list items together)'],
+  MAX_TEXT_LENGTH: [
+    integer(1, 1000000),
+    '5000',
+    'longest text per request (characters, all list items together)',
+  ],
   SENTENCE_PAUSE_MS: [integer(0, 5000), '250', 'silence between sentences'],
   QUEUE_MAX_PENDING: [integer(0, 100000), '16', 'requests that may wait per engine before 503 + Retry-After'],
   QUEUE_CONCURRENCY: [integer(1, 1024), '1', 'requests an engine works on at once'],
@@ -116,7 +156,9 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
   for (const name of Object.keys(variables) as ConfigName[]) {
     const [schema, defaultValue] = variables[name];
     const raw = environment[name]?.trim();
-    const parsed = (schema as z.ZodType<unknown, string>).safeParse(raw === undefined || raw === '' ? defaultValue : raw);
+    const parsed = (schema as z.ZodType<unknown, string>).safeParse(
+      raw === undefined || raw === '' ? defaultValue : raw,
+    );
     if (parsed.success) {
       result[name] = parsed.data;
     } else {
@@ -131,6 +173,10 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
 /** Directory of an installed model: the explicit variable, else MODEL_DIR/<key>. */
 export function modelDirectory(config: Config, key: 'base_0.6b' | 'base_1.7b' | 'musetalk'): string {
   const explicit =
-    key === 'base_0.6b' ? config.MODEL_0_6B_BASE : key === 'base_1.7b' ? config.MODEL_1_7B_BASE : config.MUSETALK_MODEL_DIR;
+    key === 'base_0.6b'
+      ? config.MODEL_0_6B_BASE
+      : key === 'base_1.7b'
+        ? config.MODEL_1_7B_BASE
+        : config.MUSETALK_MODEL_DIR;
   return path.resolve(explicit || path.join(config.MODEL_DIR, key));
 }
