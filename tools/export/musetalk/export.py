@@ -22,10 +22,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+# This folder's modules are imported by their own names (muse_*), never as a `musetalk` package,
+# which would shadow the official repository's `musetalk` package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from musetalk.loading import MuseTalkModels, build_random_init, load_official  # noqa: E402
-from musetalk.wrappers import (  # noqa: E402
+from muse_loading import MuseTalkModels, build_random_init, load_official  # noqa: E402
+from muse_wrappers import (  # noqa: E402
     FaceParserGraph,
     UnetGraph,
     VaeDecoderGraph,

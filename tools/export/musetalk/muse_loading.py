@@ -38,7 +38,9 @@ class MuseTalkModels:
 def import_musetalk(repository: Path) -> None:
     if not (repository / "musetalk" / "models" / "unet.py").is_file():
         raise SystemExit(f"{repository} is not a TMElyralab/MuseTalk checkout (musetalk/models/unet.py is missing)")
+    # First on the path, so `musetalk` resolves to the official package.
     sys.path.insert(0, str(repository.resolve()))
+    sys.modules.pop("musetalk", None)
 
 
 def plain_attention(unet) -> None:
