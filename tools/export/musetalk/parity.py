@@ -119,20 +119,19 @@ def main() -> None:
         ]
     report.append(entry("whisper hidden states", ours_states[0], official_states[0], 2e-3 * loose))
 
-    class OnnxWhisper:
-        """Stands in for WhisperModel inside the official windowing code."""
+    # Stands in for WhisperModel inside the official windowing code: same call, our states.
+    queue = list(ours_states)
 
-        class encoder:  # noqa: N801 - mirrors the attribute name the official code calls
-            queue = list(ours_states)
+    def onnx_encoder(_features, output_hidden_states=True):
+        stacked = torch.from_numpy(queue.pop(0)).to(device, dtype)
+        return SimpleNamespace(hidden_states=tuple(stacked.unbind(dim=2)))
 
-            def __new__(cls, _features, output_hidden_states=True):
-                stacked = torch.from_numpy(cls.queue.pop(0)).to(device, dtype)
-                return SimpleNamespace(hidden_states=tuple(stacked.unbind(dim=2)))
+    onnx_whisper = SimpleNamespace(encoder=onnx_encoder)
 
     chunk = AudioProcessor.get_whisper_chunk
     with torch.inference_mode():
         official_prompts = chunk(None, features, device, dtype, models.whisper, len(audio), fps=25)
-        ours_prompts = chunk(None, features, device, dtype, OnnxWhisper, len(audio), fps=25)
+        ours_prompts = chunk(None, features, device, dtype, onnx_whisper, len(audio), fps=25)
     report.append(entry("audio windows per video frame", ours_prompts.float().cpu(), official_prompts.float().cpu(), 2e-3 * loose))
 
     # Crop → VAE latents (MuseTalk's preprocess_img: Lanczos resize, RGB, /255, half mask, [-1,1]).
