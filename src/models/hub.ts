@@ -24,6 +24,8 @@ export interface HubResponse {
   response: Response;
   /** Reads the body chunk by chunk, aborting when no bytes arrive within the stall timeout. */
   chunks(): AsyncIterable<Uint8Array>;
+  /** Drops the body unread and releases the request (for error statuses and small JSON reads). */
+  discard(): Promise<void>;
 }
 
 /** The connection dropped or stalled after headers: worth resuming with a Range request. */
@@ -98,6 +100,10 @@ export class HubClient {
     const signal = this.signal;
     return {
       response,
+      async discard() {
+        release();
+        await response.body?.cancel().catch(() => undefined);
+      },
       async *chunks() {
         const body = response.body;
         if (body === null) {
@@ -135,7 +141,7 @@ export class HubClient {
   /** An HTTP error status as a clear failure (the body is discarded). */
   async failure(url: string, hubResponse: HubResponse, what: string, hint: string): Promise<ModelPullError> {
     const { status, statusText } = hubResponse.response;
-    await hubResponse.response.body?.cancel().catch(() => undefined);
+    await hubResponse.discard();
     const advice =
       status === 401 || status === 403
         ? ' The repository may be private or gated: set HF_TOKEN to a token that can read it.'
@@ -158,10 +164,16 @@ export class HubClient {
     while (url !== undefined) {
       const hubResponse: HubResponse = await this.get(url, { accept: 'application/json' });
       if (!hubResponse.response.ok) {
-        await hubResponse.response.body?.cancel().catch(() => undefined);
+        await hubResponse.discard();
         return undefined;
       }
-      const entries = (await hubResponse.response.json()) as unknown;
+      const text = await readText(hubResponse);
+      let entries: unknown;
+      try {
+        entries = JSON.parse(text);
+      } catch {
+        return undefined;
+      }
       if (!Array.isArray(entries)) return undefined;
       for (const entry of entries as { type?: unknown; path?: unknown; size?: unknown }[]) {
         if (entry.type === 'file' && typeof entry.path === 'string' && typeof entry.size === 'number') {
@@ -172,6 +184,12 @@ export class HubClient {
     }
     return sizes;
   }
+}
+
+async function readText(hubResponse: HubResponse): Promise<string> {
+  const parts: Uint8Array[] = [];
+  for await (const chunk of hubResponse.chunks()) parts.push(chunk);
+  return Buffer.concat(parts).toString('utf8');
 }
 
 /** The hub paginates large trees with `Link: <…>; rel="next"`. */

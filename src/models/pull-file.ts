@@ -137,13 +137,13 @@ async function transfer(
     start = contentRangeStart(response.headers.get('content-range')) ?? -1;
     if (start !== offset) {
       // A range we did not ask for: start over rather than guess.
-      await response.body?.cancel().catch(() => undefined);
+      await hubResponse.discard();
       await truncate(part);
       throw new HubTransferError(`unexpected Content-Range for ${options.displayName}`);
     }
   } else if (response.status === 416 && offset > 0) {
     // The server has no bytes past what we hold: the part is complete (the hash will tell).
-    await response.body?.cancel().catch(() => undefined);
+    await hubResponse.discard();
     return { resumed: true };
   } else if (!response.ok) {
     throw await options.client.failure(

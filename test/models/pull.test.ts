@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { loadConfig, type Config } from '../../src/config.ts';
+import { CancelledError } from '../../src/errors.ts';
 import { listInstalledModels } from '../../src/models/installed-models.ts';
 import { ModelPullError } from '../../src/models/pull-errors.ts';
 import { pullModel, type PullProgress } from '../../src/models/pull.ts';
@@ -244,6 +245,26 @@ describe('pullModel', () => {
       silent.close();
       silent.unref();
     }
+  });
+
+  test('stops when the signal aborts, keeping the partial bytes', async () => {
+    const repository = fakeQwenRepository();
+    hub = await startFakeHub({ repositories: { [REPOSITORY]: repository.files } });
+    const controller = new AbortController();
+    const error = await pullModel('base_0.6b', {
+      config: configFor(hub.endpoint),
+      signal: controller.signal,
+      onProgress: (event) => {
+        if (event.phase === 'downloading' && event.file === 'float32/talker.onnx' && event.bytes > 0)
+          controller.abort();
+      },
+      ...fast,
+    }).then(
+      () => assert.fail('expected a cancellation'),
+      (caught: unknown) => caught,
+    );
+    assert.ok(error instanceof CancelledError, String(error));
+    await assert.rejects(stat(path.join(modelDirectory, 'base_0.6b', 'manifest.json')), { code: 'ENOENT' });
   });
 
   test('a missing repository names the variable to fix', async () => {
