@@ -233,6 +233,46 @@ def sliding_causal_mask(length: int | torch.Tensor, window: int | None, dtype, d
     return additive_mask(allowed, dtype)
 
 
+def probe_window(run_default, run_with_mask, hidden_size: int, window: int | None, dtype, device) -> int | None:
+    """Which mask the installed transformers version really applies: full causal or sliding window.
+
+    Versions differ (some Mimi builds ignore `sliding_window`), so instead of assuming, run the
+    official module once without a mask and once with each candidate on a sequence longer than the
+    window, and keep the candidate that reproduces it. Fails loudly when neither does.
+    """
+    if window is None:
+        return None
+    length = window + 32
+    generator = torch.Generator(device="cpu").manual_seed(1234)
+    sample = torch.randn(1, length, hidden_size, generator=generator).to(device=device, dtype=dtype)
+    with torch.inference_mode():
+        reference = run_default(sample).float()
+        errors = {}
+        for candidate in (window, None):
+            output = run_with_mask(sample, sliding_causal_mask(length, candidate, dtype, device)).float()
+            errors[candidate] = float((output - reference).abs().max())
+    best = min(errors, key=errors.get)
+    scale = float(reference.abs().max()) or 1.0
+    if errors[best] > 1e-2 * scale:
+        raise SystemExit(f"cannot reproduce the official attention mask (errors {errors}); export stopped")
+    return best
+
+
+def euclidean_codes(codebook: nn.Module):
+    """MimiEuclideanCodebook.quantize without torch.cdist (no ONNX symbolic in older exporters):
+    the same nearest centroid, from squared distances computed with a matmul."""
+
+    def quantize(hidden_states):
+        embed = codebook.embed.float()
+        states = hidden_states.float()
+        distances = (
+            states.pow(2).sum(-1, keepdim=True) - 2 * states @ embed.t() + embed.pow(2).sum(-1)[None, :]
+        )
+        return distances.argmin(dim=-1)
+
+    return quantize
+
+
 class CodecEncoderGraph(nn.Module):
     """codec_encoder: audio f32[1,N] at 24 kHz → codes i64[1,ceil(N/rate),G].
 
@@ -248,15 +288,32 @@ class CodecEncoderGraph(nn.Module):
         self.transformer = mimi.encoder_transformer
         self.downsample = mimi.downsample
         self.quantizer = mimi.quantizer
-        self.window = getattr(mimi.config, "sliding_window", None)
         self.valid_quantizers = tokenizer_model.encoder_valid_num_quantizers
-        self.rate = tokenizer_model.encode_downsample_rate
+        self.rate = int(tokenizer_model.encode_downsample_rate)
         self.dtype = dtype
+        for module in self.quantizer.modules():
+            if type(module).__name__ == "MimiEuclideanCodebook":
+                module.quantize = euclidean_codes(module)
+        device = next(tokenizer_model.parameters()).device
+        self.window = probe_window(
+            lambda sample: self.transformer(sample, return_dict=True).last_hidden_state,
+            lambda sample, mask: self.transformer(sample, attention_mask=mask, return_dict=True).last_hidden_state,
+            mimi.config.hidden_size,
+            getattr(mimi.config, "sliding_window", None),
+            dtype,
+            device,
+        )
 
     def forward(self, audio):
         # A shape tensor, so the frame count stays symbolic in the traced graph.
         samples = torch._shape_as_tensor(audio)[1]
-        embeddings = self.convolutions(audio.to(self.dtype).unsqueeze(1))
+        # Zero-pad to whole frames: every strided convolution then divides its input exactly, so no
+        # length-dependent padding is traced into the graph. Only the last, partial frame can differ
+        # from the official encoder (which pads per layer); lengths in whole frames match exactly.
+        missing = (self.rate - samples % self.rate) % self.rate
+        # A slice of a constant block keeps the pad length symbolic (torch.zeros(n) would bake n in).
+        padded = torch.cat([audio, audio.new_zeros(1, self.rate)[:, :missing]], dim=1)
+        embeddings = self.convolutions(padded.to(self.dtype).unsqueeze(1))
         frames = embeddings.shape[2]
         mask = sliding_causal_mask(frames, self.window, embeddings.dtype, embeddings.device)
         transformed = self.transformer(embeddings.transpose(1, 2), attention_mask=mask, return_dict=True)
@@ -281,8 +338,22 @@ class CodecDecoderGraph(nn.Module):
         decoder = tokenizer_model.decoder
         self.decoder = decoder
         self.rate = int(tokenizer_model.decode_upsample_rate)
-        self.window = decoder.config.sliding_window
         self.dtype = dtype
+        transformer = decoder.pre_transformer
+        device = next(tokenizer_model.parameters()).device
+
+        def with_mask(sample, mask):
+            masks = {"sliding_attention": mask, "full_attention": mask}
+            return transformer(inputs_embeds=sample, attention_mask=masks).last_hidden_state
+
+        self.window = probe_window(
+            lambda sample: transformer(inputs_embeds=sample).last_hidden_state,
+            with_mask,
+            decoder.config.latent_dim,
+            decoder.config.sliding_window,
+            dtype,
+            device,
+        )
         # Trim the transposed convolutions' right padding with a constant negative index, so the
         # traced graph does not bake in the example length.
         for module in decoder.modules():
