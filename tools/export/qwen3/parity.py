@@ -116,7 +116,26 @@ def main() -> None:
     official_speaker = items[0].ref_spk_embedding.float().cpu().numpy()
     official_reference_codes = tts.model.speech_tokenizer.encode(audio, sr=24000).audio_codes[0].cpu().numpy()
     our_reference_codes = ours.encode_codes(audio)
-    report.append(compare_codes("reference codes (codec_encoder)", our_reference_codes, official_reference_codes))
+    samples_per_frame = ours.manifest["audio"]["samplesPerFrame"]
+    if len(audio) % samples_per_frame == 0:
+        report.append(compare_codes("reference codes (codec_encoder)", our_reference_codes, official_reference_codes))
+    else:
+        # Our graph zero-pads the audio to whole frames; only the final partial frame may differ.
+        report.append(
+            compare_codes(
+                "reference codes but the partial last frame (codec_encoder)",
+                our_reference_codes[:-1],
+                official_reference_codes[:-1],
+            )
+        )
+        same = np.array_equal(our_reference_codes[-1:], official_reference_codes[-1:])
+        report.append(
+            {
+                "stage": "reference codes, partial last frame (informational)",
+                "ok": True,
+                "detail": "identical" if same else "differs (expected: whole-frame padding, see export wrappers)",
+            }
+        )
     from qwen_tts.core.models.modeling_qwen3_tts import mel_spectrogram
 
     mel_settings = ours.manifest["speakerMel"]
@@ -173,10 +192,11 @@ def main() -> None:
         hook.remove()
     official_frames = official_codes[0].cpu().numpy()
 
-    # Our side uses our own reference codes and speaker embedding, as the engine would.
+    # Stages are isolated: generation starts from the official speaker embedding and reference
+    # codes (ours were compared above), so a difference below belongs to the talker side.
     voice = VoicePrompt(
-        speaker=our_speaker,
-        reference_codes=None if arguments.x_vector_only else our_reference_codes,
+        speaker=official_speaker.astype(np.float32),
+        reference_codes=None if arguments.x_vector_only else official_reference_codes,
         reference_ids=None if reference_ids is None else reference_ids.cpu().numpy()[0],
     )
     prompt, trailing, pad_row = ours.build_prompt(ids, arguments.language, voice)
