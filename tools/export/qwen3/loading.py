@@ -114,10 +114,11 @@ def build_random_init(config_directory: Path, device: str, dtype: torch.dtype, s
 
     speech_config = Qwen3TTSTokenizerV2Config(**{key: value for key, value in speech_json.items() if key != "model_type"})
     tokenizer_model = Qwen3TTSTokenizerV2Model(speech_config)
-    # Codebooks start at zero; random ones make the codec encoder emit varied codes.
-    for name, parameter in tokenizer_model.named_parameters():
-        if name.endswith("embedding_sum"):
-            parameter.data.normal_()
+    # Codebooks start at zero (decoder parameters `embedding_sum`, Mimi encoder buffers
+    # `embed_sum`); random ones make both codecs see and emit varied codes.
+    for name, tensor in [*tokenizer_model.named_parameters(), *tokenizer_model.named_buffers()]:
+        if name.endswith(("embedding_sum", "embed_sum")):
+            tensor.data.normal_()
     tokenizer_model = tokenizer_model.to(device=device, dtype=dtype).eval()
     speech = Qwen3TTSTokenizer()
     speech.model = tokenizer_model
