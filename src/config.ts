@@ -31,6 +31,11 @@ const httpUrl = z
   .refine((value) => /^https?:\/\//.test(value), 'an http:// or https:// URL')
   .transform((value) => value.replace(/\/+$/, ''));
 
+/** A hub repository id, optionally pinned to a branch, tag or commit: `owner/name[@revision]`. */
+const hubRepository = z
+  .string()
+  .regex(/^[A-Za-z0-9][\w.-]*\/[\w.-]+(@[\w./-]+)?$/, 'owner/name or owner/name@revision');
+
 /** Each entry: variable name → [schema, default as it would be written in .env, description]. */
 const variables = {
   TTS_HOST: [z.string().min(1), '0.0.0.0', 'address to listen on'],
@@ -63,6 +68,21 @@ const variables = {
   MODEL_1_7B_BASE: [z.string(), '', 'directory of the base_1.7b model (default MODEL_DIR/base_1.7b)'],
   HF_ENDPOINT: [httpUrl, 'https://huggingface.co', 'model hub for `models pull`'],
   HF_TOKEN: [z.string(), '', 'hub access token, if the repository needs one'],
+  MODEL_REPO_BASE_0_6B: [
+    hubRepository,
+    'CHANGE-ME/qwen3-tts-12hz-0.6b-base-onnx',
+    'hub repository (owner/name[@revision]) holding YOUR export of base_0.6b; the default is a placeholder',
+  ],
+  MODEL_REPO_BASE_1_7B: [
+    hubRepository,
+    'CHANGE-ME/qwen3-tts-12hz-1.7b-base-onnx',
+    'hub repository (owner/name[@revision]) holding YOUR export of base_1.7b; the default is a placeholder',
+  ],
+  MODEL_REPO_MUSETALK: [
+    hubRepository,
+    'CHANGE-ME/musetalk-v1.5-onnx',
+    'hub repository (owner/name[@revision]) holding YOUR export of MuseTalk; the default is a placeholder',
+  ],
   VLLM_OMNI_URL: [httpUrl, 'http://localhost:8091', 'vLLM-Omni server (TTS_ENGINE=vllm-omni)'],
   VLLM_OMNI_API_KEY: [z.string(), '', 'bearer key for vLLM-Omni, if it was started with --api-key'],
   VLLM_OMNI_MODEL: [z.string(), '', 'model name to request from vLLM-Omni (default: the one it serves)'],

@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""Exports a Qwen3-TTS 12 Hz Base checkpoint into our ONNX layout (docs/qwen3-onnx-layout.md).
+
+    python tools/export/qwen3/export.py --model Qwen/Qwen3-TTS-12Hz-0.6B-Base --model-key base_0.6b \
+        --out exports/base_0.6b --dtypes float32 float16
+    python tools/export/qwen3/export.py --random-init tools/export/qwen3/random_init/base_0.6b \
+        --model-key base_0.6b --out /tmp/qwen3-random --dtypes float32
+
+Each exported graph is run once more in onnxruntime at a shape other than the traced one and
+compared with the PyTorch wrapper, so a length baked in by tracing fails here, not in the server.
+Unverified until someone runs it against real weights (see docs/export.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import gc
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from qwen3.loading import Checkpoint, build_random_init, load_official, tokenizer_files  # noqa: E402
+from qwen3.manifest import build_manifest  # noqa: E402
+from qwen3.wrappers import (  # noqa: E402
+    CodecDecoderGraph,
+    CodecEncoderGraph,
+    CodePredictorGraph,
+    SpeakerEncoderGraph,
+    TalkerGraph,
+    TextEmbedGraph,
+)
+from shared.onnx_files import copy_file, export_onnx, hash_directory, write_json, write_table  # noqa: E402
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16}
+
+
+def parse_arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="hub id (Qwen/Qwen3-TTS-12Hz-0.6B-Base) or a local checkpoint directory")
+    source.add_argument("--random-init", type=Path, help="config directory: official architecture, random weights")
+    parser.add_argument("--revision", help="hub revision to export (default: main)")
+    parser.add_argument("--model-key", required=True, choices=["base_0.6b", "base_1.7b"])
+    parser.add_argument("--out", required=True, type=Path, help="output model directory")
+    parser.add_argument("--dtypes", nargs="+", default=["float32"], choices=sorted(DTYPES))
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--opset", type=int, default=17)
+    parser.add_argument("--exporter", choices=["torchscript", "dynamo"], default="torchscript")
+    parser.add_argument(
+        "--codec-exporter",
+        choices=["torchscript", "dynamo"],
+        help="exporter for codec_encoder/codec_decoder (default: --exporter)",
+    )
+    parser.add_argument("--decoder-chunk", type=int, default=300, help="frames decoded per chunk (official: 300)")
+    parser.add_argument("--decoder-context", type=int, default=25, help="left-context frames (official: 25)")
+    parser.add_argument(
+        "--codec-precision",
+        choices=["float32", "variant"],
+        default="float32",
+        help="codec graphs compute in float32 in every variant (default; fp16 codec decoders are known to "
+        "misbehave on some GPUs) or in the variant's dtype",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-verify", action="store_true", help="skip the onnxruntime re-run of each graph")
+    return parser.parse_args()
+
+
+def load(arguments: argparse.Namespace, dtype: torch.dtype) -> Checkpoint:
+    if arguments.random_init is not None:
+        return build_random_init(arguments.random_init, arguments.device, dtype, arguments.seed)
+    return load_official(arguments.model, arguments.revision, arguments.device, dtype)
+
+
+def to_numpy(value: torch.Tensor) -> np.ndarray:
+    return value.detach().cpu().numpy()
+
+
+def verify(path: Path, module: torch.nn.Module, inputs: tuple, names: list[str], label: str) -> None:
+    """Runs the graph in onnxruntime (CPU) on `inputs` and prints its largest difference to PyTorch."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feeds = {name: to_numpy(value) for name, value in zip(names, inputs)}
+    actual = session.run(None, feeds)
+    with torch.inference_mode():
+        expected = module(*inputs)
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    for output, (got, want) in zip(session.get_outputs(), zip(actual, expected)):
+        want = to_numpy(want)
+        if got.shape != want.shape:
+            raise SystemExit(f"{label}: {output.name} has shape {got.shape} in ONNX but {want.shape} in PyTorch")
+        if np.issubdtype(want.dtype, np.integer):
+            mismatches = int((got != want).sum())
+            print(f"  verify {label}.{output.name}: {mismatches} of {want.size} integers differ")
+        else:
+            difference = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))) if want.size else 0.0
+            print(f"  verify {label}.{output.name}: max |onnx - torch| = {difference:.3g}")
+
+
+def export_variant(arguments: argparse.Namespace, variant: str, checkpoint: Checkpoint) -> None:
+    dtype = DTYPES[variant]
+    device = torch.device(arguments.device)
+    directory = arguments.out / variant
+    talker = checkpoint.talker
+    config = talker.config
+    hidden = config.hidden_size
+    layers = config.num_hidden_layers
+    kv_heads = config.num_key_value_heads
+    head_dim = getattr(config, "head_dim", None) or hidden // config.num_attention_heads
+    groups = config.num_code_groups
+    codebook = config.code_predictor_config.vocab_size
+    generator = torch.Generator(device="cpu").manual_seed(arguments.seed)
+
+    def random_floats(*shape):
+        return torch.randn(*shape, generator=generator).to(device=device, dtype=dtype)
+
+    def ints(high, *shape):
+        return torch.randint(0, high, shape, generator=generator).to(device)
+
+    common = dict(opset=arguments.opset, exporter=arguments.exporter)
+    codec_exporter = arguments.codec_exporter or arguments.exporter
+    jobs = []
+
+    text_embed = TextEmbedGraph(talker).eval()
+    jobs.append(
+        (
+            "text_embed",
+            text_embed,
+            (ints(1000, 1, 7),),
+            (ints(1000, 1, 12),),
+            ["input_ids"],
+            ["embeds"],
+            {"input_ids": {1: "sequence"}, "embeds": {1: "sequence"}},
+            common,
+        )
+    )
+    talker_graph = TalkerGraph(talker).eval()
+
+    def talker_inputs(length, cache, past):
+        return (
+            random_floats(1, length, hidden),
+            random_floats(layers, kv_heads, cache, head_dim),
+            random_floats(layers, kv_heads, cache, head_dim),
+            torch.tensor(past, dtype=torch.int64, device=device),
+        )
+
+    jobs.append(
+        (
+            "talker",
+            talker_graph,
+            talker_inputs(5, 6, 4),
+            talker_inputs(1, 11, 9),
+            ["inputs_embeds", "past_keys", "past_values", "past_length"],
+            ["logits", "hidden", "new_keys", "new_values"],
+            {
+                "inputs_embeds": {1: "sequence"},
+                "past_keys": {2: "cache"},
+                "past_values": {2: "cache"},
+                "new_keys": {2: "sequence"},
+                "new_values": {2: "sequence"},
+            },
+            common,
+        )
+    )
+    predictor = CodePredictorGraph(talker).eval()
+
+    def predictor_inputs(constant_noise):
+        noise = torch.full((groups - 1, codebook), 0.5) if constant_noise else torch.rand(groups - 1, codebook, generator=generator)
+        return (
+            random_floats(1, hidden),
+            ints(codebook, 1),
+            torch.tensor(0.9, device=device),
+            torch.tensor(50, dtype=torch.int64, device=device),
+            noise.clamp(1e-6, 1 - 1e-6).to(device),
+        )
+
+    jobs.append(
+        (
+            "code_predictor",
+            predictor,
+            predictor_inputs(False),
+            predictor_inputs(True),
+            ["hidden", "first_code", "temperature", "top_k", "noise"],
+            ["codes"],
+            {},
+            common,
+        )
+    )
+    speaker = SpeakerEncoderGraph(checkpoint.model.speaker_encoder, dtype).eval()
+    mels = checkpoint.model.config.speaker_encoder_config.mel_dim
+    jobs.append(
+        (
+            "speaker_encoder",
+            speaker,
+            (torch.randn(1, 180, mels, generator=generator).to(device),),
+            (torch.randn(1, 97, mels, generator=generator).to(device),),
+            ["mel"],
+            ["embedding"],
+            {"mel": {1: "frames"}},
+            common,
+        )
+    )
+
+    codec_dtype = torch.float32 if arguments.codec_precision == "float32" else dtype
+    tokenizer_model = checkpoint.tokenizer_model
+    if codec_dtype != dtype:
+        tokenizer_model = copy.deepcopy(tokenizer_model).to(dtype=codec_dtype)
+    rate = int(tokenizer_model.decode_upsample_rate)
+    quantizers = int(tokenizer_model.config.decoder_config.num_quantizers)
+    codec_codebook = int(tokenizer_model.config.decoder_config.codebook_size)
+    encoder = CodecEncoderGraph(tokenizer_model, codec_dtype).eval()
+
+    def audio(samples):
+        return (0.1 * torch.randn(1, samples, generator=generator)).clamp(-1, 1).to(device)
+
+    codec_common = dict(opset=arguments.opset, exporter=codec_exporter)
+    jobs.append(
+        (
+            "codec_encoder",
+            encoder,
+            (audio(3 * rate + 700),),
+            (audio(7 * rate + 1),),
+            ["audio"],
+            ["codes"],
+            {"audio": {1: "samples"}, "codes": {1: "frames"}},
+            codec_common,
+        )
+    )
+    decoder = CodecDecoderGraph(tokenizer_model, codec_dtype).eval()
+    max_frames = arguments.decoder_chunk + arguments.decoder_context
+    jobs.append(
+        (
+            "codec_decoder",
+            decoder,
+            (ints(codec_codebook, 1, 40, quantizers), torch.tensor(5, dtype=torch.int64, device=device)),
+            (ints(codec_codebook, 1, min(max_frames, 64), quantizers), torch.tensor(25, dtype=torch.int64, device=device)),
+            ["codes", "context_frames"],
+            ["audio"],
+            {"codes": {1: "frames"}, "audio": {1: "samples"}},
+            codec_common,
+        )
+    )
+
+    for name, module, trace_inputs, check_inputs, input_names, output_names, axes, options in jobs:
+        path = directory / f"{name}.onnx"
+        print(f"[{variant}] exporting {name} → {path}")
+        export_onnx(
+            module,
+            trace_inputs,
+            path,
+            input_names=input_names,
+            output_names=output_names,
+            dynamic_axes=axes,
+            **options,
+        )
+        if not arguments.skip_verify:
+            verify(path, module, check_inputs, input_names, f"{variant}/{name}")
+
+    print(f"[{variant}] writing tables")
+    codec_table = to_numpy(talker.model.codec_embedding.weight.float())
+    residual = np.stack([to_numpy(table.weight.float()) for table in talker.code_predictor.model.codec_embedding])
+    write_table(codec_table, directory / "codec_embedding.bin", variant)
+    write_table(residual, directory / "residual_embeddings.bin", variant)
+
+
+def main() -> None:
+    arguments = parse_arguments()
+    if "float16" in arguments.dtypes and not arguments.device.startswith("cuda"):
+        raise SystemExit("float16 export must run on CUDA (--device cuda); CPU half kernels trace wrong graphs")
+    arguments.out.mkdir(parents=True, exist_ok=True)
+    # float32 first: it is the reference the float16 variant is compared against by the parity script.
+    variants = [variant for variant in ("float32", "float16") if variant in arguments.dtypes]
+    checkpoint = None
+    for variant in variants:
+        checkpoint = load(arguments, DTYPES[variant])
+        export_variant(arguments, variant, checkpoint)
+        if variant != variants[-1]:
+            del checkpoint
+            gc.collect()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+    assert checkpoint is not None
+    for name, source in tokenizer_files(checkpoint).items():
+        copy_file(source, arguments.out / "tokenizer" / name)
+    present = [variant for variant in ("float32", "float16") if (arguments.out / variant / "talker.onnx").exists()]
+    manifest = build_manifest(
+        model_key=arguments.model_key,
+        repository=checkpoint.repository,
+        revision=checkpoint.revision,
+        synthetic=checkpoint.synthetic,
+        config=checkpoint.config,
+        generation_config=checkpoint.generation_config,
+        speech_config=checkpoint.speech_config,
+        model_config=checkpoint.model.config,
+        variants=present,
+        decoder_max_frames=arguments.decoder_chunk + arguments.decoder_context,
+        decoder_left_context=arguments.decoder_context,
+        hashes=hash_directory(arguments.out),
+    )
+    write_json(arguments.out / "manifest.json", manifest)
+    print(f"wrote {arguments.out / 'manifest.json'} ({len(manifest['files']['sha256'])} files)")
+
+
+if __name__ == "__main__":
+    main()
