@@ -47,17 +47,17 @@ models
   .command('list')
   .description('show installed models and where they came from')
   .action(async () => {
-    const { runModelsListCommand } = await import('../models/models-list-command.ts');
+    const { runModelsListCommand } = await import('../models/installed-models-command.ts');
     await runModelsListCommand(configOrExit());
   });
 
 models
   .command('pull')
   .argument('<key>', 'base_0.6b, base_1.7b or musetalk')
-  .option('--dtype <dtype>', 'float32 or float16', 'float32')
+  .option('--dtype <dtype>', 'float32, float16 or all (default: TTS_DTYPE)')
   .description('download an exported model from the hub (HF_ENDPOINT, HF_TOKEN), resumable and checked')
-  .action(async (key: string, options: { dtype: string }) => {
-    const { runModelsPullCommand } = await import('../models/models-pull-command.ts');
+  .action(async (key: string, options: { dtype?: 'float32' | 'float16' | 'all' }) => {
+    const { runModelsPullCommand } = await import('../models/pull-command.ts');
     await runModelsPullCommand(key, { config: configOrExit(), dtype: options.dtype });
   });
 
@@ -87,4 +87,11 @@ program
     await runBench(which, process.argv.slice(process.argv.indexOf(which) + 1));
   });
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Errors meant for people (bad arguments, an unreachable hub, a missing model) print as one clear line.
+  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  if (process.env.DEBUG) console.error(error);
+  process.exit(1);
+}
