@@ -123,6 +123,7 @@ const variables = {
   QUEUE_MAX_PENDING: [integer(0, 100000), '16', 'requests that may wait per engine before 503 + Retry-After'],
   QUEUE_CONCURRENCY: [integer(1, 1024), '1', 'requests an engine works on at once'],
   REQUEST_TIMEOUT_MS: [integer(1000, 3600000), '600000', 'longest a synthesis may run'],
+  FFMPEG_PATH: [z.string(), '', 'ffmpeg binary (default: the one the npm package ships)'],
   PRONUNCIATION_LEXICON_FILE: [z.string(), '', 'JSON file {"word": "reading"} applied to every request'],
   CACHE_DIR: [z.string().min(1), 'cache', 'voice prompts and prepared avatars'],
   CORS_ORIGINS: [z.string().min(1), '*', 'allowed CORS origins, comma-separated, * for any'],

@@ -146,19 +146,17 @@ export class SpeechService {
       const key = `${item.referenceAudio}\u0000${job.xVectorOnly ? '' : item.referenceText}`;
       let prompt = prompts.get(key);
       if (!prompt) {
-        prompt = this.options.references
-          .resolve(item.referenceAudio, signal)
-          .then((reference) =>
-            this.options.engine.prepareVoice(
-              {
-                model: job.model,
-                reference,
-                referenceText: item.referenceText,
-                xVectorOnly: job.xVectorOnly,
-              },
-              signal,
-            ),
-          );
+        prompt = this.options.references.resolve(item.referenceAudio, signal).then((reference) =>
+          this.options.engine.prepareVoice(
+            {
+              model: job.model,
+              reference,
+              referenceText: item.referenceText,
+              xVectorOnly: job.xVectorOnly,
+            },
+            signal,
+          ),
+        );
         prompts.set(key, prompt);
       }
       return prompt;

@@ -46,8 +46,6 @@ export async function buildApp(
     logger: options.logger ?? { level: config.LOG_LEVEL },
     bodyLimit: bodyLimit(config),
     requestIdHeader: 'x-request-id',
-    requestIdLogLabel: 'requestId',
-    disableRequestLogging: false,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

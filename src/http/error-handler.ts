@@ -25,11 +25,12 @@ export function registerErrorHandler(app: FastifyInstance): void {
       const location = LOCATION[error.validationContext ?? 'body'] ?? 'body';
       const details: ValidationDetail[] = error.validation.map((issue) => {
         const path = issue.instancePath.split('/').filter(Boolean);
-        const missing = issue.keyword === 'invalid_type' && /received undefined/.test(issue.message);
+        const message = issue.message ?? 'invalid value';
+        const missing = issue.keyword === 'invalid_type' && /received undefined/.test(message);
         return {
           type: missing ? 'missing' : issue.keyword,
           loc: [location, ...path.map((part) => (/^\d+$/.test(part) ? Number(part) : part))],
-          msg: missing ? 'Field required' : issue.message,
+          msg: missing ? 'Field required' : message,
         };
       });
       return reply.status(422).send({ detail: details });
@@ -44,11 +45,9 @@ export function registerErrorHandler(app: FastifyInstance): void {
       error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
       (error.statusCode === 400 && error instanceof SyntaxError)
     ) {
-      return reply
-        .status(422)
-        .send({
-          detail: [{ type: 'json_invalid', loc: ['body'], msg: `JSON decode error: ${error.message}` }],
-        });
+      return reply.status(422).send({
+        detail: [{ type: 'json_invalid', loc: ['body'], msg: `JSON decode error: ${error.message}` }],
+      });
     }
     const status = error.statusCode ?? 500;
     if (status < 500) {

@@ -166,7 +166,10 @@ describe('POST /tts/voice_clone', () => {
     },
     {
       name: 'base64 that is not audio',
-      body: { ...SEED_BODY, ref_audio: Buffer.from('not audio at all, just text').toString('base64') },
+      body: {
+        ...SEED_BODY,
+        ref_audio: Buffer.from('not audio at all, just text. '.repeat(20)).toString('base64'),
+      },
       status: 422,
       expect: /audio/,
     },

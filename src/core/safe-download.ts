@@ -1,0 +1,208 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { CancelledError, InvalidInputError } from '../errors.ts';
+
+/** Addresses a server-side fetch must not reach unless explicitly allowed (SSRF protection). */
+const privateRanges = new BlockList();
+for (const [network, prefix] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const) {
+  privateRanges.addSubnet(network, prefix, 'ipv4');
+}
+for (const [network, prefix] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+  ['::ffff:0:0', 96],
+] as const) {
+  privateRanges.addSubnet(network, prefix, 'ipv6');
+}
+
+export function isPrivateAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 0) return true;
+  // IPv4-mapped IPv6 (::ffff:127.0.0.1) is judged by its IPv4 part.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return privateRanges.check(mapped[1], 'ipv4');
+  return privateRanges.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
+
+const systemResolver: Resolver = (hostname) =>
+  new Promise((resolve, reject) =>
+    dnsLookup(hostname, { all: true }, (error, addresses) => (error ? reject(error) : resolve(addresses))),
+  );
+
+export interface SafeDownloadOptions {
+  maxBytes: number;
+  connectTimeoutMs: number;
+  totalTimeoutMs: number;
+  allowPrivateAddresses: boolean;
+  maxRedirects?: number;
+  signal?: AbortSignal;
+  /** For tests: how host names become addresses (default: the system resolver). */
+  resolver?: Resolver;
+}
+
+const refuse = (message: string, statusCode: 400 | 413 | 422 = 422) =>
+  new InvalidInputError(message, { code: 'ref_audio_download_failed', statusCode });
+
+/**
+ * Downloads a URL with a byte cap, connect and total timeouts, and redirects re-checked. The host is
+ * resolved once, every address is checked, and the connection goes to the checked address, so DNS
+ * rebinding cannot swap in a private one between check and connect.
+ */
+export async function safeDownload(
+  url: string,
+  options: SafeDownloadOptions,
+): Promise<{ bytes: Buffer; contentType: string }> {
+  const resolver = options.resolver ?? systemResolver;
+  const deadline = AbortSignal.timeout(options.totalTimeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  let current = new URL(url);
+  for (let redirects = 0; ; redirects += 1) {
+    if (current.protocol !== 'http:' && current.protocol !== 'https:') {
+      throw refuse(`ref_audio URLs must be http or https, not ${current.protocol}`, 400);
+    }
+    const address = await checkedAddress(current.hostname, resolver, options.allowPrivateAddresses);
+    const response = await request(current, address, options, signal, deadline);
+    if (response.redirect) {
+      if (redirects >= (options.maxRedirects ?? 3))
+        throw refuse(`too many redirects downloading ref_audio from ${current.host}`);
+      current = new URL(response.redirect, current);
+      continue;
+    }
+    return { bytes: response.bytes!, contentType: response.contentType };
+  }
+}
+
+async function checkedAddress(
+  hostname: string,
+  resolver: Resolver,
+  allowPrivate: boolean,
+): Promise<LookupAddress> {
+  const bare = hostname.replace(/^\[|\]$/g, '');
+  let addresses: LookupAddress[];
+  if (isIP(bare)) addresses = [{ address: bare, family: isIP(bare) }];
+  else {
+    try {
+      addresses = await resolver(bare);
+    } catch {
+      throw refuse(`could not download ref_audio: the host ${hostname} does not resolve`);
+    }
+  }
+  if (addresses.length === 0)
+    throw refuse(`could not download ref_audio: the host ${hostname} does not resolve`);
+  if (!allowPrivate && addresses.some((entry) => isPrivateAddress(entry.address))) {
+    throw refuse(
+      `ref_audio URL host ${hostname} is a loopback, private or link-local address, which this server does not fetch ` +
+        '(set REF_AUDIO_ALLOW_PRIVATE_URLS=true to allow it)',
+      400,
+    );
+  }
+  return addresses[0];
+}
+
+function request(
+  url: URL,
+  address: LookupAddress,
+  options: SafeDownloadOptions,
+  signal: AbortSignal,
+  deadline: AbortSignal,
+): Promise<{ redirect?: string; bytes?: Buffer; contentType: string }> {
+  return new Promise((resolve, reject) => {
+    const pinnedLookup: LookupFunction = (_hostname, lookupOptions, callback) => {
+      if (lookupOptions.all) callback(null, [address]);
+      else callback(null, address.address, address.family);
+    };
+    const client = url.protocol === 'https:' ? https : http;
+    const outgoing = client.get(url, {
+      lookup: pinnedLookup,
+      signal,
+      headers: { 'user-agent': 'voice-clone-server' },
+    });
+    const connectTimer = setTimeout(
+      () =>
+        outgoing.destroy(
+          refuse(
+            `could not download ref_audio from ${url.host}: connecting took over ${options.connectTimeoutMs} ms`,
+          ),
+        ),
+      options.connectTimeoutMs,
+    );
+    outgoing.on('socket', (socket) => {
+      if (!socket.connecting) clearTimeout(connectTimer);
+      socket.once('connect', () => clearTimeout(connectTimer));
+    });
+    outgoing.on('error', (error) => {
+      clearTimeout(connectTimer);
+      if (error instanceof InvalidInputError) return reject(error);
+      if (deadline.aborted)
+        return reject(
+          refuse(`could not download ref_audio from ${url.host}: it took over ${options.totalTimeoutMs} ms`),
+        );
+      if (signal.aborted) return reject(new CancelledError());
+      reject(refuse(`could not download ref_audio from ${url.host}: ${error.message}`));
+    });
+    outgoing.on('response', (response) => {
+      clearTimeout(connectTimer);
+      const status = response.statusCode ?? 0;
+      if (status >= 300 && status < 400 && response.headers.location) {
+        response.resume();
+        return resolve({ redirect: response.headers.location, contentType: '' });
+      }
+      if (status < 200 || status >= 300) {
+        response.resume();
+        return reject(refuse(`could not download ref_audio from ${url.host}: it answered HTTP ${status}`));
+      }
+      const declared = Number(response.headers['content-length'] ?? 0);
+      if (declared > options.maxBytes) {
+        response.destroy();
+        return reject(
+          refuse(
+            `ref_audio at ${url.host} is ${declared} bytes; the limit is ${options.maxBytes} (REF_AUDIO_MAX_BYTES)`,
+            413,
+          ),
+        );
+      }
+      const chunks: Buffer[] = [];
+      let received = 0;
+      response.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > options.maxBytes) {
+          response.destroy();
+          outgoing.destroy(
+            refuse(
+              `ref_audio at ${url.host} is over the limit of ${options.maxBytes} bytes (REF_AUDIO_MAX_BYTES)`,
+              413,
+            ),
+          );
+          return;
+        }
+        chunks.push(chunk);
+      });
+      response.on('end', () =>
+        resolve({
+          bytes: Buffer.concat(chunks),
+          contentType: String(response.headers['content-type'] ?? ''),
+        }),
+      );
+      response.on('error', (error) => outgoing.destroy(error));
+    });
+  });
+}

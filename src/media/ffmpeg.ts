@@ -1,0 +1,127 @@
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { CancelledError, InvalidInputError } from '../errors.ts';
+
+let resolvedPath: string | undefined;
+let configuredPath = '';
+
+/** Called once at startup with FFMPEG_PATH (empty: use the bundled binary). */
+export function configureFfmpeg(path: string): void {
+  configuredPath = path;
+}
+
+/**
+ * The ffmpeg binary: FFMPEG_PATH if set (e.g. Debian's ffmpeg), else the static build that the npm
+ * package @ffmpeg-installer/ffmpeg ships, so `npm install` alone is enough.
+ */
+export function ffmpegPath(): string {
+  if (configuredPath) return configuredPath;
+  if (!resolvedPath) {
+    const require = createRequire(import.meta.url);
+    resolvedPath = (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+  }
+  return resolvedPath;
+}
+
+export interface RunFfmpegOptions {
+  input?: Buffer;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Output beyond this many bytes kills ffmpeg (a guard against decompression bombs). */
+  maxOutputBytes?: number;
+}
+
+export class FfmpegError extends Error {
+  constructor(
+    message: string,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = 'FfmpegError';
+  }
+}
+
+/** Runs ffmpeg with stdin/stdout pipes; resolves with stdout, rejects with the end of stderr. */
+export function runFfmpeg(args: string[], options: RunFfmpegOptions = {}): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (options.signal?.aborted) return reject(new CancelledError());
+    const child = spawn(ffmpegPath(), ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const chunks: Buffer[] = [];
+    let outputBytes = 0;
+    let stderr = '';
+    let failure: Error | undefined;
+    const stop = (error: Error) => {
+      failure ??= error;
+      child.kill('SIGKILL');
+    };
+    const timer = options.timeoutMs
+      ? setTimeout(() => stop(new FfmpegError('ffmpeg took too long', stderr)), options.timeoutMs)
+      : undefined;
+    const onAbort = () => stop(new CancelledError());
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout.on('data', (chunk: Buffer) => {
+      outputBytes += chunk.length;
+      if (options.maxOutputBytes !== undefined && outputBytes > options.maxOutputBytes) {
+        stop(new FfmpegError('ffmpeg produced more output than allowed', stderr));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString('utf8')).slice(-4000);
+    });
+    // ffmpeg may stop reading early (it found what it needed, or failed): that is not our error.
+    child.stdin.on('error', () => {});
+    child.on('error', (error) => stop(error));
+    child.on('close', (code) => {
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (failure) return reject(failure);
+      if (code !== 0) return reject(new FfmpegError(`ffmpeg exited with code ${code}`, stderr.trim()));
+      resolve(Buffer.concat(chunks));
+    });
+    if (options.input) child.stdin.end(options.input);
+    else child.stdin.end();
+  });
+}
+
+/**
+ * Decodes any audio ffmpeg understands (MP3, FLAC, OGG, M4A, WAV …) from memory to mono float PCM at
+ * `sampleRate`. Containers that need seeking (some M4A) still work from a pipe for reading.
+ */
+export async function decodeAudioWithFfmpeg(
+  bytes: Buffer,
+  options: { sampleRate: number; signal?: AbortSignal; timeoutMs?: number; maxSeconds?: number },
+): Promise<Float32Array> {
+  const maxSeconds = options.maxSeconds ?? 600;
+  try {
+    const output = await runFfmpeg(
+      ['-i', 'pipe:0', '-vn', '-ac', '1', '-ar', String(options.sampleRate), '-f', 'f32le', 'pipe:1'],
+      {
+        input: bytes,
+        signal: options.signal,
+        timeoutMs: options.timeoutMs ?? 30000,
+        // One second past the longest allowed duration is enough to say "too long" without decoding a bomb.
+        maxOutputBytes: Math.ceil((maxSeconds + 1) * options.sampleRate * 4),
+      },
+    );
+    return new Float32Array(output.buffer, output.byteOffset, Math.floor(output.length / 4)).slice();
+  } catch (error) {
+    if (error instanceof CancelledError) throw error;
+    if (error instanceof FfmpegError && /more output than allowed/.test(error.message)) {
+      throw new InvalidInputError(`the audio is longer than ${maxSeconds} s`, {
+        code: 'audio_too_long',
+        statusCode: 422,
+      });
+    }
+    const detail =
+      error instanceof FfmpegError ? error.stderr.split('\n').pop() || error.message : String(error);
+    throw new InvalidInputError(`the bytes are not audio that can be decoded (${detail})`, {
+      code: 'invalid_audio',
+      statusCode: 422,
+      cause: error,
+    });
+  }
+}
