@@ -117,7 +117,7 @@ function mergeShort(pieces: string[], minChars: number, maxChars: number): strin
       merged.push(piece);
     }
   }
-  return merged.filter((piece) => speakableLength(piece) > 0 || merged.length === 1);
+  return merged.filter((piece) => speakableLength(piece) > 0);
 }
 
 const CLAUSE_BREAKS = [
