@@ -27,7 +27,6 @@ for (const [network, prefix] of [
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
-  ['::ffff:0:0', 96],
 ] as const) {
   privateRanges.addSubnet(network, prefix, 'ipv6');
 }
@@ -185,13 +184,15 @@ function request(
       response.on('data', (chunk: Buffer) => {
         received += chunk.length;
         if (received > options.maxBytes) {
-          response.destroy();
-          outgoing.destroy(
+          // Once a response has started, destroying the request no longer emits 'error': settle here.
+          reject(
             refuse(
               `ref_audio at ${url.host} is over the limit of ${options.maxBytes} bytes (REF_AUDIO_MAX_BYTES)`,
               413,
             ),
           );
+          response.destroy();
+          outgoing.destroy();
           return;
         }
         chunks.push(chunk);
@@ -202,7 +203,18 @@ function request(
           contentType: String(response.headers['content-type'] ?? ''),
         }),
       );
-      response.on('error', (error) => outgoing.destroy(error));
+      response.on('error', (error) =>
+        reject(
+          deadline.aborted
+            ? refuse(
+                `could not download ref_audio from ${url.host}: it took over ${options.totalTimeoutMs} ms`,
+              )
+            : refuse(`could not download ref_audio from ${url.host}: ${error.message}`),
+        ),
+      );
+      response.on('aborted', () =>
+        reject(refuse(`could not download ref_audio from ${url.host}: the connection was cut`)),
+      );
     });
   });
 }
