@@ -29,8 +29,9 @@ export interface KoreanAmount {
 export function readKoreanAmount(raw: string): KoreanAmount {
   const text = raw.replace(/,/g, '');
   if (/^\d+$/.test(text)) {
-    // Leading zeros mean a code (007, 0012), read digit by digit.
-    if (text.length > 1 && text.startsWith('0')) return { words: readDigitsPhone(text), wholeNumber: undefined };
+    // Leading zeros on three or more digits mean a code (007, 0012), read digit by digit; two
+    // digits (09시, 05분) are zero-padded numbers.
+    if (text.length > 2 && text.startsWith('0')) return { words: readDigitsPhone(text), wholeNumber: undefined };
     return { words: sinoKoreanNumber(text), wholeNumber: toSafeNumber(BigInt(text)) };
   }
   if (/^\d+\.\d+$/.test(text)) return { words: sinoKoreanDecimal(text), wholeNumber: undefined };

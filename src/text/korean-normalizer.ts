@@ -67,11 +67,11 @@ const LATIN_ORDINAL = /(?<![\dA-Za-z])(\d+)(?:st|nd|rd|th)(?![A-Za-z])/g;
 const COUNTED = new RegExp(`${SIGN}(${KOREAN_AMOUNT_SOURCE})(?:(\\s?)(${COUNTER_SOURCE}))?`, 'gu');
 const SYMBOLS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\s?&\s?/g, ' 앤 '],
-  [/(?<=\d)\s?\+\s?(?=\d)/g, ' 더하기 '],
   [/\s?[×]\s?/g, ' 곱하기 '],
   [/\s?÷\s?/g, ' 나누기 '],
   [/±/g, '플러스마이너스 '],
 ];
+const PLUS_BETWEEN_NUMBERS = /(?<=\d)\s?\+\s?(?=\d)/g;
 const WORD_BEFORE = /([가-힣]+)\s*$/;
 const WORD_AFTER = /^\s*([가-힣]+)/;
 const SPACES = /[ \t]{2,}/g;
@@ -180,6 +180,7 @@ export function normalizeKorean(text: string): string {
   });
   result = result.replace(LATIN_ORDINAL, (_match, number: string) => readCounted(number, '번째', '', ''));
   result = readLatinInKorean(result);
+  result = result.replace(PLUS_BETWEEN_NUMBERS, ' 더하기 ');
   result = result.replace(
     COUNTED,
     (_match, sign: string | undefined, amount: string, _space: string, counter: string | undefined, offset: number) => {

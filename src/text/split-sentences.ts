@@ -9,13 +9,19 @@
 
 /** Longest sentence sent as one piece; longer ones are cut (about 10–20 s of speech). */
 export const DEFAULT_MAX_SENTENCE_CHARS = 150;
-/** Shorter pieces ("네.", "OK!") are merged into a neighbour: alone they come out clipped or odd. */
+/**
+ * Shorter pieces ("네.", "OK.") are merged into a neighbour: alone they come out clipped or odd.
+ * Counted like maxChars, except that a Hangul, Han or kana character counts two (it is a syllable).
+ */
 export const DEFAULT_MIN_SENTENCE_CHARS = 6;
 
 export interface SplitSentencesOptions {
   /** Cut sentences longer than this many characters (default DEFAULT_MAX_SENTENCE_CHARS). */
   maxChars?: number;
-  /** Merge pieces shorter than this many characters into a neighbour (default DEFAULT_MIN_SENTENCE_CHARS). */
+  /**
+   * Merge pieces shorter than this into a neighbour (default DEFAULT_MIN_SENTENCE_CHARS); Hangul,
+   * Han and kana characters count two, spaces do not count.
+   */
   minChars?: number;
 }
 
@@ -24,7 +30,12 @@ const TERMINATORS = /[.!?…。！？‼⁇⁈⁉]+/g;
 const CLOSERS = /^["'”’»」』)\]）】〕〉》]*/;
 const STRONG_TERMINATOR = /[!?。！？‼⁇⁈⁉]/;
 const HANGUL_OR_CJK = /[\uAC00-\uD7A3\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF]/;
-const HAN_OR_KANA = /[\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uFF00-\uFF0F\u3000-\u303F]/;
+const HAN_OR_KANA_AT_END = /[\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF][^\p{L}\p{N}]*$/u;
+const HAN_OR_KANA_AT_START = /^[^\p{L}\p{N}]*[\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF]/u;
+const SYLLABIC = /[\uAC00-\uD7A3\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF]/g;
+const SPACE = /\s/g;
+/** Korean quotation particles: "정말이야?" 하고 물었다 continues the sentence. */
+const QUOTATION_PARTICLE = /^\s*(?:라고|이라고|하고|라며|하며|라는|하는|란|고\s)/;
 const UPPERCASE_OR_QUOTE = /[A-Z"“'‘(]/;
 const LAST_TOKEN = /(\S+)$/;
 const LIST_NUMBER = /^\s*(?:\d{1,3}|[a-zA-Z])$/;
@@ -81,6 +92,9 @@ function isSentenceEnd(line: string, start: number, index: number, run: string, 
     // An ellipsis ends a sentence only at the end of a line or before a capital letter.
     return following === '' || (/\s/.test(next) && UPPERCASE_OR_QUOTE.test(following));
   }
+  // Lower case after the mark (e.g. apples, "Stop!" and left) continues the sentence.
+  if (/[a-z]/.test(following)) return false;
+  if (end > index + run.length && QUOTATION_PARTICLE.test(line.slice(end))) return false;
   if (next !== '' && !/\s/.test(next)) {
     // Glued to what follows: 3.5, example.com and U.S are not sentence ends; "했다.그리고" is.
     return /[。！？]/.test(run) || HANGUL_OR_CJK.test(next);
@@ -138,7 +152,7 @@ function mergeShortSentences(sentences: string[], minChars: number, maxChars: nu
   for (const sentence of sentences) {
     const last = merged.length - 1;
     const previous = merged[last];
-    if (previous !== undefined && (sentence.length < minChars || previous.length < minChars)) {
+    if (previous !== undefined && (speechLength(sentence) < minChars || speechLength(previous) < minChars)) {
       const joined = joinSentences(previous, sentence);
       if (joined.length <= maxChars) {
         merged[last] = joined;
@@ -150,7 +164,11 @@ function mergeShortSentences(sentences: string[], minChars: number, maxChars: nu
   return merged;
 }
 
+function speechLength(text: string): number {
+  return text.replace(SPACE, '').length + (text.match(SYLLABIC)?.length ?? 0);
+}
+
 function joinSentences(left: string, right: string): string {
-  const noSpace = HAN_OR_KANA.test(left.charAt(left.length - 1)) && HAN_OR_KANA.test(right.charAt(0));
+  const noSpace = HAN_OR_KANA_AT_END.test(left) && HAN_OR_KANA_AT_START.test(right);
   return noSpace ? left + right : `${left} ${right}`;
 }
