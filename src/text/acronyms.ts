@@ -6,6 +6,7 @@
  * apply before this table.
  */
 
+// prettier-ignore
 export const KOREAN_LETTER_NAMES: Readonly<Record<string, string>> = {
   A: '에이', B: '비', C: '씨', D: '디', E: '이', F: '에프', G: '지', H: '에이치', I: '아이', J: '제이',
   K: '케이', L: '엘', M: '엠', N: '엔', O: '오', P: '피', Q: '큐', R: '알', S: '에스', T: '티', U: '유',
@@ -16,6 +17,7 @@ export const KOREAN_LETTER_NAMES: Readonly<Record<string, string>> = {
  * Words and acronyms whose Korean reading is not just their letters spelled out, or that are so
  * common they are worth fixing. Keys are matched exactly first, then case-insensitively.
  */
+// prettier-ignore
 export const KOREAN_LATIN_READINGS: Readonly<Record<string, string>> = {
   AI: '에이아이', CEO: '씨이오', CFO: '씨에프오', CTO: '씨티오', IT: '아이티', PPT: '피피티', HR: '에이치알',
   KPI: '케이피아이', API: '에이피아이', SNS: '에스엔에스', TV: '티비', PC: '피씨', USB: '유에스비',
@@ -40,7 +42,8 @@ export const KOREAN_LATIN_READINGS: Readonly<Record<string, string>> = {
 };
 
 /** Latin words, possibly with inner hyphens or digits (Wi-Fi, MP3, B2B) or leading digits (3D, 5G). */
-const LATIN_WORD = /(?<![A-Za-z0-9])(?:\d[A-Za-z]+|[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z][A-Za-z0-9]*)*)(?![A-Za-z])/g;
+const LATIN_WORD =
+  /(?<![A-Za-z0-9])(?:\d[A-Za-z]+|[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z][A-Za-z0-9]*)*)(?![A-Za-z])/g;
 const ALL_CAPITALS = /^[A-Z]+$/;
 
 const exactReadings = new Map(Object.entries(KOREAN_LATIN_READINGS));

@@ -6,8 +6,15 @@
  * (2025 → twenty twenty-five); times read as said (10:30 → ten thirty, 10:00 → ten o'clock,
  * 10:05 → ten oh five); ISO dates read month-first (2025-03-01 → March first, twenty twenty-five).
  */
-import { englishCardinal, englishDecimal, englishOrdinal, englishYear, readDigitsEnglish } from './english-numbers.ts';
+import {
+  englishCardinal,
+  englishDecimal,
+  englishOrdinal,
+  englishYear,
+  readDigitsEnglish,
+} from './english-numbers.ts';
 
+// prettier-ignore
 const MONTHS = [
   'January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November',
   'December',
@@ -97,12 +104,18 @@ function readMoney(sign: string, amount: string, scale: string | undefined): str
   return integer === 0 ? minorWords : `${major} and ${minorWords}`;
 }
 
-function readTime(hour: number, minute: number, second: number | undefined, meridiem: string | undefined): string {
+function readTime(
+  hour: number,
+  minute: number,
+  second: number | undefined,
+  meridiem: string | undefined,
+): string {
   let words = englishCardinal(hour);
   if (minute === 0) words += meridiem ? '' : " o'clock";
   else if (minute < 10) words += ` oh ${englishCardinal(minute)}`;
   else words += ` ${englishCardinal(minute)}`;
-  if (second !== undefined && second > 0) words += ` and ${englishCardinal(second)} second${second === 1 ? '' : 's'}`;
+  if (second !== undefined && second > 0)
+    words += ` and ${englishCardinal(second)} second${second === 1 ? '' : 's'}`;
   if (meridiem) words += meridiem.toLowerCase() === 'a' ? ' AM' : ' PM';
   return words;
 }
@@ -120,10 +133,19 @@ export function normalizeEnglish(text: string): string {
     if (monthNumber < 1 || monthNumber > 12 || dayNumber < 1 || dayNumber > 31) return match;
     return `${MONTHS[monthNumber - 1]} ${englishOrdinal(dayNumber)}, ${englishYear(Number(year))}`;
   });
-  result = result.replace(MONTH_DAY, (_match, month: string, day: string) => `${month} ${englishOrdinal(day)}`);
+  result = result.replace(
+    MONTH_DAY,
+    (_match, month: string, day: string) => `${month} ${englishOrdinal(day)}`,
+  );
   result = result.replace(
     TIME,
-    (match, hourText: string, minuteText: string, secondText: string | undefined, meridiem: string | undefined) => {
+    (
+      match,
+      hourText: string,
+      minuteText: string,
+      secondText: string | undefined,
+      meridiem: string | undefined,
+    ) => {
       const hour = Number(hourText);
       const minute = Number(minuteText);
       const second = secondText === undefined ? undefined : Number(secondText);

@@ -1,11 +1,13 @@
 /** English number words: cardinals, ordinals, years and digit-by-digit readings. */
 
+// prettier-ignore
 const ONES = [
   'zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve',
   'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen',
 ] as const;
 const TENS = ['', '', 'twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'] as const;
 const SCALES = ['', 'thousand', 'million', 'billion', 'trillion', 'quadrillion'] as const;
+// prettier-ignore
 const IRREGULAR_ORDINALS: Readonly<Record<string, string>> = {
   one: 'first', two: 'second', three: 'third', five: 'fifth', eight: 'eighth', nine: 'ninth', twelve: 'twelfth',
 };
@@ -32,7 +34,9 @@ export function readDigitsEnglish(digits: string): string {
 
 /** 42 → forty-two, 1,234 → one thousand two hundred thirty-four; very long numbers read digit by digit. */
 export function englishCardinal(value: string | number | bigint): string {
-  const digits = String(value).replace(/,/g, '').replace(/^0+(?=\d)/, '');
+  const digits = String(value)
+    .replace(/,/g, '')
+    .replace(/^0+(?=\d)/, '');
   if (!/^\d+$/.test(digits)) throw new TypeError(`not a non-negative integer: ${String(value)}`);
   if (digits.length > SCALES.length * 3) return readDigitsEnglish(digits);
   if (/^0+$/.test(digits)) return ONES[0];

@@ -31,12 +31,14 @@ export function readKoreanAmount(raw: string): KoreanAmount {
   if (/^\d+$/.test(text)) {
     // Leading zeros on three or more digits mean a code (007, 0012), read digit by digit; two
     // digits (09시, 05분) are zero-padded numbers.
-    if (text.length > 2 && text.startsWith('0')) return { words: readDigitsPhone(text), wholeNumber: undefined };
+    if (text.length > 2 && text.startsWith('0'))
+      return { words: readDigitsPhone(text), wholeNumber: undefined };
     return { words: sinoKoreanNumber(text), wholeNumber: toSafeNumber(BigInt(text)) };
   }
   if (/^\d+\.\d+$/.test(text)) return { words: sinoKoreanDecimal(text), wholeNumber: undefined };
   const total = sumChain(text);
-  if (total === undefined || total % SCALE !== 0n) return { words: readChainPiecewise(text), wholeNumber: undefined };
+  if (total === undefined || total % SCALE !== 0n)
+    return { words: readChainPiecewise(text), wholeNumber: undefined };
   const whole = total / SCALE;
   return { words: sinoKoreanNumber(whole), wholeNumber: toSafeNumber(whole) };
 }

@@ -13,6 +13,7 @@
  */
 
 /** Counters that take native Korean numbers (1–99). */
+// prettier-ignore
 export const NATIVE_COUNTERS: readonly string[] = [
   '개', '명', '살', '시', '마리', '번째', '잔', '권', '병', '사람', '가지', '시간', '달', '벌', '켤레',
   '대', '장', '그루', '송이', '척', '채', '통', '곳', '군데', '줄', '번', '자루', '봉지', '그릇', '접시',
@@ -21,6 +22,7 @@ export const NATIVE_COUNTERS: readonly string[] = [
 ];
 
 /** Counters and units written in Hangul that take Sino-Korean numbers. */
+// prettier-ignore
 export const SINO_COUNTERS: readonly string[] = [
   '분', '초', '년', '월', '일', '원', '층', '호', '회', '주', '주년', '주일', '개월', '개국', '개년', '세',
   '퍼센트', '프로', '점', '등', '위', '학년', '교시', '인분', '인', '차', '번지', '동', '단계', '부', '편',
@@ -30,6 +32,7 @@ export const SINO_COUNTERS: readonly string[] = [
 ];
 
 /** Nouns that make "N번" a number label rather than a count ("3번 출구" → 삼 번 출구). */
+// prettier-ignore
 export const BEON_LABEL_NOUNS: readonly string[] = [
   '출구', '문제', '버스', '선수', '방', '게이트', '홀', '트랙', '채널', '라인', '국도', '고속도로', '테이블',
   '좌석', '창구', '항목', '질문', '정답', '답', '카드', '파일', '타자', '후보', '마을버스', '노선', '열차',
@@ -52,7 +55,7 @@ export const KOREAN_UNIT_READINGS: Readonly<Record<string, string>> = {
   '㎝': '센티미터',
   mm: '밀리미터',
   '㎜': '밀리미터',
-  'μm': '마이크로미터',
+  μm: '마이크로미터',
   '㎛': '마이크로미터',
   nm: '나노미터',
   'm²': '제곱미터',
@@ -67,7 +70,7 @@ export const KOREAN_UNIT_READINGS: Readonly<Record<string, string>> = {
   mL: '밀리리터',
   '㎖': '밀리리터',
   L: '리터',
-  'ℓ': '리터',
+  ℓ: '리터',
   cc: '씨씨',
   '°C': '도',
   '℃': '도',

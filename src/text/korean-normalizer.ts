@@ -25,7 +25,12 @@ import {
   SINO_COUNTERS,
   SPEED_UNITS,
 } from './korean-counters.ts';
-import { hasNativeKoreanReading, nativeKoreanAttributive, readDigitsPhone, sinoKoreanNumber } from './korean-numbers.ts';
+import {
+  hasNativeKoreanReading,
+  nativeKoreanAttributive,
+  readDigitsPhone,
+  sinoKoreanNumber,
+} from './korean-numbers.ts';
 
 function escapeForRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -50,7 +55,10 @@ const DATE_DASHED = /(?<![\d-/])(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?![\d-/])/g;
 // The closing dot of "2025. 3. 1." belongs to the date only when Hangul or a bracket follows.
 const DATE_DOTTED = /(?<![\d.])(\d{4})\.\s?(\d{1,2})\.\s?(\d{1,2})(?:\.(?=\s*[가-힣(]))?(?![\d]|\.\d)/g;
 const RANGE = /(?<=\d[가-힣]{0,2}|%)\s?[~〜～]\s?(?=[\d₩$€£¥])/g;
-const TIME = new RegExp(`(?:(${TIME_PREFIXES})\\s?)?(?<![\\d:])(\\d{1,2}):(\\d{2})(?::(\\d{2}))?(?![\\d:])`, 'g');
+const TIME = new RegExp(
+  `(?:(${TIME_PREFIXES})\\s?)?(?<![\\d:])(\\d{1,2}):(\\d{2})(?::(\\d{2}))?(?![\\d:])`,
+  'g',
+);
 const RATIO = /(?<![\d:])(\d+)\s?:\s?(\d+)(?![\d:])/g;
 const FRACTION = /(?<![\d/])(\d+)\/(\d+)(?![\d/])/g;
 const CURRENCY = new RegExp(
@@ -92,7 +100,12 @@ function readHour(hour: number): string {
   return hour === 0 ? '영 시' : `${nativeKoreanAttributive(hour)} 시`;
 }
 
-function readTime(prefix: string | undefined, hour: number, minute: number, second: number | undefined): string {
+function readTime(
+  prefix: string | undefined,
+  hour: number,
+  minute: number,
+  second: number | undefined,
+): string {
   let words: string;
   if (prefix !== undefined) {
     const hourOfDay = hour > 12 && AFTERNOON_PREFIXES.has(prefix) ? hour - 12 : hour;
@@ -137,18 +150,31 @@ function withSign(sign: string | undefined, words: string): string {
 export function normalizeKorean(text: string): string {
   let result = text;
   result = result.replace(MOBILE_PHONE, (_match, ...groups: string[]) => readPhoneGroups(groups.slice(0, 3)));
-  result = result.replace(MOBILE_PHONE_UNBROKEN, (_match, ...groups: string[]) => readPhoneGroups(groups.slice(0, 3)));
-  result = result.replace(SERVICE_PHONE, (_match, ...groups: string[]) => readPhoneGroups(groups.slice(0, 2)));
-  result = result.replace(DATE_DASHED, (match, year: string, _separator: string, month: string, day: string) => {
-    return readDate(year, month, day) ?? match;
-  });
+  result = result.replace(MOBILE_PHONE_UNBROKEN, (_match, ...groups: string[]) =>
+    readPhoneGroups(groups.slice(0, 3)),
+  );
+  result = result.replace(SERVICE_PHONE, (_match, ...groups: string[]) =>
+    readPhoneGroups(groups.slice(0, 2)),
+  );
+  result = result.replace(
+    DATE_DASHED,
+    (match, year: string, _separator: string, month: string, day: string) => {
+      return readDate(year, month, day) ?? match;
+    },
+  );
   result = result.replace(DATE_DOTTED, (match, year: string, month: string, day: string) => {
     return readDate(year, month, day) ?? match;
   });
   result = result.replace(RANGE, '에서 ');
   result = result.replace(
     TIME,
-    (match, prefix: string | undefined, hourText: string, minuteText: string, secondText: string | undefined) => {
+    (
+      match,
+      prefix: string | undefined,
+      hourText: string,
+      minuteText: string,
+      secondText: string | undefined,
+    ) => {
       const hour = Number(hourText);
       const minute = Number(minuteText);
       const second = secondText === undefined ? undefined : Number(secondText);
@@ -165,16 +191,19 @@ export function normalizeKorean(text: string): string {
   result = result.replace(CURRENCY, (_match, sign: string, amount: string) => {
     return `${readKoreanAmount(amount).words} ${KOREAN_CURRENCY_READINGS[sign]}`;
   });
-  result = result.replace(UNIT, (_match, sign: string | undefined, amount: string, unit: string, offset: number) => {
-    const words = readKoreanAmount(amount).words;
-    const reading = KOREAN_UNIT_READINGS[unit];
-    if (SPEED_UNITS.has(unit)) {
-      const alreadySaid = result.slice(Math.max(0, offset - 4), offset).includes('시속');
-      return `${alreadySaid ? '' : '시속 '}${withSign(sign, words)} ${reading}`;
-    }
-    if (sign && reading === '도' && unit !== '°') return `영하 ${words} 도`;
-    return `${withSign(sign, words)} ${reading}`;
-  });
+  result = result.replace(
+    UNIT,
+    (_match, sign: string | undefined, amount: string, unit: string, offset: number) => {
+      const words = readKoreanAmount(amount).words;
+      const reading = KOREAN_UNIT_READINGS[unit];
+      if (SPEED_UNITS.has(unit)) {
+        const alreadySaid = result.slice(Math.max(0, offset - 4), offset).includes('시속');
+        return `${alreadySaid ? '' : '시속 '}${withSign(sign, words)} ${reading}`;
+      }
+      if (sign && reading === '도' && unit !== '°') return `영하 ${words} 도`;
+      return `${withSign(sign, words)} ${reading}`;
+    },
+  );
   result = result.replace(PREFIXED_ORDINAL, (_match, number: string, counter: string | undefined) => {
     return `제${sinoKoreanNumber(number)}${counter ? ` ${counter}` : ''}`;
   });
@@ -183,7 +212,14 @@ export function normalizeKorean(text: string): string {
   result = result.replace(PLUS_BETWEEN_NUMBERS, ' 더하기 ');
   result = result.replace(
     COUNTED,
-    (_match, sign: string | undefined, amount: string, _space: string, counter: string | undefined, offset: number) => {
+    (
+      _match,
+      sign: string | undefined,
+      amount: string,
+      _space: string,
+      counter: string | undefined,
+      offset: number,
+    ) => {
       if (counter === undefined) return withSign(sign, readKoreanAmount(amount).words);
       const before = result.slice(Math.max(0, offset - 16), offset);
       const after = result.slice(offset + _match.length, offset + _match.length + 16);
@@ -197,4 +233,3 @@ export function normalizeKorean(text: string): string {
 function readPhoneGroups(groups: string[]): string {
   return groups.map(readDigitsPhone).join(' ');
 }
-

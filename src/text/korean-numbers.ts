@@ -35,7 +35,9 @@ function readSinoGroup(group: number): string {
  * 1 keeps its 일 before 억/조/경 (일억, 일조) but not before 만 (만, not 일만).
  */
 export function sinoKoreanNumber(value: string | number | bigint): string {
-  const digits = String(value).replace(/,/g, '').replace(/^0+(?=\d)/, '');
+  const digits = String(value)
+    .replace(/,/g, '')
+    .replace(/^0+(?=\d)/, '');
   if (!/^\d+$/.test(digits)) throw new TypeError(`not a non-negative integer: ${String(value)}`);
   if (/^0+$/.test(digits)) return SINO_DIGITS[0];
   if (digits.length > SINO_GROUPS.length * 4) return readDigitsSino(digits);

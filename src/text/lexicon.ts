@@ -64,7 +64,9 @@ function compile(lexicons: readonly Lexicon[]): CompiledLexicon | undefined {
  * undefined or empty ones are skipped.
  */
 export function applyLexicons(text: string, lexicons: ReadonlyArray<Lexicon | undefined>): string {
-  const present = lexicons.filter((lexicon): lexicon is Lexicon => !!lexicon && Object.keys(lexicon).length > 0);
+  const present = lexicons.filter(
+    (lexicon): lexicon is Lexicon => !!lexicon && Object.keys(lexicon).length > 0,
+  );
   if (present.length === 0) return text;
   const compiled = compile(present);
   if (!compiled) return text;
@@ -82,7 +84,8 @@ export async function loadLexiconFile(path: string): Promise<Record<string, stri
   try {
     content = await readFile(path, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : String(error);
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : String(error);
     throw new InvalidInputError(
       `cannot read the pronunciation lexicon ${path}: ${reason}; fix PRONUNCIATION_LEXICON_FILE or create the file`,
       { code: 'invalid_lexicon', cause: error },

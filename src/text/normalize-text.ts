@@ -78,5 +78,8 @@ export function prepareSpeechText(text: string, options: PrepareSpeechTextOption
   const normalized = normalizeText(text, options).trim();
   if (options.split === false) return { normalized, sentences: normalized.length > 0 ? [normalized] : [] };
   // Auto and true differ only in intent: a single sentence comes back as one piece either way.
-  return { normalized, sentences: splitSentences(normalized, { maxChars: options.maxChars, minChars: options.minChars }) };
+  return {
+    normalized,
+    sentences: splitSentences(normalized, { maxChars: options.maxChars, minChars: options.minChars }),
+  };
 }

@@ -40,6 +40,7 @@ const UPPERCASE_OR_QUOTE = /[A-Z"“'‘(]/;
 const LAST_TOKEN = /(\S+)$/;
 const LIST_NUMBER = /^\s*(?:\d{1,3}|[a-zA-Z])$/;
 /** Tokens before a dot that never end a sentence (compared in lower case, without the final dot). */
+// prettier-ignore
 const ABBREVIATIONS = new Set([
   'mr', 'mrs', 'ms', 'dr', 'prof', 'st', 'jr', 'sr', 'vs', 'e.g', 'i.e', 'u.s', 'u.k', 'u.n', 'no', 'fig', 'cf',
   'approx', 'inc', 'ltd', 'co', 'mt', 'gen', 'col', 'capt', 'rev', 'hon', 'a.m', 'p.m', 'vol', 'p', 'pp', 'ed',
@@ -48,7 +49,8 @@ const ABBREVIATIONS = new Set([
 const SOMETIMES_FINAL_ABBREVIATIONS = new Set(['etc', 'a.m', 'p.m', 'inc', 'ltd', 'co']);
 
 const COMMA_BREAK = /[,，、;；:：](?=\s)|[，、；：]/g;
-const KOREAN_CLAUSE_BREAK = /(?<=[가-힣])(?:고|며|지만|는데|은데|면서|서|면|니까|거나|므로|도록|다가|든지)(?=\s)/g;
+const KOREAN_CLAUSE_BREAK =
+  /(?<=[가-힣])(?:고|며|지만|는데|은데|면서|서|면|니까|거나|므로|도록|다가|든지)(?=\s)/g;
 const ENGLISH_CLAUSE_BREAK =
   /\s(?=(?:and|but|which|or|so|because|while|when|where|although|though|who|whereas|yet)\s)/gi;
 const WHITESPACE = /\s/g;

@@ -98,7 +98,9 @@ describe('splitSentences: long sentences are cut', () => {
     assert.equal(DEFAULT_MIN_SENTENCE_CHARS, 6);
   });
 
-  const longCases: ReadonlyArray<readonly [name: string, input: string, maxChars: number, expected: readonly string[]]> = [
+  const longCases: ReadonlyArray<
+    readonly [name: string, input: string, maxChars: number, expected: readonly string[]]
+  > = [
     [
       'at a comma first',
       '오늘은 아침 일찍 일어나서 운동을 했고, 점심에는 친구를 만나 밥을 먹었습니다.',
@@ -156,7 +158,9 @@ describe('splitSentences: long sentences are cut', () => {
 
   test('every piece of a long mixed paragraph respects maxChars and nothing is lost', () => {
     const paragraph =
-      '인공지능 기술은 빠르게 발전하고 있으며 많은 기업들이 이를 도입하고 있지만, 아직 해결해야 할 문제도 많습니다. '.repeat(6);
+      '인공지능 기술은 빠르게 발전하고 있으며 많은 기업들이 이를 도입하고 있지만, 아직 해결해야 할 문제도 많습니다. '.repeat(
+        6,
+      );
     const pieces = splitSentences(paragraph, { maxChars: 40 });
     for (const piece of pieces) assert.ok(piece.length <= 40, piece);
     assert.equal(pieces.join('').replace(/\s/g, ''), paragraph.replace(/\s/g, ''));
