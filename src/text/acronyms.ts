@@ -45,6 +45,16 @@ export const KOREAN_LATIN_READINGS: Readonly<Record<string, string>> = {
 const LATIN_WORD =
   /(?<![A-Za-z0-9])(?:\d[A-Za-z]+|[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z][A-Za-z0-9]*)*)(?![A-Za-z])/g;
 const ALL_CAPITALS = /^[A-Z]+$/;
+/** Titles with their dot: the dot goes too, or the sentence splitter would see a sentence end. */
+const TITLE_READINGS: Readonly<Record<string, string>> = {
+  Mr: '미스터',
+  Mrs: '미세스',
+  Ms: '미즈',
+  Dr: '닥터',
+  Prof: '프로페서',
+  vs: '대',
+};
+const TITLE_WITH_DOT = /(?<![A-Za-z])(Mr|Mrs|Ms|Dr|Prof|vs)\.(?=\s)/g;
 
 const exactReadings = new Map(Object.entries(KOREAN_LATIN_READINGS));
 const caseInsensitiveReadings = new Map<string, string>();
@@ -78,12 +88,17 @@ function readLatinWord(word: string): string | undefined {
  * Latin words alone. Digits inside a token are left for the number rules (S24 → 에스24).
  */
 export function readLatinInKorean(text: string): string {
-  return text.replace(LATIN_WORD, (word) => {
-    const whole = readLatinWord(word);
-    if (whole !== undefined) return whole;
-    // A capital prefix glued to digits, such as S24 or A380: read the letters, keep the digits.
-    const prefix = /^([A-Z]+)(\d+)$/.exec(word);
-    if (prefix) return spellLatinLettersInKorean(prefix[1]) + prefix[2];
-    return word;
-  });
+  return text
+    .replace(TITLE_WITH_DOT, (_match, title: string) => TITLE_READINGS[title])
+    .replace(LATIN_WORD, (word) => {
+      const whole = readLatinWord(word);
+      if (whole !== undefined) return whole;
+      // A capital prefix glued to digits, such as S24 or A380: read the letters, keep the digits.
+      const prefix = /^([A-Z]+)(\d+)$/.exec(word);
+      if (prefix) return spellLatinLettersInKorean(prefix[1]) + prefix[2];
+      // Digits glued to capitals, such as 3M: keep the digit for the number rules, spell the letters.
+      const suffix = /^(\d)([A-Z]+)$/.exec(word);
+      if (suffix) return suffix[1] + spellLatinLettersInKorean(suffix[2]);
+      return word;
+    });
 }

@@ -64,7 +64,9 @@ const ABBREVIATIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\bDr\.(?=\s+[A-Z])/g, 'Doctor'],
   [/\be\.g\./g, 'for example'],
   [/\bi\.e\./g, 'that is'],
+  [/\betc\.(?=\s+[a-z])/g, 'et cetera'],
   [/\betc\./g, 'et cetera.'],
+  [/\bNo\.\s?(?=\d)/g, 'number '],
   [/\bvs\.?(?=\s)/g, 'versus'],
 ];
 
@@ -88,6 +90,13 @@ const UNIT = new RegExp(`(${NUMBER_SOURCE})\\s?(${alternation(Object.keys(UNITS)
 const ORDINAL = /(?<![\dA-Za-z])(\d+)(st|nd|rd|th)(?![A-Za-z])/g;
 const YEAR = /(?<![\d,.$€£¥₩-])(1[1-9]\d{2}|20\d{2})(?!\d|[,.]\d)/g;
 const NUMBER = new RegExp(`(?:(?<![\\p{L}\\p{N}])([-−]))?(${NUMBER_SOURCE})`, 'gu');
+const DECADE = /(?<![\d,.])(1[1-9]\d0|20\d0|[1-9]0)'?s\b/g;
+const SYMBOLS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\s?&\s?/g, ' and '],
+  [/(?<=\d)\s?\+\s?(?=\d)/g, ' plus '],
+  [/(?<=\d)\s?=\s?(?=\d)/g, ' equals '],
+  [/(?<=\d)\s?[×x]\s?(?=\d)/g, ' times '],
+];
 const SPACES = /[ \t]{2,}/g;
 
 function readMoney(sign: string, amount: string, scale: string | undefined): string {
@@ -163,6 +172,11 @@ export function normalizeEnglish(text: string): string {
     const [singular, plural] = UNITS[unit];
     return `${englishDecimal(amount)} ${amount === '1' ? singular : plural}`;
   });
+  result = result.replace(DECADE, (_match, decade: string) => {
+    const words = decade.length === 4 ? englishYear(Number(decade)) : englishCardinal(decade);
+    return words.endsWith('y') ? `${words.slice(0, -1)}ies` : `${words}s`;
+  });
+  for (const [pattern, replacement] of SYMBOLS) result = result.replace(pattern, replacement);
   result = result.replace(ORDINAL, (_match, number: string) => englishOrdinal(number));
   result = result.replace(YEAR, (year: string) => englishYear(Number(year)));
   result = result.replace(NUMBER, (_match, sign: string | undefined, amount: string) => {

@@ -54,6 +54,10 @@ const SERVICE_PHONE = /(?<![\d-])(1[5-9]\d{2})-(\d{4})(?![\d-])/g;
 const DATE_DASHED = /(?<![\d-/])(\d{4})([-/])(\d{1,2})\2(\d{1,2})(?![\d-/])/g;
 // The closing dot of "2025. 3. 1." belongs to the date only when Hangul or a bracket follows.
 const DATE_DOTTED = /(?<![\d.])(\d{4})\.\s?(\d{1,2})\.\s?(\d{1,2})(?:\.(?=\s*[가-힣(]))?(?![\d]|\.\d)/g;
+const COUNTED_RANGE = new RegExp(
+  `(${KOREAN_AMOUNT_SOURCE})\\s?(${COUNTER_SOURCE})?\\s?[~〜～]\\s?(${KOREAN_AMOUNT_SOURCE})\\s?(${COUNTER_SOURCE})`,
+  'g',
+);
 const RANGE = /(?<=\d[가-힣]{0,2}|%)\s?[~〜～]\s?(?=[\d₩$€£¥])/g;
 const TIME = new RegExp(
   `(?:(${TIME_PREFIXES})\\s?)?(?<![\\d:])(\\d{1,2}):(\\d{2})(?::(\\d{2}))?(?![\\d:])`,
@@ -165,6 +169,16 @@ export function normalizeKorean(text: string): string {
   result = result.replace(DATE_DOTTED, (match, year: string, month: string, day: string) => {
     return readDate(year, month, day) ?? match;
   });
+  // 3~4개 → 세 개에서 네 개: both ends take the counter, so both get the right number system.
+  result = result.replace(
+    COUNTED_RANGE,
+    (match, low: string, lowCounter: string | undefined, high: string, counter: string, offset: number) => {
+      if (lowCounter !== undefined && lowCounter !== counter) return match;
+      const before = result.slice(Math.max(0, offset - 16), offset);
+      const after = result.slice(offset + match.length, offset + match.length + 16);
+      return `${readCounted(low, counter, before, after)}에서 ${readCounted(high, counter, before, after)}`;
+    },
+  );
   result = result.replace(RANGE, '에서 ');
   result = result.replace(
     TIME,

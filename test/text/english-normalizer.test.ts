@@ -68,6 +68,12 @@ const groups: Record<string, readonly Case[]> = {
     ['Dr. Smith', 'Doctor Smith'],
     ['Mr. Lee', 'Mister Lee'],
     ['fruit, e.g. apples', 'fruit, for example apples'],
+    ['apples, etc. are fine', 'apples, et cetera are fine'],
+    ['We sell apples, etc.', 'We sell apples, et cetera.'],
+    ['No. 5 is here', 'number five is here'],
+    ['the 1990s and the 80s', 'the nineteen nineties and the eighties'],
+    ['R&D', 'R and D'],
+    ['2+2=4', 'two plus two equals four'],
   ],
 };
 
