@@ -38,7 +38,7 @@ export const KOREAN_LATIN_READINGS: Readonly<Record<string, string>> = {
   meeting: '미팅', team: '팀', project: '프로젝트', data: '데이터', service: '서비스', system: '시스템',
   cloud: '클라우드', server: '서버', test: '테스트', Python: '파이썬', Java: '자바', JavaScript: '자바스크립트',
   TypeScript: '타입스크립트', video: '비디오', ok: '오케이', Mr: '미스터', Ms: '미즈', Dr: '닥터', vs: '대',
-  Q: '큐', A: '에이',
+  Q: '큐', A: '에이', COVID: '코비드',
 };
 
 /** Latin words, possibly with inner hyphens or digits (Wi-Fi, MP3, B2B) or leading digits (3D, 5G). */

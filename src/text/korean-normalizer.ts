@@ -227,7 +227,7 @@ export function normalizeKorean(text: string): string {
   result = result.replace(
     COUNTED,
     (
-      _match,
+      match,
       sign: string | undefined,
       amount: string,
       _space: string,
@@ -236,7 +236,7 @@ export function normalizeKorean(text: string): string {
     ) => {
       if (counter === undefined) return withSign(sign, readKoreanAmount(amount).words);
       const before = result.slice(Math.max(0, offset - 16), offset);
-      const after = result.slice(offset + _match.length, offset + _match.length + 16);
+      const after = result.slice(offset + match.length, offset + match.length + 16);
       return withSign(sign, readCounted(amount, counter, before, after));
     },
   );

@@ -6,6 +6,7 @@
  * - English, or Auto with other text that is not mostly Chinese/Japanese: English readings.
  * - Any other language passes through unchanged (digits in Chinese/Japanese are read well by the
  *   model, and a wrong rule would be worse than none).
+ * Web and e-mail addresses are left as written.
  * `normalize: false` turns the automatic rules off; lexicon and pronunciation entries still apply,
  * because the caller asked for them explicitly.
  */
@@ -39,6 +40,20 @@ export interface PreparedSpeechText {
 }
 
 const SPACES = /[ \t]{2,}/g;
+/** Web addresses and e-mail addresses are left exactly as written: a rule would only garble them. */
+const ADDRESS = /(?:https?:\/\/|www\.)[^\s<>"']+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g;
+
+/** Runs a normalizer on the text between addresses. */
+function outsideAddresses(text: string, normalizer: (part: string) => string): string {
+  let result = '';
+  let last = 0;
+  for (const match of text.matchAll(ADDRESS)) {
+    const index = match.index ?? 0;
+    result += normalizer(text.slice(last, index)) + match[0];
+    last = index + match[0].length;
+  }
+  return result + normalizer(text.slice(last));
+}
 
 /** Which rules apply to this text in this language. */
 export function resolveNormalizationLanguage(text: string, language: string): NormalizationLanguage {
@@ -65,9 +80,9 @@ export function normalizeText(text: string, options: NormalizeTextOptions): stri
   // Auto decides on the original text: the lexicon may have turned Latin terms into Hangul.
   switch (resolveNormalizationLanguage(text, options.language)) {
     case 'korean':
-      return normalizeKorean(withLexicons).replace(SPACES, ' ');
+      return outsideAddresses(withLexicons, normalizeKorean).replace(SPACES, ' ');
     case 'english':
-      return normalizeEnglish(withLexicons).replace(SPACES, ' ');
+      return outsideAddresses(withLexicons, normalizeEnglish).replace(SPACES, ' ');
     default:
       return withLexicons;
   }

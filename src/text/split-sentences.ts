@@ -135,9 +135,11 @@ function findCut(text: string, maxChars: number, minChars: number): number {
     [ENGLISH_CLAUSE_BREAK, 'at', balancedMinimum],
     [WHITESPACE, 'at', Math.max(1, minChars)],
   ];
+  // Only the head can hold the cut; scanning the whole rest each time would be quadratic.
+  const window = text.slice(0, maxChars + 2);
   for (const [pattern, side, lowest] of levels) {
     let best = -1;
-    for (const match of text.matchAll(pattern)) {
+    for (const match of window.matchAll(pattern)) {
       const index = match.index ?? 0;
       const position = side === 'after' ? index + match[0].length : index;
       if (position > maxChars) break;

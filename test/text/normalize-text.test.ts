@@ -124,6 +124,19 @@ describe('normalizeText', () => {
     assert.equal(normalizeText('AI', { language: 'Korean', lexicon: { AI: '인공지능' } }), '인공지능');
   });
 
+  test('web and e-mail addresses are left as written', () => {
+    assert.equal(
+      normalizeText('자세한 내용은 https://example.com/a1 또는 test2@example.com 참고, 3개', {
+        language: 'Korean',
+      }),
+      '자세한 내용은 https://example.com/a1 또는 test2@example.com 참고, 세 개',
+    );
+    assert.equal(
+      normalizeText('See www.example.com/2 for 3 tips', { language: 'English' }),
+      'See www.example.com/2 for three tips',
+    );
+  });
+
   test('a long mixed Korean text keeps no digit', () => {
     const text =
       '2025년 3월 1일 오후 3:30, 서울 기온은 -2°C였다. 참가자 1,234명 중 35%가 AI에 관심을 보였고, ' +
