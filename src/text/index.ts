@@ -1,6 +1,7 @@
 export { splitSentences, DEFAULT_MAX_SENTENCE_CHARS, DEFAULT_MIN_SENTENCE_CHARS } from './split-sentences.ts';
 export type { SplitSentencesOptions } from './split-sentences.ts';
 export { isMostlyHangul, isMostlyHanOrKana } from './is-mostly-hangul.ts';
+export { looksEnglish } from './looks-english.ts';
 export { normalizeText, prepareSpeechText, resolveNormalizationLanguage } from './normalize-text.ts';
 export type {
   NormalizeTextOptions,

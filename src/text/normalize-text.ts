@@ -3,7 +3,8 @@
  * splitting. Language names are the seed's (Auto, Korean, English, Chinese, Japanese, …).
  *
  * - Korean, or Auto with mostly Hangul text: Korean readings (korean-normalizer.ts).
- * - English, or Auto with other text that is not mostly Chinese/Japanese: English readings.
+ * - English, or Auto with text in plain Latin letters (or none at all): English readings. Auto with
+ *   Chinese, Japanese, Cyrillic or accented Latin text (German, French …) passes through.
  * - Any other language passes through unchanged (digits in Chinese/Japanese are read well by the
  *   model, and a wrong rule would be worse than none).
  * Web and e-mail addresses are left as written.
@@ -11,7 +12,8 @@
  * because the caller asked for them explicitly.
  */
 import { normalizeEnglish } from './english-normalizer.ts';
-import { isMostlyHangul, isMostlyHanOrKana } from './is-mostly-hangul.ts';
+import { isMostlyHangul } from './is-mostly-hangul.ts';
+import { looksEnglish } from './looks-english.ts';
 import { normalizeKorean } from './korean-normalizer.ts';
 import { applyLexicons, type Lexicon } from './lexicon.ts';
 import { splitSentences, type SplitSentencesOptions } from './split-sentences.ts';
@@ -67,7 +69,7 @@ export function resolveNormalizationLanguage(text: string, language: string): No
     case 'auto':
     case '':
       if (isMostlyHangul(text)) return 'korean';
-      return isMostlyHanOrKana(text) ? 'none' : 'english';
+      return looksEnglish(text) ? 'english' : 'none';
     default:
       return 'none';
   }

@@ -24,3 +24,12 @@ test('normalizing and splitting 5,000 characters of mixed Korean takes under 20 
   const median = timings[Math.floor(timings.length / 2)];
   assert.ok(median < 20, `median ${median.toFixed(2)} ms over ${timings.length} runs`);
 });
+
+test('cutting a huge text without any break stays linear', () => {
+  const text = '你'.repeat(200_000);
+  const start = performance.now();
+  const prepared = prepareSpeechText(text, { language: 'Chinese' });
+  const elapsed = performance.now() - start;
+  assert.equal(prepared.sentences.length, Math.ceil(200_000 / 150));
+  assert.ok(elapsed < 1000, `took ${elapsed.toFixed(0)} ms`);
+});
