@@ -15,7 +15,7 @@ export const KOREAN_LETTER_NAMES: Readonly<Record<string, string>> = {
 
 /**
  * Words and acronyms whose Korean reading is not just their letters spelled out, or that are so
- * common they are worth fixing. Keys are matched exactly first, then case-insensitively.
+ * common they are worth fixing. Keys match exactly; keys with a lower-case letter also match in any case.
  */
 // prettier-ignore
 export const KOREAN_LATIN_READINGS: Readonly<Record<string, string>> = {
