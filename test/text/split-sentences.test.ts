@@ -1,93 +1,168 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { isMostlyHangul, splitSentences } from '../../src/text/split-sentences.ts';
+import { describe, test } from 'node:test';
 
-const cases: [string, string, string[]][] = [
-  [
-    'Korean sentences',
-    '안녕하세요. AI 면접관입니다. 먼저 간단히 자기소개를 부탁드립니다.',
-    ['안녕하세요.', 'AI 면접관입니다.', '먼저 간단히 자기소개를 부탁드립니다.'],
-  ],
-  [
-    'questions and exclamations',
-    '준비되셨나요? 좋습니다! 시작하겠습니다.',
-    ['준비되셨나요?', '좋습니다!', '시작하겠습니다.'],
-  ],
-  ['a punctuation run', 'Really?! Yes, really.', ['Really?!', 'Yes, really.']],
-  ['line breaks', '첫째 줄입니다\n둘째 줄입니다', ['첫째 줄입니다', '둘째 줄입니다']],
-  [
-    'Chinese full stops without spaces',
-    '你好。我是面试官！请介绍一下自己。',
-    ['你好。我是面试官！', '请介绍一下自己。'],
-  ],
-  [
-    'Japanese',
-    'こんにちは。面接を始めます。よろしくお願いします。',
-    ['こんにちは。', '面接を始めます。', 'よろしくお願いします。'],
-  ],
-  ['a decimal', '평균은 3.5점입니다. 다음 질문입니다.', ['평균은 3.5점입니다.', '다음 질문입니다.']],
-  ['a time', 'We start at 10:30. Be on time.', ['We start at 10:30.', 'Be on time.']],
-  ['abbreviations', 'Dr. Kim met Mr. Lee. They talked.', ['Dr. Kim met Mr. Lee.', 'They talked.']],
-  [
-    'e.g. inside a sentence',
-    'Use tools, e.g. Excel or Python. Then report.',
-    ['Use tools, e.g. Excel or Python.', 'Then report.'],
-  ],
-  ['initials', 'J. K. Rowling wrote it. It sold well.', ['J. K. Rowling wrote it.', 'It sold well.']],
-  [
-    'an ellipsis inside a sentence',
-    '그건... 잘 모르겠어요. 다음 질문입니다.',
-    ['그건... 잘 모르겠어요.', '다음 질문입니다.'],
-  ],
-  ['a unicode ellipsis', '글쎄요… 생각해 볼게요. 감사합니다.', ['글쎄요… 생각해 볼게요.', '감사합니다.']],
-  ['numbered lists', '1. 자기소개\n2. 지원 동기', ['1. 자기소개', '2. 지원 동기']],
-  ['a closing quote stays', '"정말요?" 그가 물었다. 네.', ['"정말요?" 그가 물었다. 네.']],
-  ['a domain name', 'Visit example.com today. Thanks a lot.', ['Visit example.com today.', 'Thanks a lot.']],
-  ['short fragments merge', '네. 좋습니다. 그럼 시작하겠습니다.', ['네. 좋습니다.', '그럼 시작하겠습니다.']],
-  ['no final punctuation', '마지막 문장에는 마침표가 없습니다', ['마지막 문장에는 마침표가 없습니다']],
-  ['spaces only', '   ', []],
-];
+import {
+  DEFAULT_MAX_SENTENCE_CHARS,
+  DEFAULT_MIN_SENTENCE_CHARS,
+  splitSentences,
+  type SplitSentencesOptions,
+} from '../../src/text/split-sentences.ts';
 
-describe('splitSentences', () => {
-  for (const [name, text, expected] of cases) {
-    it(name, () => assert.deepEqual(splitSentences(text), expected));
+type Case = readonly [input: string, expected: readonly string[], options?: SplitSentencesOptions];
+
+const groups: Record<string, readonly Case[]> = {
+  Korean: [
+    ['안녕하세요. 반갑습니다.', ['안녕하세요.', '반갑습니다.']],
+    ['정말요? 믿을 수 없어요!', ['정말요?', '믿을 수 없어요!']],
+    ['오늘은 날씨가 좋네요.내일은 비가 온대요.', ['오늘은 날씨가 좋네요.', '내일은 비가 온대요.']],
+    ['그건... 잘 모르겠어요.', ['그건... 잘 모르겠어요.']],
+    ['그건… 잘 모르겠어요.', ['그건… 잘 모르겠어요.']],
+    ['첫 줄입니다\n둘째 줄입니다', ['첫 줄입니다', '둘째 줄입니다']],
+    ['첫 줄입니다\r\n\r\n둘째 줄입니다', ['첫 줄입니다', '둘째 줄입니다']],
+    ['그가 "정말이야?" 하고 물었다. 나는 웃었다.', ['그가 "정말이야?" 하고 물었다.', '나는 웃었다.']],
+    ['"정말이야?"라고 물었다. 나는 웃었다.', ['"정말이야?"라고 물었다.', '나는 웃었다.']],
+    ['"정말이에요?" 그녀가 물었다.', ['"정말이에요?"', '그녀가 물었다.']],
+    ['(네, 맞습니다.) 다음으로 넘어가죠.', ['(네, 맞습니다.)', '다음으로 넘어가죠.']],
+    ['가격은 3.5달러입니다. 싸네요!', ['가격은 3.5달러입니다.', '싸네요!']],
+    ['회의는 10:30에 시작합니다. 늦지 마세요.', ['회의는 10:30에 시작합니다.', '늦지 마세요.']],
+    ['뭐라고?!그게 정말이에요?', ['뭐라고?!', '그게 정말이에요?']],
+    ['1. 첫째 항목입니다\n2. 둘째 항목입니다', ['1. 첫째 항목입니다', '2. 둘째 항목입니다']],
+    ['마지막 문장에는 마침표가 없다', ['마지막 문장에는 마침표가 없다']],
+  ],
+  English: [
+    ['Hello there. How are you?', ['Hello there.', 'How are you?']],
+    ['Wow! That is great.', ['Wow! That is great.']],
+    ['It costs 3.5 dollars. Cheap!', ['It costs 3.5 dollars.', 'Cheap!']],
+    ['It costs 3.5 dollars. Ok.', ['It costs 3.5 dollars. Ok.']],
+    ['We meet at 10:30 today. Be on time.', ['We meet at 10:30 today.', 'Be on time.']],
+    ['Dr. Smith met Mr. Jones and Mrs. Lee today.', ['Dr. Smith met Mr. Jones and Mrs. Lee today.']],
+    ['Bring fruit, e.g. apples. Or bread, i.e. food.', ['Bring fruit, e.g. apples.', 'Or bread, i.e. food.']],
+    ['Apples, pears, etc. are fine. Thanks a lot.', ['Apples, pears, etc. are fine.', 'Thanks a lot.']],
+    ['I like apples, pears, etc. Bread is fine too.', ['I like apples, pears, etc.', 'Bread is fine too.']],
+    ['It is red vs. blue tonight.', ['It is red vs. blue tonight.']],
+    ['She moved to the U.S. last year.', ['She moved to the U.S. last year.']],
+    ['Visit example.com for details. Thank you.', ['Visit example.com for details.', 'Thank you.']],
+    ['J. K. Rowling wrote many books.', ['J. K. Rowling wrote many books.']],
+    ['I waited... Then he came back.', ['I waited...', 'Then he came back.']],
+    ['I waited... and waited some more.', ['I waited... and waited some more.']],
+    ['He said "Stop!" and left. Nobody moved.', ['He said "Stop!" and left.', 'Nobody moved.']],
+    ['"Are you sure?" she asked quietly.', ['"Are you sure?" she asked quietly.']],
+    ['"Are you sure?" She did not answer.', ['"Are you sure?"', 'She did not answer.']],
+    ['1. Open the box\n2. Take the phone out', ['1. Open the box', '2. Take the phone out']],
+  ],
+  Chinese: [
+    ['你好。今天天气很好！你呢？', ['你好。今天天气很好！你呢？']],
+    ['今天天气很好！我们去公园吧？', ['今天天气很好！', '我们去公园吧？']],
+    ['我们明天见。他说：“好的。”然后走了。', ['我们明天见。', '他说：“好的。”', '然后走了。']],
+    ['这是第一句话。这是第二句话。', ['这是第一句话。', '这是第二句话。']],
+    ['价格是3.5元。很便宜。', ['价格是3.5元。', '很便宜。']],
+  ],
+  Japanese: [
+    ['こんにちは。元気ですか？', ['こんにちは。', '元気ですか？']],
+    ['今日はいい天気ですね。明日は雨だそうです。', ['今日はいい天気ですね。', '明日は雨だそうです。']],
+    ['「本当ですか？」と彼は言った。', ['「本当ですか？」', 'と彼は言った。']],
+    ['ありがとう！また明日ね。', ['ありがとう！', 'また明日ね。']],
+    ['はい。わかりました。', ['はい。わかりました。']],
+  ],
+  'short fragments merge into a neighbour': [
+    ['네. 알겠습니다. 바로 할게요.', ['네. 알겠습니다.', '바로 할게요.']],
+    ['좋아요! 그럼 내일 다시 이야기해요.', ['좋아요!', '그럼 내일 다시 이야기해요.']],
+    ['응! 그럼 내일 다시 이야기해요.', ['응! 그럼 내일 다시 이야기해요.']],
+    ['OK. Let us begin the meeting now.', ['OK. Let us begin the meeting now.']],
+    ['Let us begin the meeting now. OK.', ['Let us begin the meeting now. OK.']],
+    ['네.', ['네.']],
+    ['...', ['...']],
+    ['Hi. Yes. No. Maybe so.', ['Hi. Yes.', 'No. Maybe so.']],
+    ['네. 알겠습니다.', ['네.', '알겠습니다.'], { minChars: 0 }],
+  ],
+  'empty and whitespace': [
+    ['', []],
+    ['   \n\n  ', []],
+    ['  앞뒤 공백이 있는 문장입니다.  ', ['앞뒤 공백이 있는 문장입니다.']],
+  ],
+};
+
+for (const [groupName, cases] of Object.entries(groups)) {
+  describe(`splitSentences: ${groupName}`, () => {
+    for (const [input, expected, options] of cases) {
+      test(JSON.stringify(input), () => {
+        assert.deepEqual(splitSentences(input, options), expected);
+      });
+    }
+  });
+}
+
+describe('splitSentences: long sentences are cut', () => {
+  test('the defaults are exported and sensible', () => {
+    assert.equal(DEFAULT_MAX_SENTENCE_CHARS, 150);
+    assert.equal(DEFAULT_MIN_SENTENCE_CHARS, 6);
+  });
+
+  const longCases: ReadonlyArray<
+    readonly [name: string, input: string, maxChars: number, expected: readonly string[]]
+  > = [
+    [
+      'at a comma first',
+      '오늘은 아침 일찍 일어나서 운동을 했고, 점심에는 친구를 만나 밥을 먹었습니다.',
+      30,
+      ['오늘은 아침 일찍 일어나서 운동을 했고,', '점심에는 친구를 만나 밥을 먹었습니다.'],
+    ],
+    [
+      'at a Korean connective ending',
+      '오늘은 아침 일찍 일어나서 운동을 열심히 했지만 점심에는 친구를 만나 밥을 먹었습니다',
+      30,
+      ['오늘은 아침 일찍 일어나서 운동을 열심히 했지만', '점심에는 친구를 만나 밥을 먹었습니다'],
+    ],
+    [
+      'at an English conjunction',
+      'We walked along the river for a long time and then we sat down to eat some lunch',
+      50,
+      ['We walked along the river for a long time', 'and then we sat down to eat some lunch'],
+    ],
+    [
+      'at the Chinese comma',
+      '我们今天早上去了公园散步，下午又去了图书馆看书。',
+      15,
+      ['我们今天早上去了公园散步，', '下午又去了图书馆看书。'],
+    ],
+    [
+      'at the Japanese comma',
+      '今日は朝早く起きて公園を散歩して、午後は図書館で本を読みました。',
+      20,
+      ['今日は朝早く起きて公園を散歩して、', '午後は図書館で本を読みました。'],
+    ],
+  ];
+  for (const [name, input, maxChars, expected] of longCases) {
+    test(name, () => assert.deepEqual(splitSentences(input, { maxChars }), expected));
   }
 
-  it('splits an over-long sentence at commas and clause endings, never mid-word', () => {
-    const long =
-      '저는 대학교에서 컴퓨터공학을 전공했고 졸업 후에는 스타트업에서 백엔드 개발자로 삼 년 동안 일하면서 대규모 트래픽을 처리하는 시스템을 설계했으며, 그 과정에서 팀원들과 협업하는 방법을 배웠고, 이후에는 클라우드 인프라를 다루는 업무를 맡아 비용을 크게 줄였습니다.';
-    const pieces = splitSentences(long, { maxChars: 60 });
-    assert.ok(pieces.length >= 3);
-    for (const piece of pieces) assert.ok(piece.length <= 60, piece);
-    assert.equal(pieces.join(' ').replace(/\s+/g, ''), long.replace(/\s+/g, ''));
+  test('at whitespace, never in the middle of a word', () => {
+    const words = Array.from({ length: 60 }, (_, index) => `word${index}`);
+    const pieces = splitSentences(words.join(' '), { maxChars: 40 });
+    assert.ok(pieces.length > 1);
+    for (const piece of pieces) {
+      assert.ok(piece.length <= 40, piece);
+      for (const word of piece.split(' ')) assert.match(word, /^word\d+$/);
+    }
+    assert.equal(pieces.join(' '), words.join(' '));
   });
 
-  it('splits an English run-on sentence at clause words', () => {
-    const pieces = splitSentences(
-      'I worked on the platform team for three years and I led the migration to the cloud but the hardest part was convincing everyone that it was worth it',
-      { maxChars: 60 },
+  test('a long text without any break is cut at the limit', () => {
+    const text = '가'.repeat(400);
+    const pieces = splitSentences(text, { maxChars: 150 });
+    assert.deepEqual(
+      pieces.map((piece) => piece.length),
+      [150, 150, 100],
     );
-    assert.ok(pieces.length >= 3);
-    for (const piece of pieces) assert.ok(piece.length <= 60);
   });
 
-  it('cuts a single word longer than the limit rather than loop', () => {
-    assert.deepEqual(splitSentences('가'.repeat(25), { maxChars: 10 }), [
-      '가'.repeat(10),
-      '가'.repeat(10),
-      '가'.repeat(5),
-    ]);
+  test('every piece of a long mixed paragraph respects maxChars and nothing is lost', () => {
+    const paragraph =
+      '인공지능 기술은 빠르게 발전하고 있으며 많은 기업들이 이를 도입하고 있지만, 아직 해결해야 할 문제도 많습니다. '.repeat(
+        6,
+      );
+    const pieces = splitSentences(paragraph, { maxChars: 40 });
+    for (const piece of pieces) assert.ok(piece.length <= 40, piece);
+    assert.equal(pieces.join('').replace(/\s/g, ''), paragraph.replace(/\s/g, ''));
   });
-});
-
-describe('isMostlyHangul', () => {
-  const table: [string, boolean][] = [
-    ['안녕하세요', true],
-    ['AI 면접관입니다', true],
-    ['Hello world', false],
-    ['Hello 세계 world', false],
-    ['123', false],
-  ];
-  for (const [text, expected] of table)
-    it(`${text} → ${expected}`, () => assert.equal(isMostlyHangul(text), expected));
 });
