@@ -106,12 +106,14 @@ export class SpeechService {
           statusCode: 422,
         });
       }
-      const { sentences } = this.options.text.prepare(item.text, {
+      const prepared = this.options.text.prepare(item.text, {
         language: job.language,
         split: job.splitSentences,
         normalize: job.normalize,
         pronunciations: job.pronunciations,
       });
+      // Punctuation-only pieces ("...", "?!") carry nothing to voice; engines would only make noise of them.
+      const sentences = prepared.sentences.filter((sentence) => /[\p{L}\p{N}]/u.test(sentence));
       if (sentences.length === 0) {
         throw new InvalidInputError(`${where} has nothing that can be spoken (only spaces or symbols).`, {
           code: 'empty_text',
