@@ -43,11 +43,12 @@ def import_musetalk(repository: Path) -> None:
     sys.modules.pop("musetalk", None)
 
 
-def plain_attention(unet) -> None:
-    """Classic matmul-softmax attention: exporters have failed on fused SDPA in these UNets."""
+def plain_attention(model) -> None:
+    """Classic matmul-softmax attention (UNet and VAE mid-block): exporters have failed on fused
+    SDPA in these models."""
     from diffusers.models.attention_processor import AttnProcessor
 
-    unet.set_attn_processor(AttnProcessor())
+    model.set_attn_processor(AttnProcessor())
 
 
 def load_official(repository: Path, models: Path, device: str, dtype: torch.dtype) -> MuseTalkModels:
@@ -62,6 +63,7 @@ def load_official(repository: Path, models: Path, device: str, dtype: torch.dtyp
     unet.load_state_dict(torch.load(models / "musetalkV15" / "unet.pth", map_location="cpu"))
     plain_attention(unet)
     vae = AutoencoderKL.from_pretrained(str(models / "sd-vae"))
+    plain_attention(vae)
     whisper = WhisperModel.from_pretrained(str(models / "whisper"))
     feature_extractor = WhisperFeatureExtractor.from_pretrained(str(models / "whisper"))
     parser_directory = models / "face-parse-bisent"
@@ -103,6 +105,7 @@ def build_random_init(repository: Path, config_directory: Path, device: str, dty
     unet = UNet2DConditionModel(**unet_config)
     plain_attention(unet)
     vae = AutoencoderKL(**vae_config)
+    plain_attention(vae)
     whisper = WhisperModel(WhisperConfig(**whisper_config))
     scratch = tempfile.TemporaryDirectory(prefix="musetalk-random-")
     # BiSeNet loads ImageNet ResNet-18 weights from a file at construction; an empty state dict

@@ -7,6 +7,7 @@ Unverified until someone runs the exporters against real weights (see docs/expor
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import shutil
@@ -50,8 +51,12 @@ def export_onnx(
                 do_constant_folding=True,
             )
             # torch ≥ 2.9 defaults to the dynamo exporter; say which one is meant.
-            kwargs["dynamo"] = exporter == "dynamo"
-            if exporter == "dynamo":
+            accepted = inspect.signature(torch.onnx.export).parameters
+            if "dynamo" in accepted:
+                kwargs["dynamo"] = exporter == "dynamo"
+            elif exporter == "dynamo":
+                raise SystemExit("this torch has no dynamo ONNX exporter; use --exporter torchscript or a newer torch")
+            if exporter == "dynamo" and "external_data" in accepted:
                 kwargs["external_data"] = True
             torch.onnx.export(module, example_inputs, str(raw), **kwargs)
         # The exporter may have written weights as many side files; gather them into one.
