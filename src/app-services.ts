@@ -40,7 +40,8 @@ export async function createServices(
   overrides: { engine?: TtsEngine; lipsync?: LipsyncEngine; text?: TextPreparer } = {},
 ): Promise<ComposedServices> {
   const engine = overrides.engine ?? (await createTtsEngine(config, logger));
-  if (!overrides.engine) await preloadModels(engine, config, logger);
+  // Remote engines load their own model; only the embedded engine is preloaded here.
+  if (!overrides.engine && config.TTS_ENGINE === 'embedded') await preloadModels(engine, config, logger);
   const text = overrides.text ?? (await createTextPreparer(config));
   const admission = new AdmissionQueue({
     name: `speech engine ${engine.name}`,

@@ -47,6 +47,8 @@ export async function buildTestApp(
     engineOptions?: FakeEngineOptions;
     lipsync?: LipsyncEngine;
     environment?: Record<string, string>;
+    /** Build the engine the configuration names (e.g. TTS_ENGINE=vllm-omni) instead of a test double. */
+    configuredEngine?: boolean;
   } = {},
 ): Promise<TestApp> {
   const referenceDirectory = mkdtempSync(path.join(tmpdir(), 'ref-audio-'));
@@ -57,7 +59,9 @@ export async function buildTestApp(
     LOG_LEVEL: 'silent',
     ...options.environment,
   });
-  const engine = options.engine ?? new FakeTtsEngine(options.engineOptions);
+  const engine = options.configuredEngine
+    ? undefined
+    : (options.engine ?? new FakeTtsEngine(options.engineOptions));
   const services = await createServices(config, pino({ level: 'silent' }), {
     engine,
     lipsync: options.lipsync,
@@ -66,7 +70,7 @@ export async function buildTestApp(
   await app.ready();
   return {
     app,
-    engine,
+    engine: services.engine,
     config,
     referenceDirectory,
     async close() {

@@ -6,7 +6,7 @@ import type {
   TtsEngine,
   VoicePrompt,
 } from '../engines/spec/index.ts';
-import { CancelledError, EngineFailedError, InvalidInputError, ModelNotAvailableError } from '../errors.ts';
+import { CancelledError, EngineFailedError, InvalidInputError } from '../errors.ts';
 import type { AdmissionQueue } from './admission.ts';
 import type { SpeechEvent, SpeechItem, SpeechJob } from './speech-job.ts';
 
@@ -124,17 +124,10 @@ export class SpeechService {
     });
   }
 
+  /** Loads the model on first use; the engine says how to install it (or start it) when it cannot. */
   private async requireModel(job: SpeechJob): Promise<void> {
-    const engine = this.options.engine;
-    if (engine.loadedModels().includes(job.model)) return;
-    const status = (await engine.models()).find((model) => model.key === job.model);
-    if (!status?.installed) {
-      throw new ModelNotAvailableError(
-        `model ${job.model} is not installed: run \`npm run cli -- models pull ${job.model}\`, ` +
-          `or point ${job.model === 'base_1.7b' ? 'MODEL_1_7B_BASE' : 'MODEL_0_6B_BASE'} at an exported model directory.`,
-      );
-    }
-    await engine.loadModel(job.model);
+    if (this.options.engine.loadedModels().includes(job.model)) return;
+    await this.options.engine.loadModel(job.model);
   }
 
   /** One voice prompt per distinct (reference, transcript); engines also cache them across requests. */

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CancelledError, EngineFailedError } from '../../src/errors.ts';
+import { CancelledError, EngineFailedError, ModelNotAvailableError } from '../../src/errors.ts';
 import type {
   EngineCapabilities,
   EngineHealth,
@@ -52,6 +52,11 @@ export class FakeTtsEngine implements TtsEngine {
   }
 
   async loadModel(key: ModelKey): Promise<void> {
+    if (!(this.options.installed ?? ['base_0.6b', 'base_1.7b']).includes(key)) {
+      throw new ModelNotAvailableError(
+        `model ${key} is not installed: run \`npm run cli -- models pull ${key}\``,
+      );
+    }
     this.loaded.add(key);
   }
 
