@@ -24,7 +24,7 @@ import {
   type VoicePromptRequest,
 } from '../spec/tts-engine.ts';
 import { Pcm16Decoder } from './pcm-decoder.ts';
-import { errorForStatus, remoteErrorMessage, unreachable } from './remote-errors.ts';
+import { errorForStatus, remoteErrorMessage, unreachable } from '../remote-errors.ts';
 
 const ENGINE = 'vLLM-Omni';
 

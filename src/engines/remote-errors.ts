@@ -4,7 +4,7 @@ import {
   EngineUnavailableError,
   InvalidInputError,
   type ServerError,
-} from '../../errors.ts';
+} from '../errors.ts';
 
 /** The message of an OpenAI-style error body ({"error": {"message"}} or {"message"}), if any. */
 export function remoteErrorMessage(body: string): string {
