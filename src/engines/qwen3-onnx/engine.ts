@@ -1,0 +1,333 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { modelDirectory, type Config } from '../../config.ts';
+import {
+  CancelledError,
+  EngineFailedError,
+  InvalidInputError,
+  ModelNotAvailableError,
+  ServerError,
+} from '../../errors.ts';
+import { readQwen3Manifest } from '../../models/qwen3-manifest.ts';
+import { chooseProvider, type ProviderChoice } from '../../onnx/session-options.ts';
+import type { FloatType } from '../../onnx/tensors.ts';
+import { crashError, WorkerPool } from '../../onnx/worker-pool.ts';
+import type { SpeechStreamPart } from '../spec/speech-stream-parts.ts';
+import {
+  LANGUAGES,
+  type EngineCapabilities,
+  type EngineHealth,
+  type Language,
+  type ModelKey,
+  type ModelStatus,
+  type SpeechRequest,
+  type TtsEngine,
+  type VoicePrompt,
+  type VoicePromptRequest,
+} from '../spec/tts-engine.ts';
+import type { VoiceData } from './prompt.ts';
+import type { WorkerResponse } from './worker-protocol.ts';
+import { AsyncQueue } from './async-queue.ts';
+
+const SERVED: ModelKey[] = ['base_0.6b', 'base_1.7b'];
+const VARIABLE: Record<string, string> = { 'base_0.6b': 'MODEL_0_6B_BASE', 'base_1.7b': 'MODEL_1_7B_BASE' };
+
+/** TTS_DTYPE → the variant to load; what a device cannot run is refused with what to set instead. */
+export function variantFor(dtype: Config['TTS_DTYPE'], provider: ProviderChoice): FloatType {
+  if (dtype === 'bfloat16') {
+    throw new Error(
+      'TTS_DTYPE=bfloat16 has no ONNX variant: exports come in float32 and float16. Set TTS_DTYPE=float16 on a GPU or float32 on CPU.',
+    );
+  }
+  if (dtype === 'float16' && provider.device.kind === 'cpu') {
+    throw new Error(
+      'TTS_DTYPE=float16 on the CPU provider runs through slow casts and lacks kernels: set TTS_DTYPE=float32 (or TTS_DEVICE=cuda:0 with the CUDA provider).',
+    );
+  }
+  return dtype;
+}
+
+/**
+ * The embedded Qwen3-TTS engine: models run in worker threads (TTS_WORKERS per model, one utterance
+ * at a time each — requests queue for a free worker, so outputs never mix), voice prompts are cached
+ * by content in memory and under CACHE_DIR.
+ */
+export class Qwen3OnnxEngine implements TtsEngine {
+  readonly name = 'qwen3-onnx';
+  readonly capabilities: EngineCapabilities = { voiceCloning: true, streaming: true, sampleRate: 24000 };
+  readonly languages: readonly Language[] = LANGUAGES;
+  private readonly pools = new Map<ModelKey, WorkerPool<WorkerResponse>>();
+  private readonly loading = new Map<ModelKey, Promise<void>>();
+  private readonly voices = new Map<string, Promise<VoiceData>>();
+  private readonly provider: ProviderChoice;
+  private readonly variant: FloatType;
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger?: Logger,
+    private readonly options: {
+      allowTestHooks?: boolean;
+      firstChunkFrames?: number;
+      chunkFrames?: number;
+    } = {},
+  ) {
+    this.provider = chooseProvider(config.TTS_DEVICE, config.TTS_THREADS);
+    this.variant = variantFor(config.TTS_DTYPE, this.provider);
+    logger?.info(`speech engine: Qwen3-TTS on ONNX Runtime (${this.provider.device.kind}, ${this.variant})`);
+  }
+
+  async models(): Promise<ModelStatus[]> {
+    return SERVED.map((key) => {
+      const location = modelDirectory(this.config, key as 'base_0.6b' | 'base_1.7b');
+      return {
+        key,
+        installed: existsSync(path.join(location, 'manifest.json')),
+        loaded: this.pools.has(key),
+        location,
+      };
+    });
+  }
+
+  loadedModels(): ModelKey[] {
+    return [...this.pools.keys()];
+  }
+
+  async loadModel(key: ModelKey): Promise<void> {
+    if (this.pools.has(key)) return;
+    let loading = this.loading.get(key);
+    if (!loading) {
+      loading = this.startPool(key).finally(() => this.loading.delete(key));
+      this.loading.set(key, loading);
+    }
+    return loading;
+  }
+
+  private async startPool(key: ModelKey): Promise<void> {
+    if (!SERVED.includes(key))
+      throw new InvalidInputError(`${key} is not served: only the Base models clone voices`);
+    const directory = modelDirectory(this.config, key as 'base_0.6b' | 'base_1.7b');
+    if (!existsSync(path.join(directory, 'manifest.json'))) {
+      throw new ModelNotAvailableError(
+        `model ${key} is not installed: run \`npm run cli -- models pull ${key}\`, or set ${VARIABLE[key]} to an exported model directory (looked in ${path.relative(process.cwd(), directory) || '.'})`,
+      );
+    }
+    const manifest = await readQwen3Manifest(directory);
+    if (manifest.modelKey !== key)
+      throw new ModelNotAvailableError(
+        `${directory} holds ${manifest.modelKey}, not ${key}: fix ${VARIABLE[key]}`,
+      );
+    const pool = new WorkerPool<WorkerResponse>({
+      size: this.config.TTS_WORKERS,
+      script: new URL('./worker.ts', import.meta.url),
+      workerData: {
+        directory,
+        dtype: this.variant,
+        provider: this.provider,
+        allowTestHooks: this.options.allowTestHooks ?? false,
+      },
+      name: `${key} speech`,
+      logger: this.logger,
+    });
+    try {
+      await pool.start();
+    } catch (error) {
+      await pool.close();
+      throw new ModelNotAvailableError(
+        `model ${key} could not be loaded from ${directory}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    this.pools.set(key, pool);
+  }
+
+  private pool(key: ModelKey): WorkerPool<WorkerResponse> {
+    const pool = this.pools.get(key);
+    if (!pool) throw new ModelNotAvailableError(`model ${key} is not loaded`);
+    return pool;
+  }
+
+  async health(): Promise<EngineHealth> {
+    return this.pools.size > 0 ? { ok: true } : { ok: true, message: 'no model loaded yet' };
+  }
+
+  async prepareVoice(request: VoicePromptRequest, signal: AbortSignal): Promise<VoicePrompt> {
+    await this.loadModel(request.model);
+    const referenceText = request.xVectorOnly ? '' : request.referenceText;
+    const id = createHash('sha256')
+      .update(
+        `${request.model}\u0000${request.reference.hash}\u0000${request.xVectorOnly}\u0000${referenceText}`,
+      )
+      .digest('hex');
+    let voice = this.voices.get(id);
+    if (!voice) {
+      voice = this.loadOrComputeVoice(id, request, referenceText, signal);
+      this.voices.set(id, voice);
+      voice.catch(() => this.voices.delete(id));
+    }
+    return { id, model: request.model, xVectorOnly: request.xVectorOnly, data: await voice };
+  }
+
+  private voiceFile(id: string): string {
+    return path.join(this.config.CACHE_DIR, 'voices', `${id}.json`);
+  }
+
+  /** The disk cache keeps voices across restarts; a broken file is recomputed, not fatal. */
+  private async loadOrComputeVoice(
+    id: string,
+    request: VoicePromptRequest,
+    referenceText: string,
+    signal: AbortSignal,
+  ): Promise<VoiceData> {
+    try {
+      const stored = JSON.parse(await readFile(this.voiceFile(id), 'utf8')) as {
+        codes: number[];
+        frames: number;
+        embedding: number[];
+      };
+      return {
+        referenceCodes: Int32Array.from(stored.codes),
+        referenceFrames: stored.frames,
+        speakerEmbedding: Float32Array.from(stored.embedding),
+        referenceText,
+        xVectorOnly: request.xVectorOnly,
+      };
+    } catch {
+      // Not cached yet.
+    }
+    const queue = new AsyncQueue<WorkerResponse>();
+    const release = await this.pool(request.model).job(
+      signal,
+      (worker, jobId) => {
+        const samples = request.reference.samples.slice();
+        worker.postMessage(
+          { type: 'voice', jobId, samples, referenceText, xVectorOnly: request.xVectorOnly },
+          [samples.buffer],
+        );
+      },
+      {
+        onMessage: (message) => queue.push(message),
+        onCrash: (error) => queue.fail(crashError('speech', error)),
+      },
+    );
+    try {
+      const message = await queue.next();
+      if (message.type === 'error')
+        throw new InvalidInputError(
+          `the reference audio could not be turned into a voice: ${message.message}`,
+          { statusCode: 422 },
+        );
+      if (message.type !== 'voice') throw new EngineFailedError(`unexpected worker answer ${message.type}`);
+      const voice: VoiceData = {
+        referenceCodes: message.referenceCodes,
+        referenceFrames: message.referenceFrames,
+        speakerEmbedding: message.speakerEmbedding,
+        referenceText,
+        xVectorOnly: request.xVectorOnly,
+      };
+      await mkdir(path.dirname(this.voiceFile(id)), { recursive: true });
+      await writeFile(
+        this.voiceFile(id),
+        JSON.stringify({
+          codes: [...voice.referenceCodes],
+          frames: voice.referenceFrames,
+          embedding: [...voice.speakerEmbedding],
+        }),
+      ).catch((error: unknown) => this.logger?.warn({ err: error }, 'could not write the voice cache'));
+      return voice;
+    } finally {
+      release();
+    }
+  }
+
+  async *generate(request: SpeechRequest, signal: AbortSignal): AsyncGenerator<SpeechStreamPart> {
+    if (signal.aborted) throw new CancelledError();
+    const cancelFlag = new Int32Array(new SharedArrayBuffer(4));
+    const onAbort = () => Atomics.store(cancelFlag, 0, 1);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const queue = new AsyncQueue<WorkerResponse>();
+    const { sampling } = request;
+    const release = await this.pool(request.model).job(
+      signal,
+      (worker, jobId) =>
+        worker.postMessage({
+          type: 'generate',
+          jobId,
+          voice: request.voice.data as VoiceData,
+          cancelFlag,
+          request: {
+            text: request.text,
+            language: request.language,
+            seed: sampling.seed,
+            temperature: sampling.temperature,
+            topK: sampling.topK,
+            topP: sampling.topP,
+            repetitionPenalty: sampling.repetitionPenalty,
+            doSample: sampling.doSample,
+            maxNewTokens: sampling.maxNewTokens,
+            firstChunkFrames: this.options.firstChunkFrames,
+            chunkFrames: this.options.chunkFrames,
+          },
+        }),
+      {
+        onMessage: (message) => queue.push(message),
+        onCrash: (error) => queue.fail(crashError('speech', error)),
+      },
+    );
+    let finished = false;
+    try {
+      yield { type: 'audio-start', sampleRate: 24000 };
+      for (;;) {
+        const message = await queue.next(signal);
+        finished = message.type === 'end' || message.type === 'error';
+        if (message.type === 'audio') yield { type: 'audio-delta', samples: message.samples };
+        else if (message.type === 'end') {
+          if (signal.aborted) throw new CancelledError();
+          yield {
+            type: 'audio-end',
+            finishReason: message.finishReason,
+            frames: message.frames,
+            timings: message.timings,
+          };
+          return;
+        } else if (message.type === 'error') {
+          throw new EngineFailedError(`speech generation failed: ${message.message}`);
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) throw new CancelledError();
+      throw error instanceof ServerError ? error : new EngineFailedError(String(error), { cause: error });
+    } finally {
+      // Stops the worker's loop within a frame when the consumer leaves early (break, error, abort).
+      Atomics.store(cancelFlag, 0, 1);
+      signal.removeEventListener('abort', onAbort);
+      // The worker finishes its current frame and reports `end`; wait for that so the next job starts clean.
+      if (!finished)
+        await queue
+          .drainUntil((message) => message.type === 'end' || message.type === 'error', 10000)
+          .catch(() => {});
+      release();
+    }
+  }
+
+  /** For tests: makes every worker of a model exit, as a crash would. */
+  crashWorkersForTesting(key: ModelKey): void {
+    this.pools.get(key)?.broadcast({ type: 'exit-for-test' });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((pool) => pool.close()));
+    this.pools.clear();
+  }
+}
+
+export async function createQwen3OnnxEngine(config: Config, logger?: Logger): Promise<Qwen3OnnxEngine> {
+  try {
+    return new Qwen3OnnxEngine(config, logger);
+  } catch (error) {
+    // A device or precision that cannot work is a configuration error: say so and stop.
+    throw new Error(`cannot start the speech engine: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,178 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { float16BitsToFloat32 } from '../../onnx/graph-builder.ts';
+import { sessionOptions, type ProviderChoice } from '../../onnx/session-options.ts';
+import {
+  floatTensor,
+  int64Tensor,
+  readFloats,
+  scalarFloat,
+  scalarInt64,
+  type FloatType,
+} from '../../onnx/tensors.ts';
+import {
+  QWEN3_GRAPHS,
+  readQwen3Manifest,
+  type Qwen3Graph,
+  type Qwen3Manifest,
+} from '../../models/qwen3-manifest.ts';
+import { speakerMel } from './speaker-mel.ts';
+import { Qwen2Tokenizer } from './tokenizer.ts';
+
+/** What a talker step returns; keys/values are the new positions only, [layers, kvHeads, S, headDim]. */
+export interface TalkerOutput {
+  logits: Float32Array;
+  hidden: Float32Array;
+  newKeys: Float32Array | Uint16Array;
+  newValues: Float32Array | Uint16Array;
+}
+
+/**
+ * One loaded model inside a worker thread: its sessions, the host-side embedding tables and the
+ * tokenizer. Every method is a thin, typed wrapper around one session run.
+ */
+export class Qwen3ModelRuntime {
+  private constructor(
+    readonly manifest: Qwen3Manifest,
+    readonly dtype: FloatType,
+    readonly tokenizer: Qwen2Tokenizer,
+    private readonly sessions: Record<Qwen3Graph, ort.InferenceSession>,
+    /** [vocab, hidden] talker codec embedding. */
+    readonly codecTable: Float32Array,
+    /** [groups-1, codebook, hidden] code predictor residual embeddings. */
+    readonly residualTable: Float32Array,
+  ) {}
+
+  static async load(
+    directory: string,
+    dtype: FloatType,
+    provider: ProviderChoice,
+  ): Promise<Qwen3ModelRuntime> {
+    const manifest = await readQwen3Manifest(directory);
+    const variant = Object.values(manifest.variants).find((entry) => entry.dtype === dtype);
+    if (!variant) {
+      throw new Error(
+        `${directory} has no ${dtype} variant (it has ${Object.keys(manifest.variants).join(', ')}): set TTS_DTYPE accordingly`,
+      );
+    }
+    const variantDirectory = path.join(directory, variant.directory);
+    const options = sessionOptions(provider);
+    const sessions = {} as Record<Qwen3Graph, ort.InferenceSession>;
+    for (const graph of QWEN3_GRAPHS) {
+      // Load by path so that external weights (graph.onnx.data) resolve next to the graph.
+      sessions[graph] = await ort.InferenceSession.create(
+        path.join(variantDirectory, `${graph}.onnx`),
+        options,
+      );
+    }
+    const readTable = async (file: string) => {
+      const bytes = await readFile(path.join(variantDirectory, file));
+      const aligned = new Uint8Array(bytes);
+      return dtype === 'float16'
+        ? float16BitsToFloat32(new Uint16Array(aligned.buffer))
+        : new Float32Array(aligned.buffer);
+    };
+    const tokenizer = await Qwen2Tokenizer.fromDirectory(path.join(directory, 'tokenizer'));
+    return new Qwen3ModelRuntime(
+      manifest,
+      dtype,
+      tokenizer,
+      sessions,
+      await readTable('codec_embedding.bin'),
+      await readTable('residual_embeddings.bin'),
+    );
+  }
+
+  get hidden(): number {
+    return this.manifest.dimensions.hidden;
+  }
+
+  /** Text ids → [S × hidden] embeddings (text embedding + projection). */
+  async embedText(ids: number[]): Promise<Float32Array> {
+    const output = await this.sessions.text_embed.run({ input_ids: int64Tensor(ids, [1, ids.length]) });
+    return readFloats(output.embeds).slice();
+  }
+
+  codecRow(codeId: number): Float32Array {
+    return this.codecTable.subarray(codeId * this.hidden, (codeId + 1) * this.hidden);
+  }
+
+  residualRow(group: number, code: number): Float32Array {
+    const { codebookSize } = this.manifest.dimensions;
+    const start = ((group - 1) * codebookSize + code) * this.hidden;
+    return this.residualTable.subarray(start, start + this.hidden);
+  }
+
+  async talker(
+    embeds: Float32Array,
+    sequence: number,
+    cache: { keys: ort.Tensor; values: ort.Tensor },
+    pastLength: number,
+  ): Promise<TalkerOutput> {
+    const output = await this.sessions.talker.run({
+      inputs_embeds: floatTensor(embeds, [1, sequence, this.hidden], this.dtype),
+      past_keys: cache.keys,
+      past_values: cache.values,
+      past_length: scalarInt64(pastLength),
+    });
+    return {
+      logits: output.logits.data as Float32Array,
+      hidden: readFloats(output.hidden),
+      newKeys: output.new_keys.data as Float32Array | Uint16Array,
+      newValues: output.new_values.data as Float32Array | Uint16Array,
+    };
+  }
+
+  async predictCodes(
+    hidden: Float32Array,
+    firstCode: number,
+    temperature: number,
+    topK: number,
+    noise: Float32Array,
+  ): Promise<BigInt64Array> {
+    const groups = this.manifest.dimensions.codeGroups;
+    const output = await this.sessions.code_predictor.run({
+      hidden: floatTensor(hidden, [1, this.hidden], this.dtype),
+      first_code: int64Tensor([firstCode], [1]),
+      temperature: scalarFloat(temperature),
+      top_k: scalarInt64(topK),
+      noise: new ort.Tensor('float32', noise, [groups - 1, this.manifest.dimensions.codebookSize]),
+    });
+    return output.codes.data as BigInt64Array;
+  }
+
+  /** Reference speech (24 kHz) → codes [frames × groups]. */
+  async encodeReference(samples: Float32Array): Promise<{ codes: Int32Array; frames: number }> {
+    const output = await this.sessions.codec_encoder.run({
+      audio: new ort.Tensor('float32', samples, [1, samples.length]),
+    });
+    const data = output.codes.data as BigInt64Array;
+    return { codes: Int32Array.from(data, (value) => Number(value)), frames: output.codes.dims[1] };
+  }
+
+  async speakerEmbedding(samples: Float32Array): Promise<Float32Array> {
+    const mel = speakerMel(samples, this.manifest.speakerMel);
+    const output = await this.sessions.speaker_encoder.run({
+      mel: new ort.Tensor('float32', mel.data, [1, mel.frames, mel.mels]),
+    });
+    return readFloats(output.embedding).slice();
+  }
+
+  /** Codes [frames × groups] → audio after the first `contextFrames` frames. */
+  async decode(codes: Int32Array, frames: number, contextFrames: number): Promise<Float32Array> {
+    const groups = this.manifest.dimensions.codeGroups;
+    const output = await this.sessions.codec_decoder.run({
+      codes: int64Tensor(
+        BigInt64Array.from(codes.subarray(0, frames * groups), (value) => BigInt(value)),
+        [1, frames, groups],
+      ),
+      context_frames: scalarInt64(contextFrames),
+    });
+    return readFloats(output.audio).slice();
+  }
+
+  async release(): Promise<void> {
+    await Promise.all(Object.values(this.sessions).map((session) => session.release()));
+  }
+}

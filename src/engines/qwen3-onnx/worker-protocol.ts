@@ -1,0 +1,38 @@
+import type { ProviderChoice } from '../../onnx/session-options.ts';
+import type { FloatType } from '../../onnx/tensors.ts';
+import type { GenerationRequest } from './generate.ts';
+import type { VoiceData } from './prompt.ts';
+
+/** Messages between the engine (main thread) and a model worker. Buffers are transferred, not copied. */
+export interface WorkerConfiguration {
+  directory: string;
+  dtype: FloatType;
+  provider: ProviderChoice;
+  /** Lets tests make a worker exit, to check that a crash fails one request and no more. */
+  allowTestHooks: boolean;
+}
+
+export type WorkerRequest =
+  | { type: 'voice'; jobId: number; samples: Float32Array; referenceText: string; xVectorOnly: boolean }
+  | { type: 'generate'; jobId: number; voice: VoiceData; request: GenerationRequest; cancelFlag: Int32Array }
+  | { type: 'exit-for-test' };
+
+export type WorkerResponse =
+  | { type: 'ready' }
+  | { type: 'load-failed'; message: string }
+  | {
+      type: 'voice';
+      jobId: number;
+      referenceCodes: Int32Array;
+      referenceFrames: number;
+      speakerEmbedding: Float32Array;
+    }
+  | { type: 'audio'; jobId: number; samples: Float32Array }
+  | {
+      type: 'end';
+      jobId: number;
+      frames: number;
+      finishReason: 'end-of-speech' | 'length';
+      timings: Record<string, number>;
+    }
+  | { type: 'error'; jobId: number; message: string };

@@ -1,0 +1,72 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { generateSpeech } from './generate.ts';
+import { Qwen3ModelRuntime } from './model-runtime.ts';
+import type { WorkerConfiguration, WorkerRequest, WorkerResponse } from './worker-protocol.ts';
+
+/**
+ * A model worker: every ONNX session run happens here, because session.run blocks the thread it runs
+ * on. The main thread only sends small requests and receives audio buffers (transferred).
+ */
+const configuration = workerData as WorkerConfiguration;
+const port = parentPort!;
+const send = (message: WorkerResponse, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+let model: Qwen3ModelRuntime;
+try {
+  model = await Qwen3ModelRuntime.load(configuration.directory, configuration.dtype, configuration.provider);
+  send({ type: 'ready' });
+} catch (error) {
+  send({ type: 'load-failed', message: error instanceof Error ? error.message : String(error) });
+  process.exit(1);
+}
+
+port.on('message', (message: WorkerRequest) => {
+  void handle(message).catch((error: unknown) => {
+    if ('jobId' in message)
+      send({
+        type: 'error',
+        jobId: message.jobId,
+        message: error instanceof Error ? error.message : String(error),
+      });
+  });
+});
+
+async function handle(message: WorkerRequest): Promise<void> {
+  if (message.type === 'exit-for-test') {
+    if (configuration.allowTestHooks) process.exit(3);
+    return;
+  }
+  if (message.type === 'voice') {
+    const { codes, frames } = message.xVectorOnly
+      ? { codes: new Int32Array(0), frames: 0 }
+      : await model.encodeReference(message.samples);
+    const speakerEmbedding = await model.speakerEmbedding(message.samples);
+    send(
+      {
+        type: 'voice',
+        jobId: message.jobId,
+        referenceCodes: codes,
+        referenceFrames: frames,
+        speakerEmbedding,
+      },
+      [codes.buffer as ArrayBuffer, speakerEmbedding.buffer as ArrayBuffer],
+    );
+    return;
+  }
+  const cancelled = () => Atomics.load(message.cancelFlag, 0) !== 0;
+  for await (const event of generateSpeech(model, message.voice, message.request, cancelled)) {
+    if (event.type === 'audio') {
+      const samples = event.samples.slice();
+      send({ type: 'audio', jobId: message.jobId, samples }, [samples.buffer]);
+    } else
+      send({
+        type: 'end',
+        jobId: message.jobId,
+        frames: event.frames,
+        finishReason: event.finishReason,
+        timings: event.timings,
+      });
+  }
+  if (cancelled())
+    send({ type: 'end', jobId: message.jobId, frames: 0, finishReason: 'length', timings: { cancelled: 1 } });
+}

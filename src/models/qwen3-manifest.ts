@@ -1,0 +1,90 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** The contract version this engine implements (docs/qwen3-onnx-layout.md). */
+export const QWEN3_CONTRACT_VERSION = 1;
+
+export const QWEN3_GRAPHS = [
+  'text_embed',
+  'talker',
+  'code_predictor',
+  'speaker_encoder',
+  'codec_encoder',
+  'codec_decoder',
+] as const;
+export type Qwen3Graph = (typeof QWEN3_GRAPHS)[number];
+
+const positiveInteger = z.number().int().positive();
+const id = z.number().int().nonnegative();
+
+export const qwen3ManifestSchema = z.object({
+  format: z.literal('qwen3-tts-onnx'),
+  contractVersion: z.literal(QWEN3_CONTRACT_VERSION),
+  modelKey: z.enum(['base_0.6b', 'base_1.7b']),
+  source: z
+    .object({ repository: z.string(), revision: z.string().optional(), synthetic: z.boolean() })
+    .passthrough(),
+  dimensions: z.object({
+    hidden: positiveInteger,
+    layers: positiveInteger,
+    kvHeads: positiveInteger,
+    headDim: positiveInteger,
+    vocabSize: positiveInteger,
+    codeGroups: positiveInteger,
+    codebookSize: positiveInteger,
+    speakerEmbedding: positiveInteger,
+    maxPositions: positiveInteger,
+  }),
+  textTokens: z.object({ imStart: id, imEnd: id, ttsPad: id, ttsBos: id, ttsEos: id }),
+  codecTokens: z.object({ pad: id, bos: id, eos: id, think: id, nothink: id, thinkBos: id, thinkEos: id }),
+  languages: z.record(z.string(), id),
+  audio: z.object({
+    sampleRate: positiveInteger,
+    samplesPerFrame: positiveInteger,
+    decoderMaxFrames: positiveInteger,
+    decoderLeftContext: z.number().int().nonnegative(),
+  }),
+  speakerMel: z.object({
+    sampleRate: positiveInteger,
+    nFft: positiveInteger,
+    hop: positiveInteger,
+    window: positiveInteger,
+    mels: positiveInteger,
+    fMin: z.number(),
+    fMax: z.number(),
+  }),
+  generation: z.object({
+    doSample: z.boolean(),
+    topK: positiveInteger,
+    topP: z.number(),
+    temperature: z.number(),
+    repetitionPenalty: z.number(),
+    maxNewTokens: positiveInteger,
+    subtalker: z.object({
+      doSample: z.boolean(),
+      topK: positiveInteger,
+      topP: z.number(),
+      temperature: z.number(),
+    }),
+  }),
+  variants: z.record(z.string(), z.object({ directory: z.string(), dtype: z.enum(['float32', 'float16']) })),
+  files: z
+    .object({ sha256: z.record(z.string(), z.string()) })
+    .partial()
+    .optional(),
+});
+export type Qwen3Manifest = z.infer<typeof qwen3ManifestSchema>;
+
+/** Reads and checks a model directory's manifest.json; problems name the file and the field. */
+export async function readQwen3Manifest(directory: string): Promise<Qwen3Manifest> {
+  const file = path.join(directory, 'manifest.json');
+  const parsed = qwen3ManifestSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(
+      `${file} does not match the Qwen3 ONNX layout (contract ${QWEN3_CONTRACT_VERSION}): ${issue.path.join('.')}: ${issue.message}`,
+    );
+  }
+  return parsed.data;
+}

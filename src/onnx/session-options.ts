@@ -1,0 +1,51 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type * as ort from 'onnxruntime-node';
+
+/** Whether onnxruntime-node's CUDA provider library is present (it is downloaded, not bundled). */
+export function cudaProviderInstalled(): boolean {
+  const packageJson = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
+  const binaries = path.join(path.dirname(packageJson), 'bin', 'napi-v6', process.platform, process.arch);
+  return (
+    existsSync(path.join(binaries, 'libonnxruntime_providers_cuda.so')) ||
+    existsSync(path.join(binaries, 'onnxruntime_providers_cuda.dll'))
+  );
+}
+
+export interface ProviderChoice {
+  /** cpu, or cuda with a device id. */
+  device: { kind: 'cpu' } | { kind: 'cuda'; deviceId: number };
+  threads: number;
+}
+
+/**
+ * Turns TTS_DEVICE into execution providers. `auto` means CUDA when onnxruntime-node has its CUDA
+ * provider installed, else CPU. Asking for CUDA without it is an error that says how to install it.
+ */
+export function chooseProvider(device: string, threads: number): ProviderChoice {
+  const cudaInstalled = cudaProviderInstalled();
+  if (device === 'cpu') return { device: { kind: 'cpu' }, threads };
+  if (device === 'auto')
+    return cudaInstalled
+      ? { device: { kind: 'cuda', deviceId: 0 }, threads }
+      : { device: { kind: 'cpu' }, threads };
+  if (!cudaInstalled) {
+    throw new Error(
+      `TTS_DEVICE=${device} needs onnxruntime-node's CUDA provider, which is not installed. Install it with ` +
+        '`node node_modules/onnxruntime-node/script/install.js --onnxruntime-node-install=cuda12` (see README, GPU support), or set TTS_DEVICE=cpu.',
+    );
+  }
+  return { device: { kind: 'cuda', deviceId: Number(device.split(':')[1] ?? 0) }, threads };
+}
+
+export function sessionOptions(choice: ProviderChoice): ort.InferenceSession.SessionOptions {
+  const executionProviders: ort.InferenceSession.ExecutionProviderConfig[] =
+    choice.device.kind === 'cuda' ? [{ name: 'cuda', deviceId: choice.device.deviceId }, 'cpu'] : ['cpu'];
+  return {
+    executionProviders,
+    graphOptimizationLevel: 'all',
+    ...(choice.threads > 0 ? { intraOpNumThreads: choice.threads } : {}),
+    interOpNumThreads: 1,
+  };
+}

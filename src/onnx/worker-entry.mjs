@@ -1,0 +1,8 @@
+// Entry point of every model worker. Node 20 does not apply tsx's loader hooks to a worker's own
+// entry module, so this plain-JavaScript file registers tsx in the worker first, then loads the
+// TypeScript worker named in workerData.
+import { workerData } from 'node:worker_threads';
+import { register } from 'tsx/esm/api';
+
+register();
+await import(workerData.script);
