@@ -3,6 +3,7 @@ import path from 'node:path';
 import { SeededRandom } from '../engines/qwen3-onnx/random.ts';
 import { writeSyntheticTokenizer } from '../engines/qwen3-onnx/tokenizer.ts';
 import { float32ToFloat16Bits, GraphBuilder, type ElementType } from '../onnx/graph-builder.ts';
+import { hashModelFiles } from './file-hashes.ts';
 import { QWEN3_CONTRACT_VERSION, type Qwen3Manifest } from './qwen3-manifest.ts';
 
 /**
@@ -411,6 +412,7 @@ export async function writeSyntheticQwen3Model(
       subtalker: { doSample: true, topK: 50, topP: 1, temperature: 0.9 },
     },
     variants: { [options.dtype]: { directory: options.dtype, dtype: options.dtype } },
+    files: { sha256: await hashModelFiles(outDir) },
   };
   await writeFile(path.join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   return manifest;

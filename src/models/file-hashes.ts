@@ -1,0 +1,22 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+
+/** sha256 of every file under a model directory (relative paths with '/'), except manifest.json itself. */
+export async function hashModelFiles(directory: string): Promise<Record<string, string>> {
+  const hashes: Record<string, string> = {};
+  const walk = async (relative: string): Promise<void> => {
+    for (const entry of await readdir(path.join(directory, relative), { withFileTypes: true })) {
+      const child = relative ? `${relative}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) await walk(child);
+      else if (entry.isFile() && child !== 'manifest.json' && child !== 'pull.json') {
+        const hash = createHash('sha256');
+        for await (const chunk of createReadStream(path.join(directory, child))) hash.update(chunk as Buffer);
+        hashes[child] = hash.digest('hex');
+      }
+    }
+  };
+  await walk('');
+  return Object.fromEntries(Object.entries(hashes).sort(([a], [b]) => a.localeCompare(b)));
+}

@@ -1,0 +1,296 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig, type Config } from '../../../src/config.ts';
+import { Qwen3OnnxEngine, variantFor } from '../../../src/engines/qwen3-onnx/engine.ts';
+import type {
+  ReferenceAudio,
+  SpeechRequest,
+  SpeechStreamPart,
+  VoicePrompt,
+} from '../../../src/engines/spec/index.ts';
+import { EngineFailedError, ModelNotAvailableError } from '../../../src/errors.ts';
+import { chooseProvider } from '../../../src/onnx/session-options.ts';
+import { syntheticQwen3 } from '../../support/synthetic-models.ts';
+
+function referenceAudio(seconds = 3, pitch = 180): ReferenceAudio {
+  const samples = Float32Array.from(
+    { length: 24000 * seconds },
+    (_value, index) =>
+      0.3 * Math.sin((2 * Math.PI * pitch * index) / 24000) * (0.6 + 0.4 * Math.sin(index / 4000)),
+  );
+  return {
+    samples,
+    sampleRate: 24000,
+    hash: createHash('sha256').update(new Uint8Array(samples.buffer)).digest('hex'),
+  };
+}
+
+const sampling = {
+  seed: 7,
+  temperature: 0.9,
+  topK: 50,
+  topP: 1,
+  repetitionPenalty: 1.05,
+  doSample: true,
+  maxNewTokens: 2048,
+};
+
+async function collect(
+  stream: AsyncIterable<SpeechStreamPart>,
+): Promise<{ audio: Float32Array; parts: number; end: Extract<SpeechStreamPart, { type: 'audio-end' }> }> {
+  const chunks: Float32Array[] = [];
+  let end: Extract<SpeechStreamPart, { type: 'audio-end' }> | undefined;
+  for await (const part of stream) {
+    if (part.type === 'audio-delta') chunks.push(part.samples);
+    if (part.type === 'audio-end') end = part;
+  }
+  const audio = new Float32Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    audio.set(chunk, offset);
+    offset += chunk.length;
+  }
+  assert.ok(end, 'the stream ended with audio-end');
+  return { audio, parts: chunks.length, end };
+}
+
+describe('Qwen3 ONNX engine on a synthetic model', () => {
+  let engine: Qwen3OnnxEngine;
+  let config: Config;
+  let voice: VoicePrompt;
+  const request = (overrides: Partial<SpeechRequest> = {}): SpeechRequest => ({
+    model: 'base_0.6b',
+    text: '안녕하세요. 면접을 시작하겠습니다.',
+    language: 'Korean',
+    voice,
+    sampling,
+    ...overrides,
+  });
+
+  before(async () => {
+    const directory = await syntheticQwen3({ eosPosition: 120 });
+    config = loadConfig({
+      MODEL_0_6B_BASE: directory,
+      CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'voice-cache-')),
+      TTS_WORKERS: '2',
+    });
+    engine = new Qwen3OnnxEngine(config, undefined, { allowTestHooks: true });
+    await engine.loadModel('base_0.6b');
+    voice = await engine.prepareVoice(
+      {
+        model: 'base_0.6b',
+        reference: referenceAudio(),
+        referenceText: '안녕하세요, 반갑습니다.',
+        xVectorOnly: false,
+      },
+      AbortSignal.timeout(20000),
+    );
+  });
+  after(async () => engine.close());
+
+  it('runs the whole loop and stops at the model’s end of speech', async () => {
+    const { audio, end } = await collect(engine.generate(request(), AbortSignal.timeout(30000)));
+    assert.equal(end.finishReason, 'end-of-speech');
+    // The synthetic talker says EOS at absolute position 120: frames = 120 − (prompt rows − 1).
+    assert.equal(end.frames, 120 - (end.timings!.promptRows - 1));
+    assert.equal(audio.length, end.frames! * 1920);
+    assert.ok(
+      audio.some((sample) => Math.abs(sample) > 0.01),
+      'not silence',
+    );
+  });
+
+  it('gives byte-identical audio for the same seed and different audio for another', async () => {
+    const first = await collect(engine.generate(request(), AbortSignal.timeout(30000)));
+    const second = await collect(engine.generate(request(), AbortSignal.timeout(30000)));
+    const other = await collect(
+      engine.generate(request({ sampling: { ...sampling, seed: 8 } }), AbortSignal.timeout(30000)),
+    );
+    assert.deepEqual(Buffer.from(first.audio.buffer), Buffer.from(second.audio.buffer));
+    assert.notDeepEqual(Buffer.from(first.audio.buffer), Buffer.from(other.audio.buffer));
+  });
+
+  it('is deterministic when greedy, whatever the seed', async () => {
+    const greedy = { ...sampling, doSample: false };
+    const first = await collect(
+      engine.generate(request({ sampling: { ...greedy, seed: 1 } }), AbortSignal.timeout(30000)),
+    );
+    const second = await collect(
+      engine.generate(request({ sampling: { ...greedy, seed: 2 } }), AbortSignal.timeout(30000)),
+    );
+    assert.deepEqual(Buffer.from(first.audio.buffer), Buffer.from(second.audio.buffer));
+  });
+
+  it('streams audio in several parts, the first after a few frames', async () => {
+    const { parts, end } = await collect(engine.generate(request(), AbortSignal.timeout(30000)));
+    assert.ok(parts >= 3, `${parts} parts`);
+    assert.ok(end.timings!.firstAudioMs < end.timings!.totalMs / 2);
+  });
+
+  it('stops at max_new_tokens', async () => {
+    const { end } = await collect(
+      engine.generate(request({ sampling: { ...sampling, maxNewTokens: 11 } }), AbortSignal.timeout(30000)),
+    );
+    assert.equal(end.finishReason, 'length');
+    assert.equal(end.frames, 10);
+  });
+
+  it('clones from the speaker embedding alone in x-vector mode', async () => {
+    const xVoice = await engine.prepareVoice(
+      { model: 'base_0.6b', reference: referenceAudio(), referenceText: 'ignored', xVectorOnly: true },
+      AbortSignal.timeout(20000),
+    );
+    const { end } = await collect(engine.generate(request({ voice: xVoice }), AbortSignal.timeout(30000)));
+    assert.ok(end.frames! > 2);
+    assert.ok(
+      end.timings!.promptRows < (voice.data as { referenceFrames: number }).referenceFrames,
+      'no reference codes in the prompt',
+    );
+  });
+
+  it('uses the nothink prefix for Auto (one row shorter than with a language)', async () => {
+    const korean = await collect(engine.generate(request(), AbortSignal.timeout(30000)));
+    const auto = await collect(engine.generate(request({ language: 'Auto' }), AbortSignal.timeout(30000)));
+    assert.equal(auto.end.timings!.promptRows, korean.end.timings!.promptRows - 1);
+  });
+
+  it('caches voice prompts by content, in memory and on disk', async () => {
+    const reference = referenceAudio(2, 220);
+    const first = await engine.prepareVoice(
+      { model: 'base_0.6b', reference, referenceText: '테스트', xVectorOnly: false },
+      AbortSignal.timeout(20000),
+    );
+    const startedAt = performance.now();
+    const again = await engine.prepareVoice(
+      { model: 'base_0.6b', reference, referenceText: '테스트', xVectorOnly: false },
+      AbortSignal.timeout(20000),
+    );
+    assert.ok(performance.now() - startedAt < 5);
+    assert.equal(again.id, first.id);
+    assert.ok(readdirSync(path.join(config.CACHE_DIR, 'voices')).includes(`${first.id}.json`));
+    const restarted = new Qwen3OnnxEngine(config);
+    try {
+      await restarted.loadModel('base_0.6b');
+      const fromDisk = await restarted.prepareVoice(
+        { model: 'base_0.6b', reference, referenceText: '테스트', xVectorOnly: false },
+        AbortSignal.timeout(20000),
+      );
+      assert.deepEqual(fromDisk.data, first.data);
+    } finally {
+      await restarted.close();
+    }
+  });
+
+  it('stops within one frame when cancelled', async () => {
+    const controller = new AbortController();
+    let parts = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const part of engine.generate(
+          request({ sampling: { ...sampling, maxNewTokens: 4000 } }),
+          controller.signal,
+        )) {
+          if (part.type === 'audio-delta' && ++parts === 1) controller.abort();
+        }
+      })(),
+    );
+    assert.equal(parts, 1);
+    // The worker is free again at once: the next request runs normally.
+    const { end } = await collect(engine.generate(request(), AbortSignal.timeout(30000)));
+    assert.equal(end.finishReason, 'end-of-speech');
+  });
+
+  it('keeps outputs apart when requests run at the same time', async () => {
+    const alone = await Promise.all(
+      [7, 8].map(
+        async (seed) =>
+          (
+            await collect(
+              engine.generate(request({ sampling: { ...sampling, seed } }), AbortSignal.timeout(30000)),
+            )
+          ).audio,
+      ),
+    );
+    const together = await Promise.all(
+      [7, 8, 7, 8].map(
+        async (seed) =>
+          (
+            await collect(
+              engine.generate(request({ sampling: { ...sampling, seed } }), AbortSignal.timeout(30000)),
+            )
+          ).audio,
+      ),
+    );
+    assert.deepEqual(
+      together.map((audio) => Buffer.from(audio.buffer)),
+      [...alone, ...alone].map((audio) => Buffer.from(audio.buffer)),
+    );
+  });
+
+  it('fails the request of a crashed worker with a 5xx, restarts it, and serves the next', async () => {
+    const stream = engine.generate(
+      request({ sampling: { ...sampling, maxNewTokens: 4000 } }),
+      AbortSignal.timeout(30000),
+    );
+    await assert.rejects(
+      (async () => {
+        for await (const part of stream)
+          if (part.type === 'audio-delta') engine.crashWorkersForTesting('base_0.6b');
+      })(),
+      (error: unknown) =>
+        error instanceof EngineFailedError && error.statusCode >= 500 && /crashed/.test(error.message),
+    );
+    const deadline = Date.now() + 20000;
+    let result: Awaited<ReturnType<typeof collect>> | undefined;
+    while (!result && Date.now() < deadline) {
+      try {
+        result = await collect(engine.generate(request(), AbortSignal.timeout(30000)));
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    assert.equal(result?.end.finishReason, 'end-of-speech');
+  });
+});
+
+describe('Qwen3 ONNX engine configuration', () => {
+  it('says how to install a missing model', async () => {
+    const engine = new Qwen3OnnxEngine(
+      loadConfig({ MODEL_DIR: mkdtempSync(path.join(tmpdir(), 'empty-models-')) }),
+    );
+    await assert.rejects(engine.loadModel('base_0.6b'), (error: unknown) => {
+      assert.ok(error instanceof ModelNotAvailableError);
+      assert.match(error.message, /npm run cli -- models pull base_0\.6b/);
+      assert.match(error.message, /MODEL_0_6B_BASE/);
+      return true;
+    });
+    assert.deepEqual(
+      (await engine.models()).map((model) => model.installed),
+      [false, false],
+    );
+  });
+
+  it('refuses CUDA when its provider is not installed, saying how to get it', () => {
+    assert.throws(() => chooseProvider('cuda:0', 0), /--onnxruntime-node-install=cuda12/);
+  });
+
+  const precision: [Config['TTS_DTYPE'], RegExp][] = [
+    ['bfloat16', /no ONNX variant/],
+    ['float16', /TTS_DTYPE=float32/],
+  ];
+  for (const [dtype, message] of precision) {
+    it(`refuses TTS_DTYPE=${dtype} on the CPU`, () =>
+      assert.throws(() => variantFor(dtype, chooseProvider('cpu', 0)), message));
+  }
+
+  it('refuses a model directory without the requested variant', async () => {
+    const directory = await syntheticQwen3({ dtype: 'float16' });
+    const engine = new Qwen3OnnxEngine(loadConfig({ MODEL_0_6B_BASE: directory }));
+    await assert.rejects(engine.loadModel('base_0.6b'), /no float32 variant/);
+    assert.ok(existsSync(path.join(directory, 'float16', 'talker.onnx')));
+  });
+});

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { loadConfig } from '../../src/config.ts';
+import { runModelsSynthCommand } from '../../src/models/models-synth-command.ts';
+import { listInstalledModels } from '../../src/models/installed-models.ts';
+import { QWEN3_GRAPHS, readQwen3Manifest } from '../../src/models/qwen3-manifest.ts';
+
+const EXPECTED_IO: Record<string, { inputs: string[]; outputs: string[] }> = {
+  text_embed: { inputs: ['input_ids'], outputs: ['embeds'] },
+  talker: {
+    inputs: ['inputs_embeds', 'past_keys', 'past_values', 'past_length'],
+    outputs: ['logits', 'hidden', 'new_keys', 'new_values'],
+  },
+  code_predictor: { inputs: ['hidden', 'first_code', 'temperature', 'top_k', 'noise'], outputs: ['codes'] },
+  speaker_encoder: { inputs: ['mel'], outputs: ['embedding'] },
+  codec_encoder: { inputs: ['audio'], outputs: ['codes'] },
+  codec_decoder: { inputs: ['codes', 'context_frames'], outputs: ['audio'] },
+};
+
+describe('models synth (Qwen3)', () => {
+  for (const dtype of ['float32', 'float16'] as const) {
+    it(`writes the real layout in ${dtype}, with the contract's tensor names`, async () => {
+      const directory = path.join(mkdtempSync(path.join(tmpdir(), 'synth-')), 'base_0.6b');
+      await runModelsSynthCommand('base_0.6b', { out: directory, dtype, size: 'tiny' });
+      const manifest = await readQwen3Manifest(directory);
+      assert.equal(manifest.modelKey, 'base_0.6b');
+      assert.equal(manifest.source.synthetic, true);
+      assert.deepEqual(Object.keys(manifest.variants), [dtype]);
+      for (const file of ['vocab.json', 'merges.txt', 'tokenizer_config.json'])
+        assert.ok(existsSync(path.join(directory, 'tokenizer', file)));
+      for (const graph of QWEN3_GRAPHS) {
+        const session = await ort.InferenceSession.create(path.join(directory, dtype, `${graph}.onnx`));
+        assert.deepEqual([...session.inputNames], EXPECTED_IO[graph].inputs, graph);
+        assert.deepEqual([...session.outputNames], EXPECTED_IO[graph].outputs, graph);
+        await session.release();
+      }
+      const table = readFileSync(path.join(directory, dtype, 'codec_embedding.bin'));
+      assert.equal(table.length, 3072 * manifest.dimensions.hidden * (dtype === 'float16' ? 2 : 4));
+      const listed = await listInstalledModels(loadConfig({ MODEL_0_6B_BASE: directory }));
+      const entry = listed.find((model) => model.key === 'base_0.6b')!;
+      assert.deepEqual(entry.variants, [dtype]);
+    });
+  }
+
+  it('runs the float16 talker with float16 tensors', async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), 'synth16-'));
+    await runModelsSynthCommand('base_0.6b', { out: directory, dtype: 'float16', size: 'tiny' });
+    const session = await ort.InferenceSession.create(path.join(directory, 'float16', 'talker.onnx'));
+    const half = (count: number, dims: number[]) => new ort.Tensor('float16', new Uint16Array(count), dims);
+    const output = await session.run({
+      inputs_embeds: half(2 * 16, [1, 2, 16]),
+      past_keys: half(2 * 2 * 4 * 8, [2, 2, 4, 8]),
+      past_values: half(2 * 2 * 4 * 8, [2, 2, 4, 8]),
+      past_length: new ort.Tensor('int64', BigInt64Array.from([0n]), []),
+    });
+    assert.equal(output.new_keys.type, 'float16');
+    assert.deepEqual(output.new_keys.dims, [2, 2, 2, 8]);
+    assert.equal(output.logits.type, 'float32');
+  });
+
+  it('refuses unknown keys and options', async () => {
+    await assert.rejects(
+      runModelsSynthCommand('base_9b', { out: '/tmp/x', dtype: 'float32', size: 'tiny' }),
+      /unknown model key/,
+    );
+    await assert.rejects(
+      runModelsSynthCommand('base_0.6b', { out: '/tmp/x', dtype: 'int8', size: 'tiny' }),
+      /--dtype/,
+    );
+  });
+});
