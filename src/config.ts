@@ -99,6 +99,12 @@ const variables = {
   VIDEO_OUTPUT_DIR: [z.string().min(1), 'output', 'where rendered videos are kept'],
   VIDEO_MAX_UPLOAD_BYTES: [integer(1024, 1 << 30), '15728640', 'largest avatar upload (bytes)'],
   VIDEO_MAX_PIXELS: [integer(1024, 1 << 28), '40000000', 'largest avatar image (width × height)'],
+  VIDEO_MAX_SIDE: [
+    integer(64, 4096),
+    '720',
+    'longest side of rendered videos (larger photos are scaled down)',
+  ],
+  VIDEO_BATCH_SIZE: [integer(1, 64), '8', 'frames per UNet/VAE batch'],
   REF_AUDIO_DIR: [
     z.string().min(1),
     'ref_audio',

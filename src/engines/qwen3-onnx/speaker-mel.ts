@@ -60,7 +60,9 @@ export function speakerMel(
   const key = `${parameters.sampleRate}/${nFft}/${mels}/${parameters.fMin}/${parameters.fMax}`;
   let filterbank = filterbanks.get(key);
   if (!filterbank) {
-    filterbank = slaneyMelFilterbank(parameters.sampleRate, nFft, mels, parameters.fMin, parameters.fMax).map(sparse);
+    filterbank = slaneyMelFilterbank(parameters.sampleRate, nFft, mels, parameters.fMin, parameters.fMax).map(
+      sparse,
+    );
     filterbanks.set(key, filterbank);
   }
   const window = periodicHann(parameters.window);

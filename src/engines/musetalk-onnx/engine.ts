@@ -1,0 +1,237 @@
+import { existsSync } from 'node:fs';
+import { readdir, readFile, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { modelDirectory, type Config } from '../../config.ts';
+import {
+  CancelledError,
+  EngineFailedError,
+  InvalidInputError,
+  ModelNotAvailableError,
+  ServerError,
+} from '../../errors.ts';
+import { chooseProvider, type ProviderChoice } from '../../onnx/session-options.ts';
+import { crashError, WorkerPool } from '../../onnx/worker-pool.ts';
+import { AsyncQueue } from '../qwen3-onnx/async-queue.ts';
+import type { AvatarSource, LipsyncEngine, RenderRequest, RenderStreamPart } from '../spec/lipsync-engine.ts';
+import type { EngineHealth } from '../spec/tts-engine.ts';
+import type { MuseTalkWorkerConfiguration, MuseTalkWorkerResponse } from './worker.ts';
+
+const IMAGE_FILE = /\.(jpe?g|png)$/i;
+
+/** MUSETALK_MODEL_DIR, else the seed's NEWAVATA_PATH when it holds our layout, else MODEL_DIR/musetalk. */
+export function museTalkDirectory(config: Config): string {
+  if (
+    !config.MUSETALK_MODEL_DIR &&
+    config.NEWAVATA_PATH &&
+    existsSync(path.join(config.NEWAVATA_PATH, 'manifest.json'))
+  ) {
+    return path.resolve(config.NEWAVATA_PATH);
+  }
+  return modelDirectory(config, 'musetalk');
+}
+
+/**
+ * The embedded lip-sync engine (MuseTalk v1.5 on ONNX Runtime). Everything heavy runs in a worker
+ * thread: face detection, avatar preparation (cached by image content), Whisper features, UNet + VAE,
+ * blending and ffmpeg; the main thread passes the photo and speech in and the MP4 out.
+ */
+export class MuseTalkEngine implements LipsyncEngine {
+  readonly name = 'musetalk-onnx';
+  readonly drivenBy = 'audio' as const;
+  private pool: WorkerPool<MuseTalkWorkerResponse> | undefined;
+  private starting: Promise<WorkerPool<MuseTalkWorkerResponse>> | undefined;
+  private readonly provider: ProviderChoice;
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger?: Logger,
+  ) {
+    this.provider = chooseProvider(config.TTS_DEVICE, config.TTS_THREADS);
+  }
+
+  private get directory(): string {
+    return museTalkDirectory(this.config);
+  }
+
+  private installed(): boolean {
+    return existsSync(path.join(this.directory, 'manifest.json'));
+  }
+
+  async health(): Promise<EngineHealth> {
+    return this.installed()
+      ? { ok: true }
+      : {
+          ok: false,
+          message: `the lip-sync model is not installed: run \`npm run cli -- models pull musetalk\` or set MUSETALK_MODEL_DIR`,
+        };
+  }
+
+  async listAvatars(): Promise<string[]> {
+    const entries = await readdir(this.config.VIDEO_AVATAR_DIR).catch(() => []);
+    return entries.filter((name) => IMAGE_FILE.test(name)).sort();
+  }
+
+  private start(): Promise<WorkerPool<MuseTalkWorkerResponse>> {
+    if (this.pool) return Promise.resolve(this.pool);
+    this.starting ??= (async () => {
+      if (!this.installed()) {
+        throw new ModelNotAvailableError(
+          `the lip-sync model is not installed: run \`npm run cli -- models pull musetalk\`, or set MUSETALK_MODEL_DIR to an exported MuseTalk directory`,
+        );
+      }
+      const workerData: MuseTalkWorkerConfiguration = {
+        directory: this.directory,
+        provider: this.provider,
+        dtype: this.config.TTS_DTYPE === 'float16' ? 'float16' : 'float32',
+        cacheDirectory: path.resolve(this.config.CACHE_DIR, 'avatars'),
+        limits: {
+          maxBytes: this.config.VIDEO_MAX_UPLOAD_BYTES,
+          maxPixels: this.config.VIDEO_MAX_PIXELS,
+          maxSide: this.config.VIDEO_MAX_SIDE,
+        },
+        batchSize: this.config.VIDEO_BATCH_SIZE,
+      };
+      const pool = new WorkerPool<MuseTalkWorkerResponse>({
+        size: 1,
+        script: new URL('./worker.ts', import.meta.url),
+        workerData,
+        name: 'lip-sync',
+        logger: this.logger,
+      });
+      try {
+        await pool.start();
+      } catch (error) {
+        await pool.close();
+        throw new ModelNotAvailableError(
+          `the lip-sync model could not be loaded from ${this.directory}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      this.pool = pool;
+      return pool;
+    })().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  /** Prepares every avatar in VIDEO_AVATAR_DIR in the background, so their first request is fast. */
+  async prepareAvatarDirectory(): Promise<void> {
+    if (!this.installed()) return;
+    const pool = await this.start();
+    for (const name of await this.listAvatars()) {
+      try {
+        const image = await readFile(path.join(this.config.VIDEO_AVATAR_DIR, name));
+        await this.runJob(pool, { type: 'prepare', image }, AbortSignal.timeout(120000), () => {});
+        this.logger?.info(`prepared avatar ${name}`);
+      } catch (error) {
+        this.logger?.warn(`could not prepare avatar ${name}: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** A named avatar is a file directly inside VIDEO_AVATAR_DIR (no paths, no links out of it). */
+  private async avatarBytes(avatar: AvatarSource): Promise<{ bytes: Buffer; name: string }> {
+    if (avatar.kind === 'image') return { bytes: avatar.bytes, name: avatar.fileName ?? 'upload' };
+    const available = await this.listAvatars();
+    if (!available.includes(avatar.name)) {
+      throw new InvalidInputError(
+        `avatar ${JSON.stringify(avatar.name)} is not in VIDEO_AVATAR_DIR: choose one of /video/avatars or upload avatar_image`,
+        {
+          statusCode: 404,
+          code: 'unknown_avatar',
+        },
+      );
+    }
+    const root = await realpath(this.config.VIDEO_AVATAR_DIR);
+    const file = await realpath(path.join(root, avatar.name));
+    if (path.dirname(file) !== root)
+      throw new InvalidInputError(`avatar ${avatar.name} points outside VIDEO_AVATAR_DIR`, {
+        code: 'unknown_avatar',
+      });
+    return { bytes: await readFile(file), name: avatar.name };
+  }
+
+  private async runJob(
+    pool: WorkerPool<MuseTalkWorkerResponse>,
+    request:
+      | { type: 'prepare'; image: Buffer }
+      | {
+          type: 'render';
+          image: Buffer;
+          speech: { samples: Float32Array; sampleRate: number };
+          cancelFlag: Int32Array;
+        },
+    signal: AbortSignal,
+    onProgress: (message: Extract<MuseTalkWorkerResponse, { type: 'progress' }>) => void,
+  ): Promise<MuseTalkWorkerResponse> {
+    const queue = new AsyncQueue<MuseTalkWorkerResponse>();
+    const release = await pool.job(signal, (worker, jobId) => worker.postMessage({ ...request, jobId }), {
+      onMessage: (message) => queue.push(message),
+      onCrash: (error) => queue.fail(crashError('lip-sync', error)),
+    });
+    try {
+      for (;;) {
+        const message = await queue.next();
+        if (message.type === 'progress') onProgress(message);
+        else return message;
+      }
+    } finally {
+      release();
+    }
+  }
+
+  async *render(request: RenderRequest, signal: AbortSignal): AsyncGenerator<RenderStreamPart> {
+    if (!request.speech) throw new EngineFailedError('the embedded lip-sync engine needs the speech audio');
+    const pool = await this.start();
+    const { bytes, name } = await this.avatarBytes(request.avatar);
+    const cancelFlag = new Int32Array(new SharedArrayBuffer(4));
+    const onAbort = () => Atomics.store(cancelFlag, 0, 1);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const progress: RenderStreamPart[] = [];
+    try {
+      const result = await this.runJob(
+        pool,
+        { type: 'render', image: bytes, speech: request.speech, cancelFlag },
+        signal,
+        (message) =>
+          progress.push({ type: 'render-progress', stage: message.stage, fraction: message.fraction }),
+      );
+      yield* progress;
+      if (result.type === 'error') {
+        if (signal.aborted) throw new CancelledError();
+        if (result.statusCode < 500)
+          throw new InvalidInputError(result.message, {
+            statusCode: result.statusCode as 422,
+            code: result.code,
+          });
+        throw new EngineFailedError(`lip-sync failed: ${result.message}`);
+      }
+      if (result.type !== 'video')
+        throw new EngineFailedError(`unexpected lip-sync worker answer ${result.type}`);
+      yield {
+        type: 'render-end',
+        mp4: Buffer.from(result.mp4.buffer, result.mp4.byteOffset, result.mp4.byteLength),
+        avatarUsed: name,
+        notices: [],
+        timings: result.timings,
+      };
+    } catch (error) {
+      if (error instanceof ServerError) throw error;
+      throw new EngineFailedError(String(error), { cause: error });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+}
+
+export async function createMuseTalkEngine(config: Config, logger?: Logger): Promise<MuseTalkEngine> {
+  const engine = new MuseTalkEngine(config, logger);
+  void engine
+    .prepareAvatarDirectory()
+    .catch((error: unknown) => logger?.warn(`avatar preparation stopped: ${(error as Error).message}`));
+  return engine;
+}

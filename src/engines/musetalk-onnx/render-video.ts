@@ -1,0 +1,115 @@
+import { resample } from '../../audio/resample.ts';
+import { CancelledError } from '../../errors.ts';
+import { createVideoEncoder, VIDEO_ENCODING } from '../../media/video-encoder.ts';
+import { FaceBlender } from './blend.ts';
+import type { MuseTalkRuntime } from './musetalk-runtime.ts';
+import type { PreparedAvatar } from './prepare-avatar.ts';
+import {
+  audioWindows,
+  WHISPER_SAMPLE_RATE,
+  WHISPER_SEGMENT_SAMPLES,
+  whisperLogMel,
+} from './whisper-features.ts';
+
+export type RenderStage = 'features' | 'lipsync' | 'encode';
+
+/**
+ * Speech + prepared avatar → MP4: Whisper features per 30 s segment, the encoder's hidden states, one
+ * 50 × 384 window per video frame, batched UNet + VAE decoding, blending into the photo, and the
+ * frames streamed into ffmpeg with the speech. The video has round(seconds × 25) frames, so it lasts as
+ * long as the audio to within half a frame.
+ */
+export async function renderVideo(
+  runtime: MuseTalkRuntime,
+  avatar: PreparedAvatar,
+  speech: { samples: Float32Array; sampleRate: number },
+  options: {
+    batchSize: number;
+    cancelled: () => boolean;
+    onProgress: (stage: RenderStage, fraction: number) => void;
+  },
+): Promise<{ mp4: Buffer; timings: Record<string, number> }> {
+  const startedAt = performance.now();
+  const check = () => {
+    if (options.cancelled()) throw new CancelledError();
+  };
+  const audio16k = resample(speech.samples, speech.sampleRate, WHISPER_SAMPLE_RATE);
+  const seconds = speech.samples.length / speech.sampleRate;
+  const { whisperStates: states, audioFeature: feature, whisperPositions } = runtime.manifest.dimensions;
+  const whisperFrames = Math.floor((audio16k.length / WHISPER_SAMPLE_RATE) * 50);
+  const hidden = new Float32Array(
+    Math.max(1, Math.ceil(audio16k.length / WHISPER_SEGMENT_SAMPLES)) * whisperPositions * states * feature,
+  );
+  for (let segment = 0; segment * WHISPER_SEGMENT_SAMPLES < Math.max(1, audio16k.length); segment += 1) {
+    check();
+    const features = whisperLogMel(
+      audio16k.subarray(segment * WHISPER_SEGMENT_SAMPLES, (segment + 1) * WHISPER_SEGMENT_SAMPLES),
+    );
+    hidden.set(await runtime.whisper(features), segment * whisperPositions * states * feature);
+  }
+  options.onProgress('features', 1);
+  const featuresMs = performance.now() - startedAt;
+
+  const videoFrames = Math.max(1, Math.round(seconds * VIDEO_ENCODING.fps));
+  const windows = audioWindows(hidden, whisperFrames, states, feature, videoFrames);
+  const blender = new FaceBlender(avatar.photo, avatar.width, avatar.height, avatar.faceBox, avatar.alpha);
+  const encoder = await createVideoEncoder({ width: avatar.width, height: avatar.height, speech });
+  let neuralMs = 0;
+  let blendMs = 0;
+  try {
+    const windowSize = 50 * feature;
+    const latentSize = avatar.latents.length;
+    for (let start = 0; start < videoFrames; start += options.batchSize) {
+      check();
+      const batch = Math.min(options.batchSize, videoFrames - start);
+      const latents = new Float32Array(batch * latentSize);
+      for (let index = 0; index < batch; index += 1) latents.set(avatar.latents, index * latentSize);
+      const before = performance.now();
+      const faces = await runtime.render(
+        latents,
+        windows.subarray(start * windowSize, (start + batch) * windowSize),
+        batch,
+      );
+      neuralMs += performance.now() - before;
+      for (let index = 0; index < batch; index += 1) {
+        const blendStart = performance.now();
+        const frame = blender.blend(toRgbBytes(faces, index));
+        blendMs += performance.now() - blendStart;
+        await encoder.writeFrame(frame);
+      }
+      options.onProgress('lipsync', Math.min(1, (start + batch) / videoFrames));
+    }
+  } catch (error) {
+    encoder.abort();
+    throw error;
+  }
+  const encodeStart = performance.now();
+  const mp4 = await encoder.finish();
+  options.onProgress('encode', 1);
+  return {
+    mp4,
+    timings: {
+      featuresMs,
+      neuralMs,
+      blendMs,
+      finishMs: performance.now() - encodeStart,
+      totalMs: performance.now() - startedAt,
+      frames: videoFrames,
+    },
+  };
+}
+
+/** Decoder output [B × 3 × 256 × 256] in [0, 1] → one face as RGB bytes. */
+function toRgbBytes(faces: Float32Array, index: number): Uint8Array {
+  const plane = 256 * 256;
+  const offset = index * 3 * plane;
+  const rgb = new Uint8Array(plane * 3);
+  for (let pixel = 0; pixel < plane; pixel += 1) {
+    for (let channel = 0; channel < 3; channel += 1) {
+      rgb[pixel * 3 + channel] = Math.round(
+        Math.min(1, Math.max(0, faces[offset + channel * plane + pixel])) * 255,
+      );
+    }
+  }
+  return rgb;
+}

@@ -1,0 +1,83 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ProviderChoice } from '../../onnx/session-options.ts';
+import { ServerError } from '../../errors.ts';
+import { AvatarCache } from './avatar-cache.ts';
+import { decodeAvatarImage } from './image-input.ts';
+import { MuseTalkRuntime } from './musetalk-runtime.ts';
+import { renderVideo } from './render-video.ts';
+
+export interface MuseTalkWorkerConfiguration {
+  directory: string;
+  provider: ProviderChoice;
+  dtype: 'float32' | 'float16';
+  cacheDirectory: string;
+  limits: { maxBytes: number; maxPixels: number; maxSide: number };
+  batchSize: number;
+}
+
+export type MuseTalkWorkerRequest =
+  | { type: 'prepare'; jobId: number; image: Buffer }
+  | {
+      type: 'render';
+      jobId: number;
+      image: Buffer;
+      speech: { samples: Float32Array; sampleRate: number };
+      cancelFlag: Int32Array;
+    };
+
+export type MuseTalkWorkerResponse =
+  | { type: 'progress'; jobId: number; stage: string; fraction: number }
+  | { type: 'prepared'; jobId: number; hash: string }
+  | { type: 'video'; jobId: number; mp4: Uint8Array; timings: Record<string, number> }
+  | { type: 'error'; jobId: number; message: string; statusCode: number; code: string };
+
+/** The lip-sync worker: face detection, ONNX sessions, blending and ffmpeg all run off the main thread. */
+const configuration = workerData as MuseTalkWorkerConfiguration;
+const port = parentPort!;
+const send = (message: MuseTalkWorkerResponse, transfer: ArrayBuffer[] = []) =>
+  port.postMessage(message, transfer);
+
+let runtime: MuseTalkRuntime;
+try {
+  runtime = await MuseTalkRuntime.load(configuration.directory, configuration.provider, configuration.dtype);
+  port.postMessage({ type: 'ready' });
+} catch (error) {
+  port.postMessage({ type: 'load-failed', message: (error as Error).message });
+  process.exit(1);
+}
+const avatars = new AvatarCache(configuration.cacheDirectory);
+
+async function prepared(image: Buffer) {
+  const decoded = await decodeAvatarImage(Buffer.from(image), configuration.limits);
+  return avatars.get(decoded, runtime);
+}
+
+port.on('message', (message: MuseTalkWorkerRequest) => {
+  void (async () => {
+    try {
+      if (message.type === 'prepare') {
+        const avatar = await prepared(message.image);
+        send({ type: 'prepared', jobId: message.jobId, hash: avatar.hash });
+        return;
+      }
+      send({ type: 'progress', jobId: message.jobId, stage: 'avatar', fraction: 0 });
+      const avatar = await prepared(message.image);
+      const { mp4, timings } = await renderVideo(runtime, avatar, message.speech, {
+        batchSize: configuration.batchSize,
+        cancelled: () => Atomics.load(message.cancelFlag, 0) !== 0,
+        onProgress: (stage, fraction) => send({ type: 'progress', jobId: message.jobId, stage, fraction }),
+      });
+      const bytes = new Uint8Array(mp4.buffer, mp4.byteOffset, mp4.byteLength).slice();
+      send({ type: 'video', jobId: message.jobId, mp4: bytes, timings }, [bytes.buffer]);
+    } catch (error) {
+      const known = error instanceof ServerError;
+      send({
+        type: 'error',
+        jobId: message.jobId,
+        message: error instanceof Error ? error.message : String(error),
+        statusCode: known ? error.statusCode : 500,
+        code: known ? error.code : 'engine_failed',
+      });
+    }
+  })();
+});
