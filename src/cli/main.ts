@@ -81,6 +81,7 @@ program
   .command('bench')
   .argument('[which]', 'qwen3, musetalk or compose', 'qwen3')
   .allowUnknownOption(true)
+  .allowExcessArguments(true)
   .description('run a benchmark from bench/ (see the README for the figures)')
   .action(async (which: string) => {
     const { runBench } = await import('../../bench/run.ts');
