@@ -19,13 +19,27 @@ const seconds = Number(values.seconds);
 const directory = mkdtempSync(path.join(tmpdir(), 'bench-musetalk-'));
 await writeSyntheticMuseTalkModel(directory, { dtype: 'float32', size: 'tiny' });
 const runtime = await MuseTalkRuntime.load(directory, { device: { kind: 'cpu' }, threads: 0 }, 'float32');
-const image = await decodeAvatarImage(await singleFacePhoto(2), { maxBytes: 1e8, maxPixels: 1e8, maxSide: 512 });
+const image = await decodeAvatarImage(await singleFacePhoto(2), {
+  maxBytes: 1e8,
+  maxPixels: 1e8,
+  maxSide: 512,
+});
 let startedAt = performance.now();
 const avatar = await prepareAvatar(image, runtime);
 const prepareMs = performance.now() - startedAt;
-const speech = { samples: Float32Array.from({ length: 24000 * seconds }, (_value, index) => 0.3 * Math.sin(index / 8) * Math.abs(Math.sin(index / 3000))), sampleRate: 24000 };
+const speech = {
+  samples: Float32Array.from(
+    { length: 24000 * seconds },
+    (_value, index) => 0.3 * Math.sin(index / 8) * Math.abs(Math.sin(index / 3000)),
+  ),
+  sampleRate: 24000,
+};
 startedAt = performance.now();
-const { timings } = await renderVideo(runtime, avatar, speech, { batchSize: 8, cancelled: () => false, onProgress: () => {} });
+const { timings } = await renderVideo(runtime, avatar, speech, {
+  batchSize: 8,
+  cancelled: () => false,
+  onProgress: () => {},
+});
 const total = (performance.now() - startedAt) / 1000;
 const fps = (ms: number) => (timings.frames / (ms / 1000)).toFixed(0);
 console.log(

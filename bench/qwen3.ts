@@ -13,7 +13,12 @@ import { Qwen3OnnxEngine } from '../src/engines/qwen3-onnx/engine.ts';
 import { writeSyntheticQwen3Model } from '../src/models/synth-qwen3.ts';
 
 const { values } = parseArgs({
-  options: { size: { type: 'string', default: 'tiny' }, key: { type: 'string', default: 'base_0.6b' }, frames: { type: 'string', default: '200' }, runs: { type: 'string', default: '3' } },
+  options: {
+    size: { type: 'string', default: 'tiny' },
+    key: { type: 'string', default: 'base_0.6b' },
+    frames: { type: 'string', default: '200' },
+    runs: { type: 'string', default: '3' },
+  },
 });
 const size = values.size as 'tiny' | 'real';
 const key = values.key as 'base_0.6b' | 'base_1.7b';
@@ -21,12 +26,28 @@ const frames = Number(values.frames);
 const directory = mkdtempSync(path.join(tmpdir(), 'bench-qwen3-'));
 console.log(`writing a synthetic ${size} ${key} model …`);
 await writeSyntheticQwen3Model(directory, { key, dtype: 'float32', size, eosPosition: 1_000_000 });
-const config = loadConfig({ [key === 'base_1.7b' ? 'MODEL_1_7B_BASE' : 'MODEL_0_6B_BASE']: directory, CACHE_DIR: path.join(directory, 'cache'), TTS_DEVICE: 'cpu' });
+const config = loadConfig({
+  [key === 'base_1.7b' ? 'MODEL_1_7B_BASE' : 'MODEL_0_6B_BASE']: directory,
+  CACHE_DIR: path.join(directory, 'cache'),
+  TTS_DEVICE: 'cpu',
+});
 const engine = new Qwen3OnnxEngine(config);
 await engine.loadModel(key);
-const samples = Float32Array.from({ length: 24000 * 4 }, (_value, index) => 0.3 * Math.sin(index / 9) * Math.sin(index / 5000));
+const samples = Float32Array.from(
+  { length: 24000 * 4 },
+  (_value, index) => 0.3 * Math.sin(index / 9) * Math.sin(index / 5000),
+);
 const voice = await engine.prepareVoice(
-  { model: key, reference: { samples, sampleRate: 24000, hash: createHash('sha256').update(new Uint8Array(samples.buffer)).digest('hex') }, referenceText: '안녕하세요, 반갑습니다.', xVectorOnly: false },
+  {
+    model: key,
+    reference: {
+      samples,
+      sampleRate: 24000,
+      hash: createHash('sha256').update(new Uint8Array(samples.buffer)).digest('hex'),
+    },
+    referenceText: '안녕하세요, 반갑습니다.',
+    xVectorOnly: false,
+  },
   AbortSignal.timeout(600000),
 );
 const rows: string[] = [];
@@ -35,7 +56,21 @@ for (let run = 0; run < Number(values.runs); run += 1) {
   let firstAudio = 0;
   let timings: Record<string, number> = {};
   for await (const part of engine.generate(
-    { model: key, text: '안녕하세요. 오늘 면접을 진행할 면접관입니다. 먼저 간단한 자기소개를 부탁드립니다.', language: 'Korean', voice, sampling: { seed: run, temperature: 0.9, topK: 50, topP: 1, repetitionPenalty: 1.05, doSample: true, maxNewTokens: frames + 1 } },
+    {
+      model: key,
+      text: '안녕하세요. 오늘 면접을 진행할 면접관입니다. 먼저 간단한 자기소개를 부탁드립니다.',
+      language: 'Korean',
+      voice,
+      sampling: {
+        seed: run,
+        temperature: 0.9,
+        topK: 50,
+        topP: 1,
+        repetitionPenalty: 1.05,
+        doSample: true,
+        maxNewTokens: frames + 1,
+      },
+    },
     AbortSignal.timeout(3600000),
   )) {
     if (part.type === 'audio-delta' && firstAudio === 0) firstAudio = performance.now() - startedAt;

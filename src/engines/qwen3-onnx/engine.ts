@@ -328,6 +328,6 @@ export async function createQwen3OnnxEngine(config: Config, logger?: Logger): Pr
     return new Qwen3OnnxEngine(config, logger);
   } catch (error) {
     // A device or precision that cannot work is a configuration error: say so and stop.
-    throw new Error(`cannot start the speech engine: ${(error as Error).message}`);
+    throw new Error(`cannot start the speech engine: ${(error as Error).message}`, { cause: error });
   }
 }
