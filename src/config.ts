@@ -61,6 +61,11 @@ const variables = {
     'base_0.6b',
     'model loaded at startup; all loads every installed model, none loads on first use',
   ],
+  TTS_TENSORRT: [
+    booleanString,
+    'false',
+    'with CUDA: try the TensorRT provider first (engines are built on first use)',
+  ],
   TTS_WORKERS: [integer(1, 64), '1', 'worker threads (model replicas) per loaded model'],
   TTS_THREADS: [integer(0, 256), '0', 'ONNX Runtime intra-op threads per worker (0 = let it choose)'],
   MODEL_DIR: [z.string().min(1), 'models', 'where `models pull` installs models'],

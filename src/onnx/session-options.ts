@@ -14,8 +14,8 @@ export function cudaProviderInstalled(): boolean {
 }
 
 export interface ProviderChoice {
-  /** cpu, or cuda with a device id. */
-  device: { kind: 'cpu' } | { kind: 'cuda'; deviceId: number };
+  /** cpu, or cuda with a device id (and TensorRT tried first when asked for). */
+  device: { kind: 'cpu' } | { kind: 'cuda'; deviceId: number; tensorRt?: boolean };
   threads: number;
 }
 
@@ -23,7 +23,7 @@ export interface ProviderChoice {
  * Turns TTS_DEVICE into execution providers. `auto` means CUDA when onnxruntime-node has its CUDA
  * provider installed, else CPU. Asking for CUDA without it is an error that says how to install it.
  */
-export function chooseProvider(device: string, threads: number): ProviderChoice {
+export function chooseProvider(device: string, threads: number, tensorRt = false): ProviderChoice {
   const cudaInstalled = cudaProviderInstalled();
   if (device === 'cpu') return { device: { kind: 'cpu' }, threads };
   if (device === 'auto')
@@ -36,12 +36,25 @@ export function chooseProvider(device: string, threads: number): ProviderChoice 
         '`node node_modules/onnxruntime-node/script/install.js --onnxruntime-node-install=cuda12` (see README, GPU support), or set TTS_DEVICE=cpu.',
     );
   }
-  return { device: { kind: 'cuda', deviceId: Number(device.split(':')[1] ?? 0) }, threads };
+  return { device: { kind: 'cuda', deviceId: Number(device.split(':')[1] ?? 0), tensorRt }, threads };
 }
 
 export function sessionOptions(choice: ProviderChoice): ort.InferenceSession.SessionOptions {
   const executionProviders: ort.InferenceSession.ExecutionProviderConfig[] =
-    choice.device.kind === 'cuda' ? [{ name: 'cuda', deviceId: choice.device.deviceId }, 'cpu'] : ['cpu'];
+    choice.device.kind === 'cuda'
+      ? [
+          ...(choice.device.tensorRt
+            ? [
+                {
+                  name: 'tensorrt',
+                  deviceId: choice.device.deviceId,
+                } as ort.InferenceSession.ExecutionProviderConfig,
+              ]
+            : []),
+          { name: 'cuda', deviceId: choice.device.deviceId },
+          'cpu',
+        ]
+      : ['cpu'];
   return {
     executionProviders,
     graphOptimizationLevel: 'all',

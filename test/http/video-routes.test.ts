@@ -163,3 +163,35 @@ describe('video routes when ENABLE_VIDEO=false', () => {
     }
   });
 });
+
+describe('video pronunciations', () => {
+  it('accepts a per-request lexicon as a JSON form field, and rejects one that is not JSON', async () => {
+    const { FakeTtsEngine } = await import('../support/fake-tts-engine.ts');
+    const engine = new FakeTtsEngine();
+    const test = await buildTestApp({
+      engine,
+      lipsync: new FakeLipsyncEngine('audio'),
+      environment: { ENABLE_VIDEO: 'true' },
+    });
+    try {
+      const fields = {
+        ...SEED_FORM,
+        text: 'Qwen 면접입니다.',
+        avatar: 'teacher.png',
+        pronunciations: '{"Qwen": "큐웬"}',
+      };
+      const ok = await test.app.inject({ method: 'POST', url: '/video/generate', ...multipart(fields) });
+      assert.equal(ok.statusCode, 200, ok.body);
+      assert.match(engine.requests[0].text, /큐웬/);
+      const bad = await test.app.inject({
+        method: 'POST',
+        url: '/video/generate',
+        ...multipart({ ...fields, pronunciations: '{Qwen' }),
+      });
+      assert.equal(bad.statusCode, 422);
+      assert.match(bad.body, /pronunciations must be a JSON object/);
+    } finally {
+      await test.close();
+    }
+  });
+});

@@ -47,7 +47,7 @@ export class MuseTalkEngine implements LipsyncEngine {
     private readonly config: Config,
     private readonly logger?: Logger,
   ) {
-    this.provider = chooseProvider(config.TTS_DEVICE, config.TTS_THREADS);
+    this.provider = chooseProvider(config.TTS_DEVICE, config.TTS_THREADS, config.TTS_TENSORRT);
   }
 
   private get directory(): string {

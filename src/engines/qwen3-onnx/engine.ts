@@ -74,7 +74,7 @@ export class Qwen3OnnxEngine implements TtsEngine {
       chunkFrames?: number;
     } = {},
   ) {
-    this.provider = chooseProvider(config.TTS_DEVICE, config.TTS_THREADS);
+    this.provider = chooseProvider(config.TTS_DEVICE, config.TTS_THREADS, config.TTS_TENSORRT);
     this.variant = variantFor(config.TTS_DTYPE, this.provider);
     logger?.info(`speech engine: Qwen3-TTS on ONNX Runtime (${this.provider.device.kind}, ${this.variant})`);
   }

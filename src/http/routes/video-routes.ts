@@ -116,6 +116,7 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
           seed: body.seed,
           generation_params: generationParamsSchema.parse({}),
           normalize: body.normalize,
+          pronunciations: body.pronunciations,
         },
         modelKeyForSize(body.model_size),
       );

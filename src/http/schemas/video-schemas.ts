@@ -36,6 +36,22 @@ export const videoFormSchema = z.object({
       .optional(),
   ),
   normalize: formBoolean(true),
+  /** A per-request lexicon as a JSON object string, e.g. {"Qwen": "큐웬"} (form fields are strings). */
+  pronunciations: z.preprocess(
+    (value) => {
+      if (typeof value !== 'string' || value.trim() === '') return undefined;
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        return value;
+      }
+    },
+    z
+      .record(z.string().min(1).max(100), z.string().max(200), {
+        error: () => 'pronunciations must be a JSON object like {"Qwen": "큐웬"}',
+      })
+      .optional(),
+  ),
   split_sentences: z.preprocess(
     (value) => (value === undefined || value === '' || value === 'null' ? null : value),
     z.union([z.null(), formBoolean(true)]),

@@ -212,3 +212,19 @@ async function speechLength(test: TestApp): Promise<number> {
   const bytes = response.rawPayload.length - 44;
   return bytes / 2 / 24000;
 }
+
+describe('avatar photos with several faces', () => {
+  it('refuses a group photo where no face is clearly the main one', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { demoPhoto } = await import('../../support/face-photos.ts');
+    const { detectFaces, selectDominantFace } =
+      await import('../../../src/engines/musetalk-onnx/face-detector.ts');
+    const { data, info } = await sharp(readFileSync(demoPhoto(1)))
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const faces = await detectFaces(data, info.width, info.height);
+    assert.ok(faces.length > 1, 'the demo photo shows several people');
+    assert.throws(() => selectDominantFace(faces), /faces and none is clearly the main one/);
+  });
+});

@@ -294,3 +294,17 @@ describe('Qwen3 ONNX engine configuration', () => {
     assert.ok(existsSync(path.join(directory, 'float16', 'talker.onnx')));
   });
 });
+
+describe('execution providers', () => {
+  it('puts TensorRT before CUDA when asked, and CPU last', async () => {
+    const { sessionOptions } = await import('../../../src/onnx/session-options.ts');
+    const options = sessionOptions({ device: { kind: 'cuda', deviceId: 1, tensorRt: true }, threads: 4 });
+    assert.deepEqual(options.executionProviders, [
+      { name: 'tensorrt', deviceId: 1 },
+      { name: 'cuda', deviceId: 1 },
+      'cpu',
+    ]);
+    assert.equal(options.intraOpNumThreads, 4);
+    assert.deepEqual(sessionOptions({ device: { kind: 'cpu' }, threads: 0 }).executionProviders, ['cpu']);
+  });
+});
