@@ -41,6 +41,8 @@ export interface FakeVllmServer {
   uploads: { name: string; consent: string; refText?: string; bytes: number }[];
   /** Answer this many speech requests with 502 (a gateway hiccup) before behaving normally. */
   failFirst: number;
+  /** Forgets uploaded voices, as a restarted server does. */
+  forgetVoices(): void;
   close(): Promise<void>;
 }
 
@@ -50,15 +52,16 @@ export interface FakeVllmServer {
  * POST /v1/audio/speech streaming raw s16le PCM at 24 kHz. It validates requests strictly.
  */
 export async function startFakeVllmOmni(model = 'Qwen/Qwen3-TTS-12Hz-1.7B-Base'): Promise<FakeVllmServer> {
+  const voices = new Set<string>();
   const state: FakeVllmServer = {
     url: '',
     mode: 'ok',
     speechRequests: [],
     uploads: [],
     failFirst: 0,
+    forgetVoices: () => voices.clear(),
     close: async () => {},
   };
-  const voices = new Set<string>();
   const json = (
     response: http.ServerResponse,
     status: number,

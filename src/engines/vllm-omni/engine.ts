@@ -7,6 +7,7 @@ import {
   CancelledError,
   EngineFailedError,
   EngineUnavailableError,
+  InvalidInputError,
   ModelNotAvailableError,
   ServerError,
 } from '../../errors.ts';
@@ -260,7 +261,29 @@ export class VllmOmniEngine implements TtsEngine {
       stream: true,
       stream_format: 'audio',
     };
-    const response = await this.openStream(body, signal);
+    let response: Response;
+    try {
+      response = await this.openStream(body, signal);
+    } catch (error) {
+      // A server restarted (or another replica behind a load balancer) may not know the uploaded voice:
+      // forget it and send the reference inline once.
+      if (!voice.voiceName || !(error instanceof InvalidInputError) || !/voice/i.test(error.message))
+        throw error;
+      this.uploadedVoices.delete(request.voice.id);
+      this.options.logger?.warn(
+        `${ENGINE} does not know voice ${voice.voiceName}; sending the reference inline`,
+      );
+      const { voice: _unknown, ...inline } = body as Record<string, unknown>;
+      void _unknown;
+      response = await this.openStream(
+        {
+          ...inline,
+          ref_audio: voice.referenceDataUrl,
+          ...(voice.referenceText ? { ref_text: voice.referenceText } : {}),
+        },
+        signal,
+      );
+    }
     yield { type: 'audio-start', sampleRate: 24000 };
     const decoder = new Pcm16Decoder();
     const reader = response.body!.getReader();

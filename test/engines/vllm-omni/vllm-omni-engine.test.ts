@@ -92,6 +92,18 @@ describe('vLLM-Omni engine through the HTTP API', () => {
     });
   }
 
+  it('sends the reference inline when a restarted server no longer knows the uploaded voice', async () => {
+    await speak(test, { ...SEED_BODY, split_sentences: false });
+    fake.forgetVoices();
+    fake.speechRequests.length = 0;
+    const response = await speak(test, { ...SEED_BODY, split_sentences: false });
+    assert.equal(response.statusCode, 200, response.statusCode === 200 ? '' : response.body);
+    // The fake refuses the unknown voice before recording a request; the one recorded is the inline retry.
+    assert.equal(fake.speechRequests.length, 1);
+    assert.match(String(fake.speechRequests[0].ref_audio), /^data:audio\//);
+    assert.equal(fake.speechRequests[0].voice, undefined);
+  });
+
   it('does not retry an overloaded server', async () => {
     fake.mode = 'overloaded';
     await speak(test, { ...SEED_BODY, split_sentences: false });
