@@ -2,6 +2,8 @@
  * Speech engine benchmark on synthetic models: time to first audio, real-time factor, frames per
  * second, and the share of the loop spent in TypeScript outside session.run.
  *   npm run cli -- bench qwen3 [--size tiny|real] [--key base_0.6b|base_1.7b] [--frames 200] [--runs 3]
+ *   [--concurrent N --workers W]: N requests at once on W worker threads (requests queue for a free worker)
+ *   [--concurrent N --workers W]: N requests at once on W worker threads (requests queue for a free worker)
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +16,8 @@ import { writeSyntheticQwen3Model } from '../src/models/synth-qwen3.ts';
 
 const { values } = parseArgs({
   options: {
+    workers: { type: 'string', default: '1' },
+    concurrent: { type: 'string', default: '1' },
     size: { type: 'string', default: 'tiny' },
     key: { type: 'string', default: 'base_0.6b' },
     frames: { type: 'string', default: '200' },
@@ -30,6 +34,7 @@ const config = loadConfig({
   [key === 'base_1.7b' ? 'MODEL_1_7B_BASE' : 'MODEL_0_6B_BASE']: directory,
   CACHE_DIR: path.join(directory, 'cache'),
   TTS_DEVICE: 'cpu',
+  TTS_WORKERS: values.workers,
 });
 const engine = new Qwen3OnnxEngine(config);
 await engine.loadModel(key);
@@ -83,6 +88,37 @@ for (let run = 0; run < Number(values.runs); run += 1) {
       `RTF ${(seconds / timings.audioSeconds).toFixed(3)}, TypeScript outside session.run ${((100 * timings.hostMs) / timings.totalMs).toFixed(1)} % of the loop (${(loopMs / frames).toFixed(2)} ms/frame)`,
   );
   console.log(rows.at(-1));
+}
+const concurrent = Number(values.concurrent);
+if (concurrent > 1) {
+  const startedAt = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrent }, async (_value, index) => {
+      for await (const _part of engine.generate(
+        {
+          model: key,
+          text: '안녕하세요. 면접을 시작하겠습니다.',
+          language: 'Korean',
+          voice,
+          sampling: {
+            seed: index,
+            temperature: 0.9,
+            topK: 50,
+            topP: 1,
+            repetitionPenalty: 1.05,
+            doSample: true,
+            maxNewTokens: frames + 1,
+          },
+        },
+        AbortSignal.timeout(3600000),
+      ))
+        void _part;
+    }),
+  );
+  const seconds = (performance.now() - startedAt) / 1000;
+  console.log(
+    `${concurrent} requests at once on ${values.workers} worker(s): ${((concurrent * frames) / seconds).toFixed(1)} frames/s in total, all done in ${seconds.toFixed(2)} s`,
+  );
 }
 await engine.close();
 rmSync(directory, { recursive: true, force: true });
