@@ -21,6 +21,8 @@ export interface SyntheticQwen3Options {
   size: 'tiny' | 'real';
   /** The absolute position from which the talker says end-of-speech. */
   eosPosition?: number;
+  /** Keep large weights in `<graph>.onnx.data` beside each graph (always for real sizes, as real exports must). */
+  externalData?: boolean;
 }
 
 const VOCAB = 3072;
@@ -361,10 +363,8 @@ export async function writeSyntheticQwen3Model(
   ];
   for (const variant of graphs) {
     const file = `${variant.graph.name}.onnx`;
-    const { model, data } = variant.graph.encodeWithData(
-      17,
-      options.size === 'real' ? `${file}.data` : undefined,
-    );
+    const external = options.externalData ?? options.size === 'real';
+    const { model, data } = variant.graph.encodeWithData(17, external ? `${file}.data` : undefined);
     await writeFile(path.join(variantDirectory, file), model);
     if (data.length > 0) await writeFile(path.join(variantDirectory, `${file}.data`), Buffer.concat(data));
   }

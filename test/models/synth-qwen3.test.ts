@@ -73,3 +73,62 @@ describe('models synth (Qwen3)', () => {
     );
   });
 });
+
+describe('models with external weights', () => {
+  it('load and run when large tensors live in .onnx.data files beside the graphs', async () => {
+    const { Qwen3OnnxEngine } = await import('../../src/engines/qwen3-onnx/engine.ts');
+    const { writeSyntheticQwen3Model } = await import('../../src/models/synth-qwen3.ts');
+    const directory = mkdtempSync(path.join(tmpdir(), 'synth-external-'));
+    await writeSyntheticQwen3Model(directory, {
+      key: 'base_0.6b',
+      dtype: 'float32',
+      size: 'tiny',
+      externalData: true,
+      eosPosition: 90,
+    });
+    assert.ok(
+      existsSync(path.join(directory, 'float32', 'text_embed.onnx.data')),
+      'the text table went to external data',
+    );
+    const engine = new Qwen3OnnxEngine(
+      loadConfig({ MODEL_0_6B_BASE: directory, CACHE_DIR: path.join(directory, 'cache') }),
+    );
+    try {
+      await engine.loadModel('base_0.6b');
+      const samples = Float32Array.from({ length: 48000 }, (_value, index) => 0.3 * Math.sin(index / 11));
+      const voice = await engine.prepareVoice(
+        {
+          model: 'base_0.6b',
+          reference: { samples, sampleRate: 24000, hash: 'external-test' },
+          referenceText: '',
+          xVectorOnly: true,
+        },
+        AbortSignal.timeout(20000),
+      );
+      let frames = 0;
+      for await (const part of engine.generate(
+        {
+          model: 'base_0.6b',
+          text: '안녕하세요',
+          language: 'Korean',
+          voice,
+          sampling: {
+            seed: 1,
+            temperature: 0.9,
+            topK: 50,
+            topP: 1,
+            repetitionPenalty: 1.05,
+            doSample: true,
+            maxNewTokens: 200,
+          },
+        },
+        AbortSignal.timeout(30000),
+      )) {
+        if (part.type === 'audio-end') frames = part.frames ?? 0;
+      }
+      assert.ok(frames > 2, `${frames} frames`);
+    } finally {
+      await engine.close();
+    }
+  });
+});
