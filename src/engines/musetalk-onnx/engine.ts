@@ -12,7 +12,7 @@ import {
 } from '../../errors.ts';
 import { chooseProvider, type ProviderChoice } from '../../onnx/session-options.ts';
 import { crashError, WorkerPool } from '../../onnx/worker-pool.ts';
-import { AsyncQueue } from '../qwen3-onnx/async-queue.ts';
+import { AsyncQueue } from '../../onnx/async-queue.ts';
 import type { AvatarSource, LipsyncEngine, RenderRequest, RenderStreamPart } from '../spec/lipsync-engine.ts';
 import type { EngineHealth } from '../spec/tts-engine.ts';
 import type { MuseTalkWorkerConfiguration, MuseTalkWorkerResponse } from './worker.ts';

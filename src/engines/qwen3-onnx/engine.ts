@@ -30,7 +30,7 @@ import {
 } from '../spec/tts-engine.ts';
 import type { VoiceData } from './prompt.ts';
 import type { WorkerResponse } from './worker-protocol.ts';
-import { AsyncQueue } from './async-queue.ts';
+import { AsyncQueue } from '../../onnx/async-queue.ts';
 
 const SERVED: ModelKey[] = ['base_0.6b', 'base_1.7b'];
 const VARIABLE: Record<string, string> = { 'base_0.6b': 'MODEL_0_6B_BASE', 'base_1.7b': 'MODEL_1_7B_BASE' };

@@ -1,4 +1,4 @@
-import { CancelledError } from '../../errors.ts';
+import { CancelledError } from '../errors.ts';
 
 /** Messages from a worker, read in order by one consumer; a failure is delivered after what came before. */
 export class AsyncQueue<T> {
