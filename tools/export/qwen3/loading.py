@@ -192,6 +192,13 @@ def write_byte_level_tokenizer(config_json: dict, directory: Path):
         if actual != expected:
             raise SystemExit(f"random-init tokenizer put {token} at {actual}, expected {expected}")
     tokenizer.save_pretrained(str(directory))
+    # A tokenizer built from a `tokenizers` object saves only tokenizer.json; the layout ships the
+    # checkpoint-style files, so write them as the real checkpoint has them (special tokens only in
+    # tokenizer_config.json's added_tokens_decoder).
+    byte_vocabulary = {token: index for token, index in vocabulary.items() if token not in special}
+    (directory / "vocab.json").write_text(json.dumps(byte_vocabulary, ensure_ascii=False), encoding="utf-8")
+    merge_lines = "".join(f"{left} {right}\n" for left, right in merges)
+    (directory / "merges.txt").write_text("#version: 0.2\n" + merge_lines, encoding="utf-8")
     return tokenizer
 
 
