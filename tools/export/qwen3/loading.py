@@ -17,6 +17,9 @@ from typing import Any
 import torch
 
 TOKENIZER_FILES = ("vocab.json", "merges.txt", "tokenizer_config.json")
+QWEN2_SPLIT_PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
 
 
 @dataclass
@@ -153,7 +156,7 @@ def write_byte_level_tokenizer(config_json: dict, directory: Path):
     """A tiny Qwen2-style byte-level BPE for random-init runs: the 256 byte symbols, merges that
     make "assistant" one token (as in the real vocabulary, so the official slice offsets hold),
     and the chat/TTS special tokens at the ids config.json names."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
     from transformers import Qwen2TokenizerFast
     from transformers.models.gpt2.tokenization_gpt2 import bytes_to_unicode
 
@@ -177,7 +180,13 @@ def write_byte_level_tokenizer(config_json: dict, directory: Path):
     vocabulary.update(special)
     backend = Tokenizer(models.BPE(vocab=vocabulary, merges=merges))
     backend.normalizer = normalizers.NFC()
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    # Qwen2's split pattern, then byte-level mapping, as the real tokenizer.json does.
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(QWEN2_SPLIT_PATTERN), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
     backend.decoder = decoders.ByteLevel()
     tokenizer = Qwen2TokenizerFast(
         tokenizer_object=backend,
@@ -192,6 +201,13 @@ def write_byte_level_tokenizer(config_json: dict, directory: Path):
         if actual != expected:
             raise SystemExit(f"random-init tokenizer put {token} at {actual}, expected {expected}")
     tokenizer.save_pretrained(str(directory))
+    # A tokenizer built from a `tokenizers` object saves only tokenizer.json; the layout ships the
+    # checkpoint-style files, so write them as the real checkpoint has them (special tokens only in
+    # tokenizer_config.json's added_tokens_decoder).
+    byte_vocabulary = {token: index for token, index in vocabulary.items() if token not in special}
+    (directory / "vocab.json").write_text(json.dumps(byte_vocabulary, ensure_ascii=False), encoding="utf-8")
+    merge_lines = "".join(f"{left} {right}\n" for left, right in merges)
+    (directory / "merges.txt").write_text("#version: 0.2\n" + merge_lines, encoding="utf-8")
     return tokenizer
 
 
