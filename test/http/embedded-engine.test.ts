@@ -89,7 +89,7 @@ describe('the seed API served by the embedded engine', () => {
     const long = test.app.inject({
       method: 'POST',
       url: '/tts/voice_clone',
-      payload: { ...SEED_BODY, split_sentences: false, generation_params: { max_new_tokens: 1200 } },
+      payload: { ...SEED_BODY, split_sentences: false, generation_params: { max_new_tokens: 700 } },
     });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const latencies: number[] = [];
