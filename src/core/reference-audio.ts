@@ -161,11 +161,14 @@ export class ReferenceAudioResolver {
       );
     }
     let samples: Float32Array;
-    if (format === 'wav') {
-      const wav = decodeWav(bytes);
-      this.checkDuration(wav.samples.length / wav.sampleRate);
+    const wav = format === 'wav' ? decodeWav(bytes) : undefined;
+    if (wav && wav.sampleRate === SAMPLE_RATE) {
+      samples = wav.samples;
+    } else if (wav && wav.samples.length <= wav.sampleRate * 10) {
+      // Short clips resample here in a few milliseconds; longer ones go to ffmpeg, off the event loop.
       samples = resample(wav.samples, wav.sampleRate, SAMPLE_RATE);
     } else {
+      if (wav) this.checkDuration(wav.samples.length / wav.sampleRate);
       samples = await decodeAudioWithFfmpeg(bytes, {
         sampleRate: SAMPLE_RATE,
         signal,
