@@ -55,19 +55,16 @@ const voice = await engine.prepareVoice(
   },
   AbortSignal.timeout(600000),
 );
-const rows: string[] = [];
-for (let run = 0; run < Number(values.runs); run += 1) {
-  const startedAt = performance.now();
-  let firstAudio = 0;
-  let timings: Record<string, number> = {};
-  for await (const part of engine.generate(
+/** One utterance of `frames` frames (the synthetic model never ends on its own), seeded per run. */
+const generate = (seed: number) =>
+  engine.generate(
     {
       model: key,
       text: '안녕하세요. 오늘 면접을 진행할 면접관입니다. 먼저 간단한 자기소개를 부탁드립니다.',
       language: 'Korean',
       voice,
       sampling: {
-        seed: run,
+        seed,
         temperature: 0.9,
         topK: 50,
         topP: 1,
@@ -77,7 +74,14 @@ for (let run = 0; run < Number(values.runs); run += 1) {
       },
     },
     AbortSignal.timeout(3600000),
-  )) {
+  );
+
+const rows: string[] = [];
+for (let run = 0; run < Number(values.runs); run += 1) {
+  const startedAt = performance.now();
+  let firstAudio = 0;
+  let timings: Record<string, number> = {};
+  for await (const part of generate(run)) {
     if (part.type === 'audio-delta' && firstAudio === 0) firstAudio = performance.now() - startedAt;
     if (part.type === 'audio-end') timings = part.timings ?? {};
   }
@@ -94,25 +98,7 @@ if (concurrent > 1) {
   const startedAt = performance.now();
   await Promise.all(
     Array.from({ length: concurrent }, async (_value, index) => {
-      for await (const _part of engine.generate(
-        {
-          model: key,
-          text: '안녕하세요. 면접을 시작하겠습니다.',
-          language: 'Korean',
-          voice,
-          sampling: {
-            seed: index,
-            temperature: 0.9,
-            topK: 50,
-            topP: 1,
-            repetitionPenalty: 1.05,
-            doSample: true,
-            maxNewTokens: frames + 1,
-          },
-        },
-        AbortSignal.timeout(3600000),
-      ))
-        void _part;
+      for await (const _part of generate(index)) void _part;
     }),
   );
   const seconds = (performance.now() - startedAt) / 1000;

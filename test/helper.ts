@@ -23,8 +23,8 @@ export interface TestApp {
 /** The seed's curl examples name this file; tests make their own (a tone, MP3) under that name. */
 export const SEED_REFERENCE_NAME = 'sample(1).mp3';
 
-/** Writes test reference audio with the bundled ffmpeg: a 3 s tone with a little noise. */
-export function writeReferenceAudio(file: string, seconds = 3): void {
+/** Writes test reference audio with the bundled ffmpeg: a tone, in whatever format the file name says. */
+export function writeReferenceAudio(file: string, seconds = 3, frequency = 220): void {
   execFileSync(ffmpegPath(), [
     '-hide_banner',
     '-loglevel',
@@ -33,7 +33,7 @@ export function writeReferenceAudio(file: string, seconds = 3): void {
     '-f',
     'lavfi',
     '-i',
-    `sine=frequency=220:sample_rate=44100:duration=${seconds}`,
+    `sine=frequency=${frequency}:sample_rate=44100:duration=${seconds}`,
     '-ac',
     '1',
     file,

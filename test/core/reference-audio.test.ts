@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +13,7 @@ import {
 } from '../../src/core/reference-audio.ts';
 import { isPrivateAddress } from '../../src/core/safe-download.ts';
 import { InvalidInputError } from '../../src/errors.ts';
-import { ffmpegPath } from '../../src/media/ffmpeg.ts';
+import { writeReferenceAudio } from '../helper.ts';
 
 const directory = mkdtempSync(path.join(tmpdir(), 'reference-audio-'));
 const outsideDirectory = mkdtempSync(path.join(tmpdir(), 'outside-'));
@@ -27,19 +26,7 @@ function tone(seconds: number, sampleRate = 44100): Float32Array {
 }
 
 function ffmpegTone(file: string, seconds = 2): Buffer {
-  execFileSync(ffmpegPath(), [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=330:sample_rate=44100:duration=${seconds}`,
-    '-ac',
-    '1',
-    file,
-  ]);
+  writeReferenceAudio(file, seconds, 330);
   return readFileSync(file);
 }
 
