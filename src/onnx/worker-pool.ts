@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { CancelledError, EngineFailedError } from '../errors.ts';
+import { CancelledError, EngineFailedError, EngineUnavailableError, ServerError } from '../errors.ts';
 
 /** What a job hears from its worker: messages, or that the worker died under it. */
 export interface JobListener<Response> {
@@ -20,7 +20,10 @@ interface PooledWorker<Response> {
  */
 export class WorkerPool<Response extends { type: string; jobId?: number }> {
   private readonly workers: PooledWorker<Response>[] = [];
-  private readonly waiting: ((worker: PooledWorker<Response>) => void)[] = [];
+  private readonly waiting: {
+    resolve: (worker: PooledWorker<Response>) => void;
+    reject: (error: Error) => void;
+  }[] = [];
   private nextJobId = 1;
   private closed = false;
 
@@ -28,6 +31,8 @@ export class WorkerPool<Response extends { type: string; jobId?: number }> {
     private readonly options: {
       size: number;
       script: URL;
+      /** How long close() lets a worker finish its current session run before terminating it. */
+      stopGraceMs?: number;
       workerData: unknown;
       name: string;
       logger?: Logger;
@@ -50,6 +55,11 @@ export class WorkerPool<Response extends { type: string; jobId?: number }> {
         (message: Response | { type: 'ready' } | { type: 'load-failed'; message: string }) => {
           if (message.type === 'ready') {
             ready = true;
+            // A worker that finishes loading after close() (a restart under way) is stopped at once.
+            if (this.closed) {
+              void this.stopWorker(worker);
+              return resolve(pooled);
+            }
             this.workers.push(pooled);
             this.handOut(pooled);
             resolve(pooled);
@@ -91,7 +101,7 @@ export class WorkerPool<Response extends { type: string; jobId?: number }> {
     const next = this.waiting.shift();
     if (next) {
       worker.busy = true;
-      next(worker);
+      next.resolve(worker);
     }
   }
 
@@ -101,18 +111,25 @@ export class WorkerPool<Response extends { type: string; jobId?: number }> {
       idle.busy = true;
       return Promise.resolve(idle);
     }
+    if (this.closed) return Promise.reject(shuttingDownError(this.options.name));
     return new Promise((resolve, reject) => {
-      const onReady = (worker: PooledWorker<Response>) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(worker);
+      const waiter = {
+        resolve: (worker: PooledWorker<Response>) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(worker);
+        },
+        reject: (error: Error) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
       };
       const onAbort = () => {
-        const index = this.waiting.indexOf(onReady);
+        const index = this.waiting.indexOf(waiter);
         if (index >= 0) this.waiting.splice(index, 1);
         reject(new CancelledError());
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(onReady);
+      this.waiting.push(waiter);
     });
   }
 
@@ -145,14 +162,49 @@ export class WorkerPool<Response extends { type: string; jobId?: number }> {
     return this.workers.length;
   }
 
+  /**
+   * Stops every worker without killing one inside a session run (which can abort the process): jobs
+   * still running or waiting fail with a 503 at once, each worker is asked to stop after its current
+   * run, and only one that does not within the grace period is terminated.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.workers.map((pooled) => pooled.worker.terminate()));
-    this.workers.length = 0;
+    const error = shuttingDownError(this.options.name);
+    for (const waiter of this.waiting.splice(0)) waiter.reject(error);
+    const workers = this.workers.splice(0);
+    await Promise.all(
+      workers.map((pooled) => {
+        for (const listener of pooled.listeners.values()) listener.onCrash(error);
+        pooled.listeners.clear();
+        return this.stopWorker(pooled.worker);
+      }),
+    );
+  }
+
+  private async stopWorker(worker: Worker): Promise<void> {
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ type: 'shutdown' });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.options.stopGraceMs ?? 30_000);
+    });
+    const outcome = await Promise.race([exited, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      this.options.logger?.warn(`${this.options.name} worker did not stop in time; terminating it`);
+      await worker.terminate();
+    }
   }
 }
 
-export function crashError(name: string, error: Error): EngineFailedError {
+function shuttingDownError(name: string): EngineUnavailableError {
+  return new EngineUnavailableError(`the server is shutting down; the ${name} engine takes no more work`, {
+    retryAfterSeconds: 5,
+  });
+}
+
+export function crashError(name: string, error: Error): ServerError {
+  if (error instanceof ServerError) return error;
   return new EngineFailedError(
     `the ${name} worker crashed while working on this request (${error.message}); it was restarted, try again`,
     { cause: error },

@@ -5,6 +5,7 @@ import { AvatarCache } from './avatar-cache.ts';
 import { decodeAvatarImage } from './image-input.ts';
 import { MuseTalkRuntime } from './musetalk-runtime.ts';
 import { renderVideo } from './render-video.ts';
+import { WorkerJobs } from '../../onnx/worker-jobs.ts';
 
 export interface MuseTalkWorkerConfiguration {
   directory: string;
@@ -23,7 +24,8 @@ export type MuseTalkWorkerRequest =
       image: Buffer;
       speech: { samples: Float32Array; sampleRate: number };
       cancelFlag: Int32Array;
-    };
+    }
+  | { type: 'shutdown' };
 
 export type MuseTalkWorkerResponse =
   | { type: 'progress'; jobId: number; stage: string; fraction: number }
@@ -52,8 +54,11 @@ async function prepared(image: Buffer) {
   return avatars.get(decoded, runtime);
 }
 
+const jobs = new WorkerJobs();
+
 port.on('message', (message: MuseTalkWorkerRequest) => {
-  void (async () => {
+  if (message.type === 'shutdown') return void jobs.stop();
+  jobs.run(async () => {
     try {
       if (message.type === 'prepare') {
         const avatar = await prepared(message.image);
@@ -64,7 +69,7 @@ port.on('message', (message: MuseTalkWorkerRequest) => {
       const avatar = await prepared(message.image);
       const { mp4, timings } = await renderVideo(runtime, avatar, message.speech, {
         batchSize: configuration.batchSize,
-        cancelled: () => Atomics.load(message.cancelFlag, 0) !== 0,
+        cancelled: () => jobs.stopping || Atomics.load(message.cancelFlag, 0) !== 0,
         onProgress: (stage, fraction) => send({ type: 'progress', jobId: message.jobId, stage, fraction }),
       });
       const bytes = new Uint8Array(mp4.buffer, mp4.byteOffset, mp4.byteLength).slice();
@@ -79,5 +84,5 @@ port.on('message', (message: MuseTalkWorkerRequest) => {
         code: known ? error.code : 'engine_failed',
       });
     }
-  })();
+  });
 });

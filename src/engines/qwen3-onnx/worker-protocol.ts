@@ -15,7 +15,8 @@ export interface WorkerConfiguration {
 export type WorkerRequest =
   | { type: 'voice'; jobId: number; samples: Float32Array; referenceText: string; xVectorOnly: boolean }
   | { type: 'generate'; jobId: number; voice: VoiceData; request: GenerationRequest; cancelFlag: Int32Array }
-  | { type: 'exit-for-test' };
+  | { type: 'exit-for-test' }
+  | { type: 'shutdown' };
 
 export type WorkerResponse =
   | { type: 'ready' }

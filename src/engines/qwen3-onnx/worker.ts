@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { generateSpeech } from './generate.ts';
 import { Qwen3ModelRuntime } from './model-runtime.ts';
+import { WorkerJobs } from '../../onnx/worker-jobs.ts';
 import type { WorkerConfiguration, WorkerRequest, WorkerResponse } from './worker-protocol.ts';
 
 /**
@@ -20,22 +21,27 @@ try {
   process.exit(1);
 }
 
+const jobs = new WorkerJobs();
+
 port.on('message', (message: WorkerRequest) => {
-  void handle(message).catch((error: unknown) => {
-    if ('jobId' in message)
-      send({
-        type: 'error',
-        jobId: message.jobId,
-        message: error instanceof Error ? error.message : String(error),
-      });
-  });
+  if (message.type === 'shutdown') return void jobs.stop();
+  // The crash hook for tests exits like a crashed worker, but only between session runs.
+  if (message.type === 'exit-for-test') return void (configuration.allowTestHooks && jobs.stop(3));
+  jobs.run(() =>
+    handle(message).catch((error: unknown) => {
+      if ('jobId' in message)
+        send({
+          type: 'error',
+          jobId: message.jobId,
+          message: error instanceof Error ? error.message : String(error),
+        });
+    }),
+  );
 });
 
-async function handle(message: WorkerRequest): Promise<void> {
-  if (message.type === 'exit-for-test') {
-    if (configuration.allowTestHooks) process.exit(3);
-    return;
-  }
+async function handle(
+  message: Exclude<WorkerRequest, { type: 'shutdown' | 'exit-for-test' }>,
+): Promise<void> {
   if (message.type === 'voice') {
     const { codes, frames } = message.xVectorOnly
       ? { codes: new Int32Array(0), frames: 0 }
@@ -53,7 +59,7 @@ async function handle(message: WorkerRequest): Promise<void> {
     );
     return;
   }
-  const cancelled = () => Atomics.load(message.cancelFlag, 0) !== 0;
+  const cancelled = () => jobs.stopping || Atomics.load(message.cancelFlag, 0) !== 0;
   for await (const event of generateSpeech(model, message.voice, message.request, cancelled)) {
     if (event.type === 'audio') {
       const samples = event.samples.slice();
@@ -67,6 +73,7 @@ async function handle(message: WorkerRequest): Promise<void> {
         timings: event.timings,
       });
   }
-  if (cancelled())
+  // A cancelled request ends quietly; one stopped by a shutdown gets no end (the pool fails it).
+  if (cancelled() && !jobs.stopping)
     send({ type: 'end', jobId: message.jobId, frames: 0, finishReason: 'length', timings: { cancelled: 1 } });
 }

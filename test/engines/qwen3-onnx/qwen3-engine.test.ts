@@ -12,7 +12,7 @@ import type {
   SpeechStreamPart,
   VoicePrompt,
 } from '../../../src/engines/spec/index.ts';
-import { EngineFailedError, ModelNotAvailableError } from '../../../src/errors.ts';
+import { EngineFailedError, EngineUnavailableError, ModelNotAvailableError } from '../../../src/errors.ts';
 import { chooseProvider } from '../../../src/onnx/session-options.ts';
 import { syntheticQwen3 } from '../../support/synthetic-models.ts';
 
@@ -254,6 +254,32 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
       }
     }
     assert.equal(result?.end.finishReason, 'end-of-speech');
+  });
+
+  it('shuts down during synthesis: running and waiting requests get a 503, nothing is killed mid-run', async () => {
+    const closing = new Qwen3OnnxEngine(config);
+    await closing.loadModel('base_0.6b');
+    const long = request({ sampling: { ...sampling, maxNewTokens: 4000 } });
+    let heardAudio = () => {};
+    const firstAudio = new Promise<void>((resolve) => (heardAudio = resolve));
+    // Three requests on two workers: two run, one waits for a worker.
+    const outcomes = [0, 1, 2].map(async () => {
+      try {
+        for await (const part of closing.generate(long, AbortSignal.timeout(30000)))
+          if (part.type === 'audio-delta') heardAudio();
+        return 'finished';
+      } catch (error) {
+        return error;
+      }
+    });
+    await firstAudio;
+    const closedAt = performance.now();
+    await closing.close();
+    assert.ok(performance.now() - closedAt < 5000, 'the workers stopped after their current run');
+    for (const outcome of await Promise.all(outcomes)) {
+      assert.ok(outcome instanceof EngineUnavailableError, `a 503, not ${String(outcome)}`);
+      assert.match(outcome.message, /shutting down/);
+    }
   });
 });
 
