@@ -4,6 +4,7 @@ import { AdmissionQueue } from './core/admission.ts';
 import { ReferenceAudioResolver, referenceAudioOptionsFromConfig } from './core/reference-audio.ts';
 import { SpeechService, type TextPreparer } from './core/speech-service.ts';
 import { VideoService } from './core/video-service.ts';
+import { VideoStore } from './core/video-store.ts';
 import { preloadModels } from './core/preload-models.ts';
 import type { LipsyncEngine } from './engines/spec/lipsync-engine.ts';
 import type { TtsEngine } from './engines/spec/tts-engine.ts';
@@ -58,6 +59,7 @@ export async function createServices(
     logger,
   });
   let video: VideoService | undefined;
+  let videoFiles: VideoStore | undefined;
   let lipsync: LipsyncEngine | undefined;
   if (config.ENABLE_VIDEO) {
     lipsync = overrides.lipsync ?? (await createLipsyncEngine(config, logger));
@@ -70,6 +72,10 @@ export async function createServices(
         maxPending: config.QUEUE_MAX_PENDING,
       }),
     });
+    videoFiles = new VideoStore({
+      directory: config.VIDEO_OUTPUT_DIR,
+      keepSeconds: config.VIDEO_OUTPUT_KEEP_S,
+    });
   }
   return {
     config,
@@ -78,6 +84,7 @@ export async function createServices(
     speech,
     text,
     video,
+    videoFiles,
     async close() {
       await Promise.allSettled([engine.close(), lipsync?.close()]);
     },

@@ -101,7 +101,16 @@ const variables = {
   NEWAVATA_PATH: [z.string(), 'NewAvata', 'seed name kept as a fallback for MUSETALK_MODEL_DIR'],
   MUSETALK_MODEL_DIR: [z.string(), '', 'embedded lip-sync model directory (default MODEL_DIR/musetalk)'],
   VIDEO_AVATAR_DIR: [z.string().min(1), 'avatars', 'avatar images a request may name'],
-  VIDEO_OUTPUT_DIR: [z.string().min(1), 'output', 'where rendered videos are kept'],
+  VIDEO_OUTPUT_DIR: [
+    z.string().min(1),
+    'output',
+    'where videos rendered by /video/generate/sse are kept for download',
+  ],
+  VIDEO_OUTPUT_KEEP_S: [
+    integer(60, 7 * 24 * 3600),
+    '3600',
+    'seconds a rendered video stays downloadable before it is deleted',
+  ],
   VIDEO_MAX_UPLOAD_BYTES: [integer(1024, 1 << 30), '15728640', 'largest avatar upload (bytes)'],
   VIDEO_MAX_PIXELS: [integer(1024, 1 << 28), '40000000', 'largest avatar image (width × height)'],
   VIDEO_MAX_SIDE: [

@@ -56,6 +56,7 @@ export async function buildTestApp(
   const config = loadConfig({
     REF_AUDIO_DIR: referenceDirectory,
     CACHE_DIR: path.join(referenceDirectory, 'cache'),
+    VIDEO_OUTPUT_DIR: path.join(referenceDirectory, 'videos'),
     LOG_LEVEL: 'silent',
     ...options.environment,
   });

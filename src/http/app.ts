@@ -8,6 +8,7 @@ import type { Config } from '../config.ts';
 import type { AdmissionQueue } from '../core/admission.ts';
 import type { SpeechService, TextPreparer } from '../core/speech-service.ts';
 import type { VideoService } from '../core/video-service.ts';
+import type { VideoStore } from '../core/video-store.ts';
 import type { TtsEngine } from '../engines/spec/tts-engine.ts';
 import { registerErrorHandler } from './error-handler.ts';
 import { systemRoutes } from './routes/system-routes.ts';
@@ -25,6 +26,8 @@ export interface AppServices {
   text: TextPreparer;
   /** Present when ENABLE_VIDEO=true. */
   video?: VideoService;
+  /** Where /video/generate/sse keeps finished videos; present when ENABLE_VIDEO=true. */
+  videoFiles?: VideoStore;
 }
 
 export interface BuildAppOptions {
@@ -88,8 +91,8 @@ export async function buildApp(
   await app.register(ttsRoutes, { speech: services.speech, requestTimeoutMs: config.REQUEST_TIMEOUT_MS });
   await app.register(textRoutes, { text: services.text, maxTextLength: config.MAX_TEXT_LENGTH });
   await app.register(uiRoutes);
-  if (config.ENABLE_VIDEO && services.video) {
-    await app.register(videoRoutes, { video: services.video, config });
+  if (config.ENABLE_VIDEO && services.video && services.videoFiles) {
+    await app.register(videoRoutes, { video: services.video, files: services.videoFiles, config });
   }
   return app;
 }

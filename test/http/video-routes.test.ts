@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { buildTestApp, SEED_BODY, type TestApp } from '../helper.ts';
+import { InvalidInputError } from '../../src/errors.ts';
+import { buildTestApp, parseSse, SEED_BODY, type TestApp } from '../helper.ts';
 import { FakeLipsyncEngine } from '../support/fake-lipsync-engine.ts';
 
 /** A multipart/form-data body as curl -F sends it. */
@@ -129,6 +130,99 @@ describe('video routes', () => {
     const response = await test.app.inject({ method: 'POST', url: '/video/generate', payload: SEED_FORM });
     assert.equal(response.statusCode, 415);
     assert.match(response.body, /multipart\/form-data/);
+  });
+});
+
+describe('video progress over SSE', () => {
+  let test: TestApp;
+  let lipsync: FakeLipsyncEngine;
+  before(async () => {
+    lipsync = new FakeLipsyncEngine('audio');
+    test = await buildTestApp({ lipsync, environment: { ENABLE_VIDEO: 'true' } });
+  });
+  after(async () => test.close());
+
+  it('reports each stage, then where to download the video', async () => {
+    const response = await test.app.inject({
+      method: 'POST',
+      url: '/video/generate/sse',
+      ...multipart({ ...SEED_FORM, seed: '11' }, { avatar_image: PHOTO }),
+    });
+    assert.equal(response.statusCode, 200, response.body);
+    assert.match(String(response.headers['content-type']), /^text\/event-stream/);
+    assert.equal(response.headers['x-seed'], '11');
+    const events = parseSse(response.body);
+    assert.deepEqual(
+      events.map(({ event }) => event),
+      ['meta', 'progress', 'progress', 'progress', 'done'],
+    );
+    assert.deepEqual(
+      events
+        .filter(({ event }) => event === 'progress')
+        .map(({ data }) => {
+          const { stage, fraction } = data as { stage: string; fraction: number };
+          return [stage, fraction];
+        }),
+      [
+        ['tts', 0],
+        ['tts', 1],
+        ['lipsync', 0.5],
+      ],
+    );
+    const done = events.at(-1)!.data as { video_url: string; expires_in: number; bytes: number };
+    assert.match(done.video_url, /^\/video\/files\/[0-9a-f-]{36}\.mp4$/);
+    assert.equal(done.expires_in, 3600);
+    assert.equal(done.bytes, 'fake mp4 bytes'.length);
+
+    const download = await test.app.inject({ method: 'GET', url: done.video_url });
+    assert.equal(download.statusCode, 200);
+    assert.equal(download.headers['content-type'], 'video/mp4');
+    assert.equal(download.body, 'fake mp4 bytes');
+    const range = await test.app.inject({
+      method: 'GET',
+      url: done.video_url,
+      headers: { range: 'bytes=5-7' },
+    });
+    assert.equal(range.statusCode, 206, 'players can seek');
+    assert.equal(range.body, 'mp4');
+  });
+
+  for (const name of ['0123.mp4', '..%2F..%2Fetc%2Fpasswd', '00000000-0000-0000-0000-000000000000.mp4']) {
+    it(`answers 404 for a video it does not have (${name})`, async () => {
+      const response = await test.app.inject({ method: 'GET', url: `/video/files/${name}` });
+      assert.equal(response.statusCode, 404);
+      assert.match(response.body, /no such video/);
+    });
+  }
+
+  it('rejects bad input with a plain 4xx before the stream starts', async () => {
+    const response = await test.app.inject({
+      method: 'POST',
+      url: '/video/generate/sse',
+      ...multipart({ ...SEED_FORM, model_size: '7b' }, { avatar_image: PHOTO }),
+    });
+    assert.equal(response.statusCode, 422);
+    assert.match(response.body, /model_size must be 0\.6b or 1\.7b/);
+  });
+
+  it('ends with an error event that names the problem when rendering fails', async () => {
+    lipsync.failWith = new InvalidInputError('no face was found in avatar_image', { statusCode: 422 });
+    try {
+      const response = await test.app.inject({
+        method: 'POST',
+        url: '/video/generate/sse',
+        ...multipart(SEED_FORM, { avatar_image: PHOTO }),
+      });
+      const events = parseSse(response.body);
+      assert.equal(events.at(-1)!.event, 'error');
+      assert.deepEqual(events.at(-1)!.data, {
+        detail: 'no face was found in avatar_image',
+        code: 'invalid_input',
+        status_code: 422,
+      });
+    } finally {
+      lipsync.failWith = undefined;
+    }
   });
 });
 

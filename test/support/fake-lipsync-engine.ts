@@ -9,6 +9,8 @@ import type {
 export class FakeLipsyncEngine implements LipsyncEngine {
   readonly name = 'fake-lipsync';
   readonly requests: RenderRequest[] = [];
+  /** When set, render fails with it after its first progress report. */
+  failWith: Error | undefined;
 
   constructor(readonly drivenBy: 'audio' | 'text' = 'audio') {}
 
@@ -23,6 +25,7 @@ export class FakeLipsyncEngine implements LipsyncEngine {
   async *render(request: RenderRequest): AsyncGenerator<RenderStreamPart> {
     this.requests.push(request);
     yield { type: 'render-progress', stage: 'lipsync', fraction: 0.5 };
+    if (this.failWith) throw this.failWith;
     const avatarUsed = request.avatar.kind === 'named' ? request.avatar.name : 'upload';
     const notices =
       this.drivenBy === 'text' && request.avatar.kind === 'image' ? ['avatar_image was not used'] : [];

@@ -2,7 +2,6 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { encodeWav } from '../../audio/wav.ts';
 import { collectSpeech, type SpeechService } from '../../core/speech-service.ts';
-import { ServerError } from '../../errors.ts';
 import { requestSignal } from '../request-signal.ts';
 import {
   voiceCloneBodySchema,
@@ -11,6 +10,7 @@ import {
 } from '../schemas/tts-schemas.ts';
 import { modelKeyForSize, speechJobFromBody } from '../speech-job-from-body.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
+import { sseErrorData } from '../sse-error.ts';
 
 export interface TtsRoutesOptions {
   speech: SpeechService;
@@ -117,12 +117,8 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
         }
         sse.send('done', { total_time: Number(seconds(startedAt)), total_chunks: chunkIndex });
       } catch (error) {
-        const known = error instanceof ServerError && error.expose;
         request.log.warn({ err: error }, 'speech stream failed');
-        sse.send('error', {
-          detail: known ? error.message : `internal error (request ${request.id})`,
-          code: error instanceof ServerError ? error.code : 'internal_error',
-        });
+        sse.send('error', sseErrorData(error, request.id));
       } finally {
         sse.end();
       }

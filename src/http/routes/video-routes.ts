@@ -1,6 +1,11 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.ts';
-import type { VideoService } from '../../core/video-service.ts';
+import fastifyStatic from '@fastify/static';
+import path from 'node:path';
+import type { VideoJob, VideoService } from '../../core/video-service.ts';
+import type { VideoStore } from '../../core/video-store.ts';
+import { corsHeadersFor, SseWriter } from '../sse.ts';
+import { sseErrorData } from '../sse-error.ts';
 import type { AvatarSource } from '../../engines/spec/lipsync-engine.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { RequestValidationError } from '../request-validation-error.ts';
@@ -11,6 +16,7 @@ import { generationParamsSchema } from '../schemas/tts-schemas.ts';
 
 export interface VideoRoutesOptions {
   video: VideoService;
+  files: VideoStore;
   config: Config;
 }
 
@@ -59,7 +65,9 @@ async function readForm(request: FastifyRequest): Promise<ParsedForm> {
 
 /** /video/generate (multipart, → video/mp4) and /video/avatars, as the seed documented them. */
 export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, options) => {
-  const { video, config } = options;
+  const { video, files, config } = options;
+  // Serves finished videos with Range support (browsers' <video> seeks with it); no routes of its own.
+  await app.register(fastifyStatic, { root: path.resolve(config.VIDEO_OUTPUT_DIR), serve: false });
 
   app.get(
     '/video/avatars',
@@ -81,47 +89,9 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
       },
     },
     async (request, reply) => {
-      const form = await readForm(request);
-      const parsed = videoFormSchema.safeParse(form.fields);
-      if (!parsed.success) {
-        throw new RequestValidationError(
-          parsed.error.issues.map((issue) => ({
-            type: issue.code,
-            loc: ['body', ...issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part))],
-            msg: issue.message,
-          })),
-        );
-      }
-      const body = parsed.data;
-      let avatar: AvatarSource;
-      if (form.avatarImage) avatar = { kind: 'image', ...form.avatarImage };
-      else if (body.avatar) avatar = { kind: 'named', name: body.avatar };
-      else {
-        throw new RequestValidationError([
-          {
-            type: 'missing',
-            loc: ['body', 'avatar_image'],
-            msg: 'send avatar_image (a photo) or avatar (a name from /video/avatars)',
-          },
-        ]);
-      }
-      const speech = speechJobFromBody(
-        {
-          text: body.text,
-          language: body.language,
-          ref_audio: body.ref_audio,
-          ref_text: body.ref_text,
-          x_vector_only_mode: body.x_vector_only_mode,
-          split_sentences: body.split_sentences,
-          seed: body.seed,
-          generation_params: generationParamsSchema.parse({}),
-          normalize: body.normalize,
-          pronunciations: body.pronunciations,
-        },
-        modelKeyForSize(body.model_size),
-      );
+      const job = await videoJobFromRequest(request);
       const signal = requestSignal(request, reply, config.REQUEST_TIMEOUT_MS);
-      const result = await video.render({ speech, avatar }, signal, (stage, fraction) =>
+      const result = await video.render(job, signal, (stage, fraction) =>
         request.log.debug({ stage, fraction }, 'video progress'),
       );
       reply
@@ -129,11 +99,112 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
         .header('Content-Disposition', 'attachment; filename=output.mp4')
         .header('X-Generation-Time', result.totalSeconds.toFixed(3))
         .header('X-TTS-Time', result.ttsSeconds.toFixed(3))
-        .header('X-Seed', String(speech.seed))
+        .header('X-Seed', String(job.speech.seed))
         .header('X-Avatar-Used', encodeURIComponent(result.avatarUsed));
       if (result.notices.length > 0)
         reply.header('X-Avatar-Notice', encodeURIComponent(result.notices.join(' | ')));
       return reply.send(result.mp4);
     },
   );
+
+  app.post(
+    '/video/generate/sse',
+    {
+      schema: {
+        summary: 'Render a lip-synced MP4, reporting progress as Server-Sent Events',
+        description:
+          'The same form as /video/generate. Events: `meta`, `progress` ({stage, fraction}) as the work advances ' +
+          '(tts, avatar, features, lipsync, encode), then `done` with `video_url` (downloadable for ' +
+          'VIDEO_OUTPUT_KEEP_S seconds), or `error`. Bad input is a plain 4xx before the stream starts.',
+        tags: ['video'],
+        consumes: ['multipart/form-data'],
+      },
+    },
+    async (request, reply) => {
+      const job = await videoJobFromRequest(request);
+      const signal = requestSignal(request, reply, config.REQUEST_TIMEOUT_MS);
+      const sse = new SseWriter(reply, { ...corsHeadersFor(reply), 'X-Seed': String(job.speech.seed) });
+      sse.send('meta', { status: 'rendering', seed: job.speech.seed });
+      const startedAt = performance.now();
+      const elapsed = () => Number(((performance.now() - startedAt) / 1000).toFixed(3));
+      try {
+        const result = await video.render(job, signal, (stage, fraction) =>
+          sse.send('progress', { stage, fraction: fraction ?? null, elapsed: elapsed() }),
+        );
+        const name = await files.save(result.mp4);
+        sse.send('done', {
+          video_url: `/video/files/${name}`,
+          expires_in: files.keepSeconds,
+          bytes: result.mp4.length,
+          avatar_used: result.avatarUsed,
+          notices: result.notices,
+          elapsed: { tts: result.ttsSeconds, total: result.totalSeconds },
+        });
+      } catch (error) {
+        request.log.warn({ err: error }, 'video stream failed');
+        sse.send('error', sseErrorData(error, request.id));
+      } finally {
+        sse.end();
+      }
+    },
+  );
+
+  app.get<{ Params: { name: string } }>(
+    '/video/files/:name',
+    { schema: { summary: 'Download a video rendered by /video/generate/sse', tags: ['video'] } },
+    async (request, reply) => {
+      const found = files.find(request.params.name);
+      if (!found) {
+        throw new InvalidInputError(
+          'no such video: it was never rendered here or has expired (VIDEO_OUTPUT_KEEP_S); render it again',
+          { statusCode: 404, code: 'video_not_found' },
+        );
+      }
+      return reply.type('video/mp4').sendFile(found.name, found.root);
+    },
+  );
 };
+
+/** Reads and checks the multipart form: every input error is a 4xx before any work starts. */
+async function videoJobFromRequest(request: FastifyRequest): Promise<VideoJob> {
+  const form = await readForm(request);
+  const parsed = videoFormSchema.safeParse(form.fields);
+  if (!parsed.success) {
+    throw new RequestValidationError(
+      parsed.error.issues.map((issue) => ({
+        type: issue.code,
+        loc: ['body', ...issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part))],
+        msg: issue.message,
+      })),
+    );
+  }
+  const body = parsed.data;
+  let avatar: AvatarSource;
+  if (form.avatarImage) avatar = { kind: 'image', ...form.avatarImage };
+  else if (body.avatar) avatar = { kind: 'named', name: body.avatar };
+  else {
+    throw new RequestValidationError([
+      {
+        type: 'missing',
+        loc: ['body', 'avatar_image'],
+        msg: 'send avatar_image (a photo) or avatar (a name from /video/avatars)',
+      },
+    ]);
+  }
+  const speech = speechJobFromBody(
+    {
+      text: body.text,
+      language: body.language,
+      ref_audio: body.ref_audio,
+      ref_text: body.ref_text,
+      x_vector_only_mode: body.x_vector_only_mode,
+      split_sentences: body.split_sentences,
+      seed: body.seed,
+      generation_params: generationParamsSchema.parse({}),
+      normalize: body.normalize,
+      pronunciations: body.pronunciations,
+    },
+    modelKeyForSize(body.model_size),
+  );
+  return { speech, avatar };
+}

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { ffmpegPath } from '../../../src/media/ffmpeg.ts';
 import { writeSyntheticMuseTalkModel } from '../../../src/models/synth-musetalk.ts';
-import { buildTestApp, SEED_BODY, type TestApp } from '../../helper.ts';
+import { buildTestApp, parseSse, SEED_BODY, type TestApp } from '../../helper.ts';
 import { multipart } from '../../http/video-routes.test.ts';
 import { singleFacePhoto } from '../../support/face-photos.ts';
 
@@ -145,6 +145,35 @@ describe('embedded MuseTalk through /video/generate', () => {
       changes.filter((change) => change > 1).length >= changes.length / 4,
       'the mouth moves in many frames, not once',
     );
+  });
+
+  it('reports the real stages over SSE and serves the finished MP4', async () => {
+    const response = await test.app.inject({
+      method: 'POST',
+      url: '/video/generate/sse',
+      ...multipart(FORM, { avatar_image: { name: 'person.jpg', bytes: photo } }),
+    });
+    const events = parseSse(response.body);
+    const progress = events
+      .filter(({ event }) => event === 'progress')
+      .map(({ data }) => data as { stage: string; fraction: number | null });
+    const stages = progress.map(({ stage }) => stage).filter((stage, index, all) => stage !== all[index - 1]);
+    assert.deepEqual(stages, ['tts', 'avatar', 'features', 'lipsync', 'encode']);
+    const lipsync = progress.filter(({ stage }) => stage === 'lipsync').map(({ fraction }) => fraction!);
+    assert.deepEqual(
+      lipsync,
+      [...lipsync].sort((a, b) => a - b),
+      'lip-sync progress only goes forward',
+    );
+    assert.equal(lipsync.at(-1), 1);
+    const done = events.at(-1)!;
+    assert.equal(done.event, 'done', JSON.stringify(done.data));
+    const download = await test.app.inject({
+      method: 'GET',
+      url: (done.data as { video_url: string }).video_url,
+    });
+    assert.equal(download.statusCode, 200);
+    assert.equal(download.rawPayload.subarray(4, 8).toString('latin1'), 'ftyp', 'an MP4');
   });
 
   it('refuses a photo with no face with a 422 that says so', async () => {

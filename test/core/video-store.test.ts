@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { VideoStore } from '../../src/core/video-store.ts';
+
+describe('VideoStore', () => {
+  const directory = mkdtempSync(path.join(tmpdir(), 'video-store-'));
+  after(() => rmSync(directory, { recursive: true, force: true }));
+  const store = new VideoStore({ directory: path.join(directory, 'videos'), keepSeconds: 60 });
+
+  it('saves under an unguessable name, leaving no partial file', async () => {
+    const name = await store.save(Buffer.from('mp4'));
+    assert.match(name, /^[0-9a-f-]{36}\.mp4$/);
+    assert.deepEqual(readdirSync(path.join(directory, 'videos')), [name]);
+    assert.deepEqual(store.find(name), { root: path.join(directory, 'videos'), name });
+  });
+
+  it('forgets and deletes videos older than keepSeconds, and nothing it did not write', async () => {
+    const old = await store.save(Buffer.from('old'));
+    const fresh = await store.save(Buffer.from('fresh'));
+    const foreign = path.join(directory, 'videos', 'interview-final.mp4');
+    writeFileSync(foreign, 'a user file');
+    const twoMinutesAgo = new Date(Date.now() - 120_000);
+    utimesSync(path.join(directory, 'videos', old), twoMinutesAgo, twoMinutesAgo);
+    utimesSync(foreign, twoMinutesAgo, twoMinutesAgo);
+
+    assert.equal(store.find(old), undefined, 'expired videos are not served');
+    assert.equal(await store.removeExpired(), 1);
+    assert.ok(!existsSync(path.join(directory, 'videos', old)));
+    assert.ok(store.find(fresh));
+    assert.ok(existsSync(foreign), 'a file the store did not name is left alone');
+    assert.equal(store.find('interview-final.mp4'), undefined);
+  });
+
+  it('rejects names that try to leave the folder', () => {
+    for (const name of ['../videos/x.mp4', '/etc/passwd', '.x.mp4.partial', ''])
+      assert.equal(store.find(name), undefined, name);
+  });
+});
