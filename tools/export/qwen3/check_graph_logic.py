@@ -17,6 +17,9 @@ parity.py for that.
 
 from __future__ import annotations
 
+import argparse
+import base64
+import json
 import sys
 import tempfile
 import types
@@ -155,13 +158,58 @@ def legacy_exporter() -> dict:
     return {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
 
 
+class CaseWriter:
+    """With --dump DIR: keeps the exported graphs and each ONNX case (feeds and PyTorch's outputs) so that
+    another runtime — onnxruntime-node, which serves them — can run the same checks:
+    `npx tsx tools/export/run-onnx-cases.ts DIR`."""
+
+    def __init__(self, directory: str | None):
+        self.directory = Path(directory) if directory else None
+        self.cases: list[dict] = []
+        if self.directory:
+            self.directory.mkdir(parents=True, exist_ok=True)
+
+    def keep(self, graph_path: Path) -> None:
+        if self.directory:
+            (self.directory / graph_path.name).write_bytes(graph_path.read_bytes())
+
+    def add(self, label: str, graph: str, feeds: dict, expected: list, tolerance: float, compare: str) -> None:
+        if not self.directory:
+            return
+
+        def tensor(value) -> dict:
+            array = np.ascontiguousarray(value.numpy() if isinstance(value, torch.Tensor) else value)
+            kind = {np.dtype("float32"): "float32", np.dtype("int64"): "int64"}[array.dtype]
+            return {"type": kind, "dims": list(array.shape), "data": base64.b64encode(array.tobytes()).decode()}
+
+        self.cases.append(
+            {
+                "label": label,
+                "graph": graph,
+                "feeds": {name: tensor(value) for name, value in feeds.items()},
+                "expected": [tensor(value) for value in expected],
+                "tolerance": tolerance,
+                "compare": compare,
+            }
+        )
+
+    def close(self) -> None:
+        if self.directory:
+            (self.directory / "cases.json").write_text(json.dumps(self.cases))
+            print(f"wrote {len(self.cases)} ONNX cases to {self.directory}")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dump", help="keep the graphs and the ONNX cases in this folder, for run-onnx-cases.ts")
+    arguments = parser.parse_args()
+    cases = CaseWriter(arguments.dump)
     install_helper_stand_ins()
     try:
         import onnxruntime
     except ImportError:
         onnxruntime = None
-        print("onnxruntime is not installed: the graphs are exported but not run")
+        print("onnxruntime is not installed: the graphs are exported but not run here" + (" (see --dump)" if not arguments.dump else ""))
     from qwen3.wrappers import CodePredictorGraph, TalkerGraph, additive_mask, decoder_layer_step
     from qwen_tts.core.models.modeling_qwen3_tts import apply_multimodal_rotary_pos_emb, apply_rotary_pos_emb
 
@@ -236,15 +284,21 @@ def main() -> None:
             opset_version=17,
             **legacy_exporter(),
         )
+        cases.keep(talker_path)
         sessions = onnxruntime is not None
         session = onnxruntime.InferenceSession(str(talker_path), providers=["CPUExecutionProvider"]) if sessions else None
-        for length, cache, past in [] if session is None else [(6, 0, 0), (3, 8, 6), (1, 11, 9), (2, 3, 3)]:
+        for length, cache, past in [(6, 0, 0), (3, 8, 6), (1, 11, 9), (2, 3, 3)]:
             feeds = (torch.randn(1, length, hidden), torch.randn(layers, kv_heads, cache, head_dim), torch.randn(layers, kv_heads, cache, head_dim), torch.tensor(past))
             with torch.inference_mode():
                 expected = graph(*feeds)
-            actual = session.run(None, dict(zip(["inputs_embeds", "past_keys", "past_values", "past_length"], [f.numpy() for f in feeds])))
+            named = dict(zip(["inputs_embeds", "past_keys", "past_values", "past_length"], feeds))
+            label = f"talker ONNX S={length} P={cache} past={past}"
+            cases.add(label, talker_path.name, named, list(expected), 1e-4, "max-abs")
+            if session is None:
+                continue
+            actual = session.run(None, {name: value.numpy() for name, value in named.items()})
             worst = max(float(np.max(np.abs(a - e.numpy()))) for a, e in zip(actual, expected))
-            check(f"talker ONNX S={length} P={cache} past={past}", worst)
+            check(label, worst)
 
         torch.onnx.export(
             predictor,
@@ -255,22 +309,26 @@ def main() -> None:
             opset_version=17,
             **legacy_exporter(),
         )
+        cases.keep(predictor_path)
         session = onnxruntime.InferenceSession(str(predictor_path), providers=["CPUExecutionProvider"]) if sessions else None
-        for top_k, temperature in [] if session is None else [(5, 0.9), (1, 1.0), (0, 0.7), (100, 1.3)]:
+        for top_k, temperature in [(5, 0.9), (1, 1.0), (0, 0.7), (100, 1.3)]:
             noise = torch.rand(groups - 1, codebook).clamp(1e-6, 1 - 1e-6)
             with torch.inference_mode():
                 expected = predictor(hidden_state, first, torch.tensor(temperature), torch.tensor(top_k), noise).numpy()
-            (actual,) = session.run(
-                None,
-                {
-                    "hidden": hidden_state.numpy(),
-                    "first_code": first.numpy(),
-                    "temperature": np.array(temperature, dtype=np.float32),
-                    "top_k": np.array(top_k, dtype=np.int64),
-                    "noise": noise.numpy(),
-                },
-            )
-            check(f"code predictor ONNX top_k={top_k} T={temperature} (codes differing)", float(np.sum(actual != expected)), 0)
+            feeds = {
+                "hidden": hidden_state.numpy(),
+                "first_code": first.numpy(),
+                "temperature": np.array(temperature, dtype=np.float32),
+                "top_k": np.array(top_k, dtype=np.int64),
+                "noise": noise.numpy(),
+            }
+            label = f"code predictor ONNX top_k={top_k} T={temperature} (codes differing)"
+            cases.add(label, predictor_path.name, feeds, [expected], 0, "count-differing")
+            if session is None:
+                continue
+            (actual,) = session.run(None, feeds)
+            check(label, float(np.sum(actual != expected)), 0)
+    cases.close()
     sys.exit(1 if failures else 0)
 
 
