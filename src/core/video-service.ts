@@ -37,6 +37,17 @@ export class VideoService {
     return this.options.lipsync.listAvatars();
   }
 
+  /** The lip-sync engine's health and its queue, for /health. */
+  async status() {
+    const health = await this.options.lipsync.health();
+    return {
+      name: this.options.lipsync.name,
+      ok: health.ok,
+      ...(health.message ? { message: health.message } : {}),
+      queue: this.options.admission.snapshot(),
+    };
+  }
+
   async render(
     job: VideoJob,
     signal: AbortSignal,

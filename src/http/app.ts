@@ -87,7 +87,11 @@ export async function buildApp(
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   registerErrorHandler(app);
-  await app.register(systemRoutes, { engine: services.engine, admission: services.admission });
+  await app.register(systemRoutes, {
+    engine: services.engine,
+    admission: services.admission,
+    video: config.ENABLE_VIDEO ? services.video : undefined,
+  });
   await app.register(ttsRoutes, { speech: services.speech, requestTimeoutMs: config.REQUEST_TIMEOUT_MS });
   await app.register(textRoutes, { text: services.text, maxTextLength: config.MAX_TEXT_LENGTH });
   await app.register(uiRoutes);

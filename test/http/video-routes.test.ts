@@ -53,6 +53,25 @@ describe('video routes', () => {
   });
   after(async () => test.close());
 
+  it('reports the lip-sync engine in /health, degraded when it is down', async () => {
+    const healthy = (await test.app.inject({ method: 'GET', url: '/health' })).json();
+    assert.equal(healthy.status, 'ok');
+    assert.deepEqual(
+      { ...healthy.video, queue: undefined },
+      { name: 'fake-lipsync', ok: true, queue: undefined },
+    );
+    assert.equal(healthy.video.queue.active, 0);
+    lipsync.healthReport = { ok: false, message: 'NewAvata at http://avatars:8001 is not answering' };
+    try {
+      const down = await test.app.inject({ method: 'GET', url: '/health' });
+      assert.equal(down.statusCode, 200, 'liveness stays up');
+      assert.equal(down.json().status, 'degraded');
+      assert.match(down.json().video.message, /not answering/);
+    } finally {
+      lipsync.healthReport = { ok: true };
+    }
+  });
+
   it('lists avatars in the seed shape', async () => {
     const response = await test.app.inject({ method: 'GET', url: '/video/avatars' });
     assert.deepEqual(response.json(), { avatars: ['interviewer.jpg', 'teacher.png'] });

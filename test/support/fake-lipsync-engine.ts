@@ -14,8 +14,11 @@ export class FakeLipsyncEngine implements LipsyncEngine {
 
   constructor(readonly drivenBy: 'audio' | 'text' = 'audio') {}
 
+  /** What health() reports. */
+  healthReport: EngineHealth = { ok: true };
+
   async health(): Promise<EngineHealth> {
-    return { ok: true };
+    return this.healthReport;
   }
 
   async listAvatars(): Promise<string[]> {

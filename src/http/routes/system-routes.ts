@@ -2,12 +2,15 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AdmissionQueue } from '../../core/admission.ts';
+import type { VideoService } from '../../core/video-service.ts';
 import { MODEL_KEYS, type ModelKey, type TtsEngine } from '../../engines/spec/tts-engine.ts';
 import { InvalidInputError, ModelNotAvailableError } from '../../errors.ts';
 
 export interface SystemRoutesOptions {
   engine: TtsEngine;
   admission: AdmissionQueue;
+  /** With ENABLE_VIDEO=true: the lip-sync engine's health joins /health (it does not decide liveness). */
+  video?: VideoService;
 }
 
 /** The seed's aliases: `base`, `custom_voice` and `voice_design` name the 1.7B models. */
@@ -22,15 +25,16 @@ const SERVABLE_MODELS: readonly ModelKey[] = ['base_0.6b', 'base_1.7b'];
 
 export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app, options) => {
   const routes = app.withTypeProvider<ZodTypeProvider>();
-  const { engine, admission } = options;
+  const { engine, admission, video } = options;
 
   const healthBody = async () => {
-    const health = await engine.health();
+    const [health, videoStatus] = await Promise.all([engine.health(), video?.status()]);
     return {
-      status: health.ok ? 'ok' : 'degraded',
+      status: health.ok && (videoStatus?.ok ?? true) ? 'ok' : 'degraded',
       models_loaded: engine.loadedModels(),
       engine: { name: engine.name, ok: health.ok, ...(health.message ? { message: health.message } : {}) },
       queue: admission.snapshot(),
+      ...(videoStatus ? { video: videoStatus } : {}),
     };
   };
 
