@@ -121,7 +121,10 @@ export class MuseTalkEngine implements LipsyncEngine {
     for (const name of await this.listAvatars()) {
       try {
         const image = await readFile(path.join(this.config.VIDEO_AVATAR_DIR, name));
-        await this.runJob(pool, { type: 'prepare', image }, AbortSignal.timeout(120000), () => {});
+        const answer = await this.finalMessage(
+          this.jobMessages(pool, { type: 'prepare', image }, AbortSignal.timeout(120000)),
+        );
+        if (answer.type === 'error') throw new Error(answer.message);
         this.logger?.info(`prepared avatar ${name}`);
       } catch (error) {
         this.logger?.warn(`could not prepare avatar ${name}: ${(error as Error).message}`);
@@ -151,7 +154,8 @@ export class MuseTalkEngine implements LipsyncEngine {
     return { bytes: await readFile(file), name: avatar.name };
   }
 
-  private async runJob(
+  /** Runs one job on a worker and yields its messages as they arrive, ending with the final answer. */
+  private async *jobMessages(
     pool: WorkerPool<MuseTalkWorkerResponse>,
     request:
       | { type: 'prepare'; image: Buffer }
@@ -162,22 +166,41 @@ export class MuseTalkEngine implements LipsyncEngine {
           cancelFlag: Int32Array;
         },
     signal: AbortSignal,
-    onProgress: (message: Extract<MuseTalkWorkerResponse, { type: 'progress' }>) => void,
-  ): Promise<MuseTalkWorkerResponse> {
+  ): AsyncGenerator<MuseTalkWorkerResponse> {
     const queue = new AsyncQueue<MuseTalkWorkerResponse>();
     const release = await pool.job(signal, (worker, jobId) => worker.postMessage({ ...request, jobId }), {
       onMessage: (message) => queue.push(message),
       onCrash: (error) => queue.fail(crashError('lip-sync', error)),
     });
+    let answered = false;
     try {
       for (;;) {
         const message = await queue.next();
-        if (message.type === 'progress') onProgress(message);
-        else return message;
+        answered = message.type !== 'progress';
+        yield message;
+        if (answered) return;
       }
     } finally {
-      release();
+      if (answered) release();
+      else {
+        // The caller stopped early (a cancelled request): the worker stays this job's until it answers,
+        // so that no other job is posted to it meanwhile.
+        void queue
+          .drainUntil((message) => message.type !== 'progress', 120_000)
+          .catch(() => {})
+          .finally(release);
+      }
     }
+  }
+
+  /** The job's final answer; progress reports are dropped. */
+  private async finalMessage(
+    messages: AsyncIterable<MuseTalkWorkerResponse>,
+  ): Promise<MuseTalkWorkerResponse> {
+    let last: MuseTalkWorkerResponse | undefined;
+    for await (const message of messages) last = message;
+    if (!last) throw new EngineFailedError('the lip-sync worker gave no answer');
+    return last;
   }
 
   async *render(request: RenderRequest, signal: AbortSignal): AsyncGenerator<RenderStreamPart> {
@@ -187,16 +210,16 @@ export class MuseTalkEngine implements LipsyncEngine {
     const cancelFlag = new Int32Array(new SharedArrayBuffer(4));
     const onAbort = () => Atomics.store(cancelFlag, 0, 1);
     signal.addEventListener('abort', onAbort, { once: true });
-    const progress: RenderStreamPart[] = [];
     try {
-      const result = await this.runJob(
-        pool,
-        { type: 'render', image: bytes, speech: request.speech, cancelFlag },
-        signal,
-        (message) =>
-          progress.push({ type: 'render-progress', stage: message.stage, fraction: message.fraction }),
-      );
-      yield* progress;
+      let result: MuseTalkWorkerResponse | undefined;
+      const job = { type: 'render' as const, image: bytes, speech: request.speech, cancelFlag };
+      // Progress goes out as the worker reports it, so a client sees each stage while it runs.
+      for await (const message of this.jobMessages(pool, job, signal)) {
+        if (message.type === 'progress')
+          yield { type: 'render-progress', stage: message.stage, fraction: message.fraction };
+        else result = message;
+      }
+      if (!result) throw new EngineFailedError('the lip-sync worker gave no answer');
       if (result.type === 'error') {
         if (signal.aborted) throw new CancelledError();
         if (result.statusCode < 500)

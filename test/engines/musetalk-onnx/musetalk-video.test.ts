@@ -156,7 +156,7 @@ describe('embedded MuseTalk through /video/generate', () => {
     const events = parseSse(response.body);
     const progress = events
       .filter(({ event }) => event === 'progress')
-      .map(({ data }) => data as { stage: string; fraction: number | null });
+      .map(({ data }) => data as { stage: string; fraction: number | null; elapsed: number });
     const stages = progress.map(({ stage }) => stage).filter((stage, index, all) => stage !== all[index - 1]);
     assert.deepEqual(stages, ['tts', 'avatar', 'features', 'lipsync', 'encode']);
     const lipsync = progress.filter(({ stage }) => stage === 'lipsync').map(({ fraction }) => fraction!);
@@ -166,6 +166,13 @@ describe('embedded MuseTalk through /video/generate', () => {
       'lip-sync progress only goes forward',
     );
     assert.equal(lipsync.at(-1), 1);
+    // Reports arrive while the work runs, not in one burst at the end.
+    const firstLipsync = progress.find(({ stage }) => stage === 'lipsync')!;
+    const encoded = progress.findLast(({ stage }) => stage === 'encode')!;
+    assert.ok(
+      encoded.elapsed - firstLipsync.elapsed > 0.05,
+      `lip-sync reported at ${firstLipsync.elapsed} s, encoding done at ${encoded.elapsed} s`,
+    );
     const done = events.at(-1)!;
     assert.equal(done.event, 'done', JSON.stringify(done.data));
     const download = await test.app.inject({
@@ -255,5 +262,61 @@ describe('avatar photos with several faces', () => {
     const faces = await detectFaces(data, info.width, info.height);
     assert.ok(faces.length > 1, 'the demo photo shows several people');
     assert.throws(() => selectDominantFace(faces), /faces and none is clearly the main one/);
+  });
+});
+
+describe('embedded MuseTalk engine, cancelled', () => {
+  it('stops a render whose client left, and keeps the worker for it until it has stopped', async () => {
+    const { loadConfig } = await import('../../../src/config.ts');
+    const { MuseTalkEngine } = await import('../../../src/engines/musetalk-onnx/engine.ts');
+    const { CancelledError } = await import('../../../src/errors.ts');
+    const work = mkdtempSync(path.join(tmpdir(), 'musetalk-cancel-'));
+    const modelDirectory = path.join(work, 'musetalk');
+    await writeSyntheticMuseTalkModel(modelDirectory, { dtype: 'float32', size: 'tiny' });
+    const engine = new MuseTalkEngine(
+      loadConfig({
+        MUSETALK_MODEL_DIR: modelDirectory,
+        CACHE_DIR: path.join(work, 'cache'),
+        VIDEO_BATCH_SIZE: '2',
+      }),
+    );
+    const photo = await singleFacePhoto(2);
+    // Eight seconds of a voice-like tone: enough frames that the render is still running when cancelled.
+    const samples = Float32Array.from(
+      { length: 16000 * 8 },
+      (_value, index) => 0.3 * Math.sin(index / 8) * Math.abs(Math.sin(index / 3000)),
+    );
+    const render = (signal: AbortSignal) =>
+      engine.render(
+        {
+          avatar: { kind: 'image', bytes: photo },
+          speech: { samples, sampleRate: 16000 },
+          text: '',
+          language: 'Korean',
+          model: 'base_0.6b',
+        },
+        signal,
+      );
+    try {
+      const controller = new AbortController();
+      let lipsyncReports = 0;
+      await assert.rejects(
+        (async () => {
+          for await (const part of render(controller.signal)) {
+            if (part.type === 'render-progress' && part.stage === 'lipsync' && ++lipsyncReports === 2)
+              controller.abort();
+          }
+        })(),
+        (error: unknown) => error instanceof CancelledError,
+      );
+      // The one worker is still finishing the cancelled job's batch: a new render waits for it,
+      // then runs normally.
+      let video: Buffer | undefined;
+      for await (const part of render(AbortSignal.timeout(60000)))
+        if (part.type === 'render-end') video = part.mp4;
+      assert.equal(video?.subarray(4, 8).toString('latin1'), 'ftyp');
+    } finally {
+      await engine.close();
+    }
   });
 });
