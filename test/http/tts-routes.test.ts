@@ -103,6 +103,12 @@ describe('POST /tts/voice_clone', () => {
       expect: /"loc":\["body","text"\]/,
     },
     {
+      name: 'text that is neither a string nor a list of strings',
+      body: { ...SEED_BODY, text: ['안녕하세요.', 3] },
+      status: 422,
+      expect: /text must be a string or a list of strings/,
+    },
+    {
       name: 'ref_audio missing',
       body: { ...SEED_BODY, ref_audio: undefined },
       status: 422,

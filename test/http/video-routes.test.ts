@@ -145,6 +145,17 @@ describe('video routes', () => {
     assert.equal(response.statusCode, 413, response.body);
   });
 
+  it('rejects a malformed multipart body with a 400, not a 500', async () => {
+    const response = await test.app.inject({
+      method: 'POST',
+      url: '/video/generate',
+      payload: 'text=hello',
+      headers: { 'content-type': 'multipart/form-data' },
+    });
+    assert.equal(response.statusCode, 400, response.body);
+    assert.match(response.json().detail, /multipart form could not be read/);
+  });
+
   it('rejects a JSON body with a 415 that says to send a form', async () => {
     const response = await test.app.inject({ method: 'POST', url: '/video/generate', payload: SEED_FORM });
     assert.equal(response.statusCode, 415);

@@ -7,7 +7,7 @@ import type { VideoStore } from '../../core/video-store.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
 import { sseErrorData } from '../sse-error.ts';
 import type { AvatarSource } from '../../engines/spec/lipsync-engine.ts';
-import { InvalidInputError } from '../../errors.ts';
+import { InvalidInputError, ServerError } from '../../errors.ts';
 import { RequestValidationError } from '../request-validation-error.ts';
 import { requestSignal } from '../request-signal.ts';
 import { videoFormSchema } from '../schemas/video-schemas.ts';
@@ -29,7 +29,7 @@ interface ParsedForm {
 async function readForm(request: FastifyRequest): Promise<ParsedForm> {
   if (!request.isMultipart()) {
     throw new InvalidInputError(
-      'send /video/generate as multipart/form-data (curl -F field=value -F avatar_image=@photo.jpg)',
+      'send the video form as multipart/form-data (curl -F field=value -F avatar_image=@photo.jpg)',
       {
         statusCode: 415,
         code: 'not_multipart',
@@ -37,6 +37,21 @@ async function readForm(request: FastifyRequest): Promise<ParsedForm> {
     );
   }
   const form: ParsedForm = { fields: {} };
+  try {
+    await collectParts(request, form);
+  } catch (error) {
+    // Fastify's multipart errors (too many files, …) carry their own 4xx; a malformed body does not.
+    const status = (error as { statusCode?: number }).statusCode;
+    if (error instanceof ServerError || (status !== undefined && status < 500)) throw error;
+    throw new InvalidInputError(
+      `the multipart form could not be read (${(error as Error).message}): send it as curl -F does`,
+      { code: 'bad_multipart' },
+    );
+  }
+  return form;
+}
+
+async function collectParts(request: FastifyRequest, form: ParsedForm): Promise<void> {
   for await (const part of request.parts()) {
     if (part.type === 'file') {
       const bytes = await part.toBuffer();
@@ -60,7 +75,6 @@ async function readForm(request: FastifyRequest): Promise<ParsedForm> {
       form.fields[part.fieldname] = part.value;
     }
   }
-  return form;
 }
 
 /** /video/generate (multipart, → video/mp4) and /video/avatars, as the seed documented them. */

@@ -12,13 +12,16 @@ export const languageSchema = z.preprocess(
 ) as z.ZodType<Language>;
 
 const stringOrList = (name: string, maxItems: number) =>
-  z.union([
-    z.string({ error: () => `${name} must be a string or a list of strings` }),
-    z
-      .array(z.string())
-      .min(1, `${name} must not be an empty list`)
-      .max(maxItems, `${name} may hold at most ${maxItems} items`),
-  ]);
+  z.union(
+    [
+      z.string(),
+      z
+        .array(z.string())
+        .min(1, `${name} must not be an empty list`)
+        .max(maxItems, `${name} may hold at most ${maxItems} items`),
+    ],
+    { error: () => `${name} must be a string or a list of strings` },
+  );
 
 /** The seed's generation_params, with its defaults and bounds. */
 export const generationParamsSchema = z.object({
