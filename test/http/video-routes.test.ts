@@ -116,6 +116,26 @@ describe('video routes', () => {
       /model_size must be 0\.6b or 1\.7b/,
     ],
     ['a bad language', { ...SEED_FORM, language: 'Elvish' }, true, 422, /language must be one of/],
+    ['a seed that is not a number', { ...SEED_FORM, seed: 'abc' }, true, 422, /seed must be a whole number/],
+    [
+      'a split_sentences that is not a boolean',
+      { ...SEED_FORM, split_sentences: 'maybe' },
+      true,
+      422,
+      /split_sentences must be true, false or null/,
+    ],
+    [
+      'a lexicon of more than 500 entries',
+      {
+        ...SEED_FORM,
+        pronunciations: JSON.stringify(
+          Object.fromEntries(Array.from({ length: 501 }, (_, i) => [`w${i}`, 'x'])),
+        ),
+      },
+      true,
+      422,
+      /at most 500 entries/,
+    ],
     [
       'a reference outside REF_AUDIO_DIR',
       { ...SEED_FORM, ref_audio: '../x.wav' },
@@ -143,6 +163,16 @@ describe('video routes', () => {
       ...multipart(SEED_FORM, { avatar_image: { name: 'big.jpg', bytes: Buffer.alloc(4096) } }),
     });
     assert.equal(response.statusCode, 413, response.body);
+  });
+
+  it('rejects more files than the form has with a 413 that names the files it takes', async () => {
+    const response = await test.app.inject({
+      method: 'POST',
+      url: '/video/generate',
+      ...multipart(SEED_FORM, { avatar_image: PHOTO, ref_audio: PHOTO, extra: PHOTO }),
+    });
+    assert.equal(response.statusCode, 413, response.body);
+    assert.match(response.json().detail, /too many files: send avatar_image and, optionally, ref_audio/);
   });
 
   it('rejects a malformed multipart body with a 400, not a 500', async () => {

@@ -42,6 +42,11 @@ async function readForm(request: FastifyRequest): Promise<ParsedForm> {
   } catch (error) {
     // Fastify's multipart errors (too many files, …) carry their own 4xx; a malformed body does not.
     const status = (error as { statusCode?: number }).statusCode;
+    if ((error as { code?: string }).code === 'FST_FILES_LIMIT')
+      throw new InvalidInputError('too many files: send avatar_image and, optionally, ref_audio', {
+        statusCode: 413,
+        code: 'too_many_files',
+      });
     if (error instanceof ServerError || (status !== undefined && status < 500)) throw error;
     throw new InvalidInputError(
       `the multipart form could not be read (${(error as Error).message}): send it as curl -F does`,

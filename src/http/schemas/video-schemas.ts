@@ -29,10 +29,10 @@ export const videoFormSchema = z.object({
   seed: z.preprocess(
     (value) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : undefined),
     z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 31 - 1)
+      .number({ error: () => 'seed must be a whole number from 0 to 2147483647' })
+      .int('seed must be a whole number from 0 to 2147483647')
+      .min(0, 'seed must be a whole number from 0 to 2147483647')
+      .max(2 ** 31 - 1, 'seed must be a whole number from 0 to 2147483647')
       .optional(),
   ),
   normalize: formBoolean(true),
@@ -50,11 +50,14 @@ export const videoFormSchema = z.object({
       .record(z.string().min(1).max(100), z.string().max(200), {
         error: () => 'pronunciations must be a JSON object like {"Qwen": "큐웬"}',
       })
+      .refine((value) => Object.keys(value).length <= 500, 'pronunciations may hold at most 500 entries')
       .optional(),
   ),
   split_sentences: z.preprocess(
     (value) => (value === undefined || value === '' || value === 'null' ? null : value),
-    z.union([z.null(), formBoolean(true)]),
+    z.union([z.null(), formBoolean(true)], {
+      error: () => 'split_sentences must be true, false or null (auto)',
+    }),
   ),
 });
 export type VideoForm = z.infer<typeof videoFormSchema>;
