@@ -10,6 +10,7 @@ import type { LipsyncEngine } from './engines/spec/lipsync-engine.ts';
 import type { TtsEngine } from './engines/spec/tts-engine.ts';
 import type { AppServices } from './http/app.ts';
 import { createTextPreparer } from './core/text-preparer.ts';
+import { Metrics } from './observability/metrics.ts';
 
 /** Chooses and starts the configured engines; the only place that knows concrete engine classes. */
 async function createTtsEngine(config: Config, logger: Logger): Promise<TtsEngine> {
@@ -44,11 +45,14 @@ export async function createServices(
   // Remote engines load their own model; only the embedded engine is preloaded here.
   if (!overrides.engine && config.TTS_ENGINE === 'embedded') await preloadModels(engine, config, logger);
   const text = overrides.text ?? (await createTextPreparer(config));
+  const metrics = config.METRICS_ENABLED ? new Metrics() : undefined;
   const admission = new AdmissionQueue({
     name: `speech engine ${engine.name}`,
     concurrency: config.QUEUE_CONCURRENCY,
     maxPending: config.QUEUE_MAX_PENDING,
+    onOutcome: (outcome) => metrics?.admission('speech', outcome),
   });
+  metrics?.watchQueue('speech', admission);
   const speech = new SpeechService({
     engine,
     admission,
@@ -57,21 +61,21 @@ export async function createServices(
     pauseMs: config.SENTENCE_PAUSE_MS,
     maxTextLength: config.MAX_TEXT_LENGTH,
     logger,
+    observer: metrics,
   });
   let video: VideoService | undefined;
   let videoFiles: VideoStore | undefined;
   let lipsync: LipsyncEngine | undefined;
   if (config.ENABLE_VIDEO) {
     lipsync = overrides.lipsync ?? (await createLipsyncEngine(config, logger));
-    video = new VideoService({
-      lipsync,
-      speech,
-      admission: new AdmissionQueue({
-        name: `lip-sync engine ${lipsync.name}`,
-        concurrency: 1,
-        maxPending: config.QUEUE_MAX_PENDING,
-      }),
+    const videoAdmission = new AdmissionQueue({
+      name: `lip-sync engine ${lipsync.name}`,
+      concurrency: 1,
+      maxPending: config.QUEUE_MAX_PENDING,
+      onOutcome: (outcome) => metrics?.admission('video', outcome),
     });
+    metrics?.watchQueue('video', videoAdmission);
+    video = new VideoService({ lipsync, speech, admission: videoAdmission, observer: metrics });
     videoFiles = new VideoStore({
       directory: config.VIDEO_OUTPUT_DIR,
       keepSeconds: config.VIDEO_OUTPUT_KEEP_S,
@@ -85,6 +89,7 @@ export async function createServices(
     text,
     video,
     videoFiles,
+    metrics,
     async close() {
       await Promise.allSettled([engine.close(), lipsync?.close()]);
     },

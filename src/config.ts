@@ -148,6 +148,7 @@ const variables = {
   CACHE_DIR: [z.string().min(1), 'cache', 'voice prompts and prepared avatars'],
   CORS_ORIGINS: [z.string().min(1), '*', 'allowed CORS origins, comma-separated, * for any'],
   LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'log level'],
+  METRICS_ENABLED: [booleanString, 'true', 'serve Prometheus metrics at /metrics'],
 } as const satisfies Record<string, readonly [z.ZodType<unknown, string>, string, string]>;
 
 type Variables = typeof variables;

@@ -9,6 +9,8 @@ export interface AdmissionOptions {
   name: string;
   /** Seconds suggested to a refused client when no better estimate exists. */
   retryAfterSeconds?: number;
+  /** Told how long each admitted request waited, and of each refusal (for metrics). */
+  onOutcome?: (outcome: { waitedSeconds: number } | 'refused') => void;
 }
 
 export interface AdmissionSnapshot {
@@ -52,9 +54,11 @@ export class AdmissionQueue {
     if (signal?.aborted) return Promise.reject(new CancelledError());
     if (this.active < this.options.concurrency) {
       this.active += 1;
+      this.options.onOutcome?.({ waitedSeconds: 0 });
       return Promise.resolve(this.releaser());
     }
     if (this.waiters.length >= this.options.maxPending) {
+      this.options.onOutcome?.('refused');
       return Promise.reject(
         new EngineOverloadedError(
           `${this.options.name} is busy: ${this.active} request(s) running and ${this.waiters.length} waiting ` +
@@ -63,9 +67,13 @@ export class AdmissionQueue {
         ),
       );
     }
+    const queuedAt = performance.now();
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
-        resolve,
+        resolve: (release) => {
+          this.options.onOutcome?.({ waitedSeconds: (performance.now() - queuedAt) / 1000 });
+          resolve(release);
+        },
         reject,
         signal,
         onAbort: () => {

@@ -9,6 +9,7 @@ import type {
 import { CancelledError, EngineFailedError, InvalidInputError } from '../errors.ts';
 import type { AdmissionQueue } from './admission.ts';
 import type { SpeechEvent, SpeechItem, SpeechJob } from './speech-job.ts';
+import type { WorkObserver } from './work-observer.ts';
 
 /** Turns text into what will be spoken: normalized, then split into sentences. */
 export interface TextPreparer {
@@ -38,6 +39,7 @@ export interface SpeechServiceOptions {
   /** Longest text per request, all items together. */
   maxTextLength: number;
   logger?: Logger;
+  observer?: WorkObserver;
 }
 
 interface PreparedItem {
@@ -71,6 +73,7 @@ export class SpeechService {
    * answers rather than errors in the middle of a stream. The slot is held until `events` ends.
    */
   async open(job: SpeechJob, signal: AbortSignal): Promise<OpenedSpeech> {
+    const arrivedAt = performance.now();
     const prepared = this.prepareText(job);
     await this.requireModel(job);
     const release = await this.options.admission.acquire(signal);
@@ -82,7 +85,7 @@ export class SpeechService {
       return {
         items: items.map((entry) => ({ text: entry.item.text, sentences: entry.sentences })),
         sampleRate,
-        events: this.produce(job, items, sampleRate, signal, release),
+        events: this.produce(job, items, sampleRate, signal, release, arrivedAt),
       };
     } finally {
       if (!handedOver) release();
@@ -168,7 +171,13 @@ export class SpeechService {
     sampleRate: number,
     signal: AbortSignal,
     release: () => void,
+    arrivedAt: number,
   ): AsyncGenerator<SpeechEvent> {
+    const startedAt = performance.now();
+    let firstAudioAt: number | undefined;
+    let samplesOut = 0;
+    let completed = false;
+    let failed = false;
     try {
       const pause = new Float32Array(Math.round((this.options.pauseMs / 1000) * sampleRate));
       for (let itemIndex = 0; itemIndex < items.length; itemIndex += 1) {
@@ -196,14 +205,28 @@ export class SpeechService {
             const withPause =
               firstPart && sentenceIndex > 0 && pause.length > 0 ? concat(pause, samples) : samples;
             firstPart = false;
+            firstAudioAt ??= performance.now();
             produced += withPause.length;
+            samplesOut += withPause.length;
             yield { type: 'audio', itemIndex, sentenceIndex, sentence, samples: withPause, sampleRate };
           }
         }
         yield { type: 'item-end', itemIndex, samples: produced };
       }
+      completed = true;
+    } catch (error) {
+      failed = !signal.aborted && !(error instanceof CancelledError);
+      throw error;
     } finally {
       release();
+      this.options.observer?.speechFinished({
+        model: job.model,
+        // A consumer that stops reading (a client gone) ends the stream early without an error.
+        outcome: completed ? 'ok' : failed ? 'failed' : 'cancelled',
+        firstAudioSeconds: firstAudioAt === undefined ? undefined : (firstAudioAt - arrivedAt) / 1000,
+        audioSeconds: samplesOut / sampleRate,
+        generationSeconds: (performance.now() - startedAt) / 1000,
+      });
     }
   }
 

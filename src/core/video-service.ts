@@ -1,8 +1,9 @@
 import type { AvatarSource, LipsyncEngine, RenderStreamPart } from '../engines/spec/lipsync-engine.ts';
-import { CancelledError, EngineFailedError } from '../errors.ts';
+import { CancelledError, EngineFailedError, ServerError } from '../errors.ts';
 import type { AdmissionQueue } from './admission.ts';
 import type { SpeechJob } from './speech-job.ts';
 import { collectSpeech, type SpeechService } from './speech-service.ts';
+import type { WorkObserver, WorkOutcome } from './work-observer.ts';
 
 export interface VideoJob {
   /** The speech to lip-sync: exactly one item. */
@@ -26,7 +27,12 @@ export type VideoProgress = (stage: string, fraction?: number) => void;
  */
 export class VideoService {
   constructor(
-    private readonly options: { lipsync: LipsyncEngine; speech: SpeechService; admission: AdmissionQueue },
+    private readonly options: {
+      lipsync: LipsyncEngine;
+      speech: SpeechService;
+      admission: AdmissionQueue;
+      observer?: WorkObserver;
+    },
   ) {}
 
   get engine(): LipsyncEngine {
@@ -54,6 +60,29 @@ export class VideoService {
     onProgress: VideoProgress = () => {},
   ): Promise<RenderedVideo> {
     const startedAt = performance.now();
+    const report = (outcome: WorkOutcome) =>
+      this.options.observer?.videoFinished({
+        engine: this.options.lipsync.name,
+        outcome,
+        seconds: (performance.now() - startedAt) / 1000,
+      });
+    try {
+      const video = await this.renderOnce(job, signal, onProgress, startedAt);
+      report('ok');
+      return video;
+    } catch (error) {
+      if (signal.aborted || error instanceof CancelledError) report('cancelled');
+      else report(error instanceof ServerError && error.statusCode < 500 ? 'rejected' : 'failed');
+      throw error;
+    }
+  }
+
+  private async renderOnce(
+    job: VideoJob,
+    signal: AbortSignal,
+    onProgress: VideoProgress,
+    startedAt: number,
+  ): Promise<RenderedVideo> {
     const lipsync = this.options.lipsync;
     const item = job.speech.items[0];
     let speech: { samples: Float32Array; sampleRate: number } | undefined;

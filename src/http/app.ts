@@ -9,6 +9,8 @@ import type { AdmissionQueue } from '../core/admission.ts';
 import type { SpeechService, TextPreparer } from '../core/speech-service.ts';
 import type { VideoService } from '../core/video-service.ts';
 import type { VideoStore } from '../core/video-store.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { metricsRoutes, recordRequestMetrics } from './routes/metrics-routes.ts';
 import type { TtsEngine } from '../engines/spec/tts-engine.ts';
 import { registerErrorHandler } from './error-handler.ts';
 import { systemRoutes } from './routes/system-routes.ts';
@@ -28,6 +30,8 @@ export interface AppServices {
   video?: VideoService;
   /** Where /video/generate/sse keeps finished videos; present when ENABLE_VIDEO=true. */
   videoFiles?: VideoStore;
+  /** Present when METRICS_ENABLED=true: served at /metrics. */
+  metrics?: Metrics;
 }
 
 export interface BuildAppOptions {
@@ -87,6 +91,7 @@ export async function buildApp(
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   registerErrorHandler(app);
+  if (services.metrics) recordRequestMetrics(app, services.metrics);
   await app.register(systemRoutes, {
     engine: services.engine,
     admission: services.admission,
@@ -95,6 +100,7 @@ export async function buildApp(
   await app.register(ttsRoutes, { speech: services.speech, requestTimeoutMs: config.REQUEST_TIMEOUT_MS });
   await app.register(textRoutes, { text: services.text, maxTextLength: config.MAX_TEXT_LENGTH });
   await app.register(uiRoutes);
+  if (services.metrics) await app.register(metricsRoutes, { metrics: services.metrics });
   if (config.ENABLE_VIDEO && services.video && services.videoFiles) {
     await app.register(videoRoutes, { video: services.video, files: services.videoFiles, config });
   }

@@ -284,6 +284,13 @@ describe('video progress over SSE', () => {
       lipsync.failWith = undefined;
     }
   });
+
+  it('counts renders by outcome in /metrics', async () => {
+    const metrics = (await test.app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /video_render_seconds_count\{engine="fake-lipsync",outcome="ok"\} [1-9]/);
+    assert.match(metrics, /video_render_seconds_count\{engine="fake-lipsync",outcome="rejected"\} 1/);
+    assert.match(metrics, /queue_wait_seconds_count\{queue="video"\} [1-9]/);
+  });
 });
 
 describe('video routes with a text-driven engine (NewAvata)', () => {
