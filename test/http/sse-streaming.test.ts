@@ -81,5 +81,7 @@ describe('SSE over a real connection', () => {
     await sleep(400);
     assert.equal(engine.requests.length, requestsAfterCancel, 'no further sentences were started');
     assert.equal(requestsAfterCancel, 1);
+    const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    assert.match(metrics, /tts_requests_total\{model="base_0\.6b",outcome="cancelled"\} 1/);
   });
 });
