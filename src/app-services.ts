@@ -11,6 +11,7 @@ import type { TtsEngine } from './engines/spec/tts-engine.ts';
 import type { AppServices } from './http/app.ts';
 import { createTextPreparer } from './core/text-preparer.ts';
 import { Metrics } from './observability/metrics.ts';
+import { VoiceLibrary } from './core/voice-library.ts';
 
 /** Chooses and starts the configured engines; the only place that knows concrete engine classes. */
 async function createTtsEngine(config: Config, logger: Logger): Promise<TtsEngine> {
@@ -90,6 +91,7 @@ export async function createServices(
     video,
     videoFiles,
     metrics,
+    voices: new VoiceLibrary(config.REF_AUDIO_DIR),
     async close() {
       await Promise.allSettled([engine.close(), lipsync?.close()]);
     },

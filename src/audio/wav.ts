@@ -6,33 +6,40 @@ import { InvalidInputError } from '../errors.ts';
  * minute of audio to a few milliseconds of work on the event loop.
  */
 export function encodeWav(samples: Float32Array, sampleRate: number): Buffer {
-  const dataBytes = samples.length * 2;
-  const arrayBuffer = new ArrayBuffer(44 + dataBytes);
-  const header = new DataView(arrayBuffer, 0, 44);
-  const ascii = (offset: number, text: string) => {
-    for (let index = 0; index < text.length; index += 1)
-      header.setUint8(offset + index, text.charCodeAt(index));
-  };
-  ascii(0, 'RIFF');
-  header.setUint32(4, 36 + dataBytes, true);
-  ascii(8, 'WAVE');
-  ascii(12, 'fmt ');
-  header.setUint32(16, 16, true);
-  header.setUint16(20, 1, true); // PCM
-  header.setUint16(22, 1, true); // mono
-  header.setUint32(24, sampleRate, true);
-  header.setUint32(28, sampleRate * 2, true);
-  header.setUint16(32, 2, true);
-  header.setUint16(34, 16, true);
-  ascii(36, 'data');
-  header.setUint32(40, dataBytes, true);
-  const pcm = new Int16Array(arrayBuffer, 44, samples.length);
+  return Buffer.concat([wavHeader(sampleRate, samples.length * 2), pcm16(samples)]);
+}
+
+/**
+ * The 44-byte header of a 16-bit mono WAV holding `dataBytes` of samples. A stream whose length is not
+ * known yet says the largest size, as streaming WAV servers do; players read until the end.
+ */
+export function wavHeader(sampleRate: number, dataBytes = 0xffffffff - 36): Buffer {
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'ascii');
+  header.writeUInt32LE(Math.min(0xffffffff, 36 + dataBytes), 4);
+  header.write('WAVE', 8, 'ascii');
+  header.write('fmt ', 12, 'ascii');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20); // PCM
+  header.writeUInt16LE(1, 22); // mono
+  header.writeUInt32LE(sampleRate, 24);
+  header.writeUInt32LE(sampleRate * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'ascii');
+  header.writeUInt32LE(dataBytes, 40);
+  return header;
+}
+
+/** Float samples in [-1, 1] as signed 16-bit little-endian PCM (clipped). */
+export function pcm16(samples: Float32Array): Buffer {
+  const pcm = new Int16Array(samples.length);
   for (let index = 0; index < samples.length; index += 1) {
     const value = samples[index];
     const clipped = value > 1 ? 1 : value < -1 ? -1 : value || 0;
     pcm[index] = Math.round(clipped < 0 ? clipped * 32768 : clipped * 32767);
   }
-  return Buffer.from(arrayBuffer);
+  return Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
 }
 
 export interface DecodedWav {

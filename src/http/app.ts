@@ -10,6 +10,8 @@ import type { SpeechService, TextPreparer } from '../core/speech-service.ts';
 import type { VideoService } from '../core/video-service.ts';
 import type { VideoStore } from '../core/video-store.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { VoiceLibrary } from '../core/voice-library.ts';
+import { openAiRoutes } from './routes/openai-routes.ts';
 import { metricsRoutes, recordRequestMetrics } from './routes/metrics-routes.ts';
 import type { TtsEngine } from '../engines/spec/tts-engine.ts';
 import { registerErrorHandler } from './error-handler.ts';
@@ -32,6 +34,8 @@ export interface AppServices {
   videoFiles?: VideoStore;
   /** Present when METRICS_ENABLED=true: served at /metrics. */
   metrics?: Metrics;
+  /** Named voices for the OpenAI-compatible API. */
+  voices: VoiceLibrary;
 }
 
 export interface BuildAppOptions {
@@ -98,6 +102,11 @@ export async function buildApp(
     video: config.ENABLE_VIDEO ? services.video : undefined,
   });
   await app.register(ttsRoutes, { speech: services.speech, requestTimeoutMs: config.REQUEST_TIMEOUT_MS });
+  await app.register(openAiRoutes, {
+    speech: services.speech,
+    voices: services.voices,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+  });
   await app.register(textRoutes, { text: services.text, maxTextLength: config.MAX_TEXT_LENGTH });
   await app.register(uiRoutes);
   if (services.metrics) await app.register(metricsRoutes, { metrics: services.metrics });

@@ -37,6 +37,11 @@ export class SseWriter {
     this.writeRaw(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
+  /** A frame with no event name (OpenAI's style: the JSON names its own `type`). */
+  sendData(data: unknown): void {
+    this.writeRaw(`data: ${JSON.stringify(data)}\n\n`);
+  }
+
   end(): void {
     if (!this.closed) this.reply.raw.end();
     this.stop();

@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { CancelledError, EngineFailedError } from '../errors.ts';
+import { ffmpegPath } from '../media/ffmpeg.ts';
+import { pcm16, wavHeader } from './wav.ts';
+
+export const SPEECH_FORMATS = ['mp3', 'opus', 'aac', 'flac', 'wav', 'pcm'] as const;
+export type SpeechFormat = (typeof SPEECH_FORMATS)[number];
+
+export const CONTENT_TYPES: Record<SpeechFormat, string> = {
+  mp3: 'audio/mpeg',
+  opus: 'audio/ogg; codecs=opus',
+  aac: 'audio/aac',
+  flac: 'audio/flac',
+  wav: 'audio/wav',
+  pcm: 'audio/pcm',
+};
+
+/** ffmpeg output settings per compressed format: containers that can be written as a stream. */
+const FFMPEG_OUTPUT: Record<Exclude<SpeechFormat, 'wav' | 'pcm'>, string[]> = {
+  mp3: ['-c:a', 'libmp3lame', '-b:a', '128k', '-f', 'mp3'],
+  opus: ['-c:a', 'libopus', '-b:a', '64k', '-page_duration', '20000', '-f', 'ogg'],
+  aac: ['-c:a', 'aac', '-b:a', '128k', '-f', 'adts'],
+  flac: ['-c:a', 'flac', '-f', 'flac'],
+};
+
+/**
+ * Encodes speech as it is generated: WAV (a streaming header) and raw 16-bit PCM in TypeScript, the
+ * compressed formats through one ffmpeg process fed through a pipe, so that the first bytes leave
+ * while later sentences are still being generated.
+ */
+export async function* encodeSpeechStream(
+  audio: AsyncIterable<Float32Array>,
+  format: SpeechFormat,
+  sampleRate: number,
+  signal: AbortSignal,
+): AsyncGenerator<Buffer> {
+  if (format === 'pcm' || format === 'wav') {
+    if (format === 'wav') yield wavHeader(sampleRate);
+    for await (const samples of audio) yield pcm16(samples);
+    return;
+  }
+  yield* encodeWithFfmpeg(audio, FFMPEG_OUTPUT[format], sampleRate, signal);
+}
+
+async function* encodeWithFfmpeg(
+  audio: AsyncIterable<Float32Array>,
+  output: string[],
+  sampleRate: number,
+  signal: AbortSignal,
+): AsyncGenerator<Buffer> {
+  // Raw PCM needs no probing: without these ffmpeg reads most of a second before it encodes anything.
+  const input = ['-probesize', '32', '-analyzeduration', '0', '-fflags', 'nobuffer'];
+  input.push('-f', 's16le', '-ar', String(sampleRate), '-ac', '1', '-i', 'pipe:0');
+  const child = spawn(
+    ffmpegPath(),
+    // -flush_packets: each encoded packet goes out at once instead of filling the muxer's buffer first.
+    ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input, ...output, '-flush_packets', '1', 'pipe:1'],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-2000)));
+  child.stdin.on('error', () => {}); // ffmpeg gone: its exit code says why
+  const exited = once(child, 'close') as Promise<[number | null]>;
+  // Generation feeds ffmpeg while this generator hands its output on; a failure on either side stops both.
+  let feedError: unknown;
+  const feeding = (async () => {
+    try {
+      for await (const samples of audio) {
+        if (!child.stdin.write(pcm16(samples))) await once(child.stdin, 'drain', { signal });
+      }
+    } catch (error) {
+      feedError = error;
+      child.kill('SIGKILL');
+    } finally {
+      child.stdin.end();
+    }
+  })();
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) yield chunk;
+    await feeding;
+    const [code] = await exited;
+    if (feedError !== undefined) throw feedError;
+    if (signal.aborted) throw new CancelledError();
+    if (code !== 0)
+      throw new EngineFailedError(`the audio encoder failed: ${stderr.trim() || `exit ${code}`}`);
+  } finally {
+    // A consumer that stopped early (the client left) leaves nothing running behind it.
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ffmpegPath } from '../../src/media/ffmpeg.ts';
+import { buildTestApp, writeReferenceAudio, type TestApp } from '../helper.ts';
+import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
+
+const TEXT = '안녕하세요. 면접을 시작하겠습니다. 자기소개를 부탁드립니다.';
+
+/** Seconds of audio ffmpeg decodes from the bytes (proves the container and codec are real). */
+function decodedSeconds(bytes: Buffer): number {
+  const result = spawnSync(
+    ffmpegPath(),
+    ['-v', 'error', '-i', 'pipe:0', '-f', 's16le', '-ac', '1', '-ar', '24000', 'pipe:1'],
+    {
+      input: bytes,
+      maxBuffer: 64 << 20,
+    },
+  );
+  assert.equal(result.status, 0, result.stderr.toString());
+  return result.stdout.length / 2 / 24000;
+}
+
+describe('OpenAI-compatible speech API', () => {
+  let test: TestApp;
+  let engine: FakeTtsEngine;
+  const speak = (body: Record<string, unknown>) =>
+    test.app.inject({
+      method: 'POST',
+      url: '/v1/audio/speech',
+      payload: { input: TEXT, voice: 'interviewer', ...body },
+    });
+
+  before(async () => {
+    engine = new FakeTtsEngine();
+    test = await buildTestApp({ engine });
+    writeReferenceAudio(path.join(test.referenceDirectory, 'interviewer.wav'), 3, 180);
+    writeFileSync(path.join(test.referenceDirectory, 'interviewer.txt'), '안녕하세요, 반갑습니다.\n');
+  });
+  after(async () => test.close());
+
+  it('lists the audio files in REF_AUDIO_DIR as voices, saying which have a transcript', async () => {
+    const response = await test.app.inject({ method: 'GET', url: '/v1/audio/voices' });
+    assert.deepEqual(response.json(), {
+      voices: [
+        { id: 'interviewer', name: 'interviewer', file: 'interviewer.wav', has_transcript: true },
+        { id: 'sample(1)', name: 'sample(1)', file: 'sample(1).mp3', has_transcript: false },
+      ],
+    });
+  });
+
+  it('speaks in a named voice with its transcript (ICL), as MP3 by default', async () => {
+    engine.voiceRequests.length = 0;
+    const response = await speak({ model: 'tts-1', seed: 3 });
+    assert.equal(response.statusCode, 200, response.body);
+    assert.equal(response.headers['content-type'], 'audio/mpeg');
+    assert.equal(response.headers['x-voice'], 'interviewer');
+    assert.ok(decodedSeconds(response.rawPayload) > 0.5);
+    assert.equal(engine.voiceRequests[0].referenceText, '안녕하세요, 반갑습니다.');
+    assert.equal(engine.voiceRequests[0].xVectorOnly, false);
+    assert.equal(engine.requests.at(-1)!.model, 'base_0.6b');
+  });
+
+  it('clones from timbre alone when a voice has no transcript', async () => {
+    engine.voiceRequests.length = 0;
+    const response = await speak({ voice: 'sample(1)', response_format: 'wav' });
+    assert.equal(response.statusCode, 200, response.body);
+    assert.equal(engine.voiceRequests[0].xVectorOnly, true);
+  });
+
+  it('answers every format as real, decodable audio of the same length', async () => {
+    const wav = await speak({ response_format: 'wav', seed: 5 });
+    const pcm = await speak({ response_format: 'pcm', seed: 5 });
+    assert.equal(wav.headers['content-type'], 'audio/wav');
+    assert.equal(pcm.headers['content-type'], 'audio/pcm');
+    assert.equal(pcm.headers['x-sample-rate'], '24000');
+    assert.deepEqual(wav.rawPayload.subarray(44), pcm.rawPayload, 'the WAV holds exactly the PCM');
+    const seconds = pcm.rawPayload.length / 2 / 24000;
+    for (const [format, type, magic] of [
+      ['flac', 'audio/flac', 'fLaC'],
+      ['opus', 'audio/ogg; codecs=opus', 'OggS'],
+      ['aac', 'audio/aac', undefined],
+      ['mp3', 'audio/mpeg', undefined],
+    ] as const) {
+      const response = await speak({ response_format: format, seed: 5 });
+      assert.equal(response.statusCode, 200, response.body);
+      assert.equal(response.headers['content-type'], type);
+      if (magic) assert.equal(response.rawPayload.subarray(0, 4).toString('latin1'), magic);
+      assert.ok(
+        Math.abs(decodedSeconds(response.rawPayload) - seconds) < 0.1,
+        `${format} lasts ${seconds} s`,
+      );
+    }
+  });
+
+  it('streams SSE deltas that add up to the same audio, then done', async () => {
+    const pcm = await speak({ response_format: 'pcm', seed: 9 });
+    const response = await speak({ response_format: 'pcm', seed: 9, stream_format: 'sse' });
+    assert.match(String(response.headers['content-type']), /^text\/event-stream/);
+    const frames = response.body
+      .split('\n\n')
+      .filter((frame) => frame.startsWith('data: '))
+      .map((frame) => JSON.parse(frame.slice(6)) as { type: string; audio?: string; usage?: unknown });
+    assert.ok(frames.filter((frame) => frame.type === 'speech.audio.delta').length > 1, 'several deltas');
+    assert.equal(frames.at(-1)!.type, 'speech.audio.done');
+    const joined = Buffer.concat(
+      frames.filter((frame) => frame.audio).map((frame) => Buffer.from(frame.audio!, 'base64')),
+    );
+    assert.deepEqual(joined, pcm.rawPayload);
+  });
+
+  it('says in a header that instructions were not followed', async () => {
+    const response = await speak({ response_format: 'wav', instructions: 'Speak cheerfully.' });
+    assert.equal(response.statusCode, 200);
+    assert.match(String(response.headers['x-ignored']), /instructions/);
+  });
+
+  it('accepts ref_audio and ref_text instead of a voice', async () => {
+    engine.voiceRequests.length = 0;
+    const response = await speak({
+      voice: undefined,
+      ref_audio: 'interviewer.wav',
+      ref_text: '안녕하세요, 반갑습니다.',
+      response_format: 'wav',
+    });
+    assert.equal(response.statusCode, 200, response.body);
+    assert.equal(engine.voiceRequests[0].xVectorOnly, false);
+  });
+
+  const invalid: [string, Record<string, unknown>, number, RegExp][] = [
+    ['an unknown voice', { voice: 'nobody' }, 404, /no voice named \\"nobody\\".*interviewer/],
+    ['no voice and no ref_audio', { voice: undefined }, 422, /send voice/],
+    ['a speed other than 1', { speed: 1.5 }, 422, /speed other than 1\.0 is not supported/],
+    ['an unknown model', { model: 'gpt-5' }, 422, /model must be one of/],
+    ['an unknown format', { response_format: 'ogg' }, 422, /response_format must be one of/],
+    ['empty input', { input: '  ' }, 422, /empty/],
+  ];
+  for (const [name, body, status, message] of invalid) {
+    it(`rejects ${name} with a ${status}`, async () => {
+      const response = await speak(body);
+      assert.equal(response.statusCode, status, response.body);
+      assert.match(response.body, message);
+    });
+  }
+});
+
+describe('OpenAI-compatible speech over a real connection', () => {
+  it('sends the first MP3 bytes while later sentences are still being generated', async () => {
+    const engine = new FakeTtsEngine({ partDelayMs: 80 });
+    const test = await buildTestApp({ engine });
+    try {
+      const baseUrl = await test.app.listen({ host: '127.0.0.1', port: 0 });
+      const startedAt = performance.now();
+      const response = await fetch(`${baseUrl}/v1/audio/speech`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ input: TEXT, voice: 'sample(1)', response_format: 'mp3' }),
+        signal: AbortSignal.timeout(20000),
+      });
+      assert.equal(response.status, 200);
+      let firstBytesAt: number | undefined;
+      let sentencesAtFirstBytes = 0;
+      for await (const chunk of response.body!) {
+        if (firstBytesAt === undefined && chunk.length > 0) {
+          firstBytesAt = performance.now();
+          sentencesAtFirstBytes = engine.requests.length;
+        }
+      }
+      const doneAt = performance.now();
+      assert.ok(firstBytesAt !== undefined);
+      assert.ok(
+        sentencesAtFirstBytes < 3,
+        `the first bytes came after ${sentencesAtFirstBytes} of 3 sentences started`,
+      );
+      assert.ok(firstBytesAt - startedAt < (doneAt - startedAt) * 0.75, 'the first bytes came early');
+    } finally {
+      await test.close();
+    }
+  });
+  it('stops generating when the client hangs up mid-stream', async () => {
+    const engine = new FakeTtsEngine({ partDelayMs: 80 });
+    const test = await buildTestApp({ engine });
+    try {
+      const baseUrl = await test.app.listen({ host: '127.0.0.1', port: 0 });
+      const controller = new AbortController();
+      const response = await fetch(`${baseUrl}/v1/audio/speech`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ input: TEXT, voice: 'sample(1)', response_format: 'opus' }),
+        signal: controller.signal,
+      });
+      const reader = response.body!.getReader();
+      await reader.read();
+      controller.abort();
+      const deadline = performance.now() + 3000;
+      while (engine.cancelledRequests === 0 && performance.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(engine.cancelledRequests, 1, 'the engine saw the cancellation');
+      const started = engine.requests.length;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(engine.requests.length, started, 'no further sentences were started');
+    } finally {
+      await test.close();
+    }
+  });
+});
