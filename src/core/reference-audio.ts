@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { realpath, stat, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { assessReference } from '../audio/reference-quality.ts';
 import { decodeWav } from '../audio/wav.ts';
 import { resample } from '../audio/resample.ts';
 import type { Config } from '../config.ts';
@@ -187,6 +188,7 @@ export class ReferenceAudioResolver {
     return {
       samples,
       sampleRate: SAMPLE_RATE,
+      warnings: assessReference(samples, SAMPLE_RATE).warnings,
       hash: createHash('sha256')
         .update(new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength))
         .digest('hex'),

@@ -52,6 +52,8 @@ interface PreparedItem {
 export interface OpenedSpeech {
   items: { text: string; sentences: string[] }[];
   sampleRate: number;
+  /** Advice about the reference recordings (clipping, noise, too little speech); empty when none. */
+  referenceWarnings: string[];
   events: AsyncIterable<SpeechEvent>;
 }
 
@@ -79,12 +81,14 @@ export class SpeechService {
     const release = await this.options.admission.acquire(signal);
     let handedOver = false;
     try {
-      const items = await this.prepareVoices(job, prepared, signal);
+      const referenceWarnings = new Set<string>();
+      const items = await this.prepareVoices(job, prepared, signal, referenceWarnings);
       const sampleRate = this.options.engine.capabilities.sampleRate;
       handedOver = true;
       return {
         items: items.map((entry) => ({ text: entry.item.text, sentences: entry.sentences })),
         sampleRate,
+        referenceWarnings: [...referenceWarnings],
         events: this.produce(job, items, sampleRate, signal, release, arrivedAt),
       };
     } finally {
@@ -138,14 +142,16 @@ export class SpeechService {
     job: SpeechJob,
     prepared: { item: SpeechItem; sentences: string[] }[],
     signal: AbortSignal,
+    warnings: Set<string>,
   ): Promise<PreparedItem[]> {
     const prompts = new Map<string, Promise<VoicePrompt>>();
     const voiceFor = (item: SpeechItem): Promise<VoicePrompt> => {
       const key = `${item.referenceAudio}\u0000${job.xVectorOnly ? '' : item.referenceText}`;
       let prompt = prompts.get(key);
       if (!prompt) {
-        prompt = this.options.references.resolve(item.referenceAudio, signal).then((reference) =>
-          this.options.engine.prepareVoice(
+        prompt = this.options.references.resolve(item.referenceAudio, signal).then((reference) => {
+          for (const warning of reference.warnings ?? []) warnings.add(warning);
+          return this.options.engine.prepareVoice(
             {
               model: job.model,
               reference,
@@ -153,8 +159,8 @@ export class SpeechService {
               xVectorOnly: job.xVectorOnly,
             },
             signal,
-          ),
-        );
+          );
+        });
         prompts.set(key, prompt);
       }
       return prompt;

@@ -15,6 +15,8 @@ export interface RenderedVideo {
   mp4: Buffer;
   avatarUsed: string;
   notices: string[];
+  /** Advice about the reference recording, as the speech service gave it. */
+  referenceWarnings: string[];
   ttsSeconds: number;
   totalSeconds: number;
 }
@@ -87,10 +89,12 @@ export class VideoService {
     const item = job.speech.items[0];
     let speech: { samples: Float32Array; sampleRate: number } | undefined;
     let ttsSeconds = 0;
+    let referenceWarnings: string[] = [];
     const notices: string[] = [];
     if (lipsync.drivenBy === 'audio') {
       onProgress('tts', 0);
       const opened = await this.options.speech.open(job.speech, signal);
+      referenceWarnings = opened.referenceWarnings;
       const [samples] = await collectSpeech(opened);
       speech = { samples, sampleRate: opened.sampleRate };
       ttsSeconds = (performance.now() - startedAt) / 1000;
@@ -125,6 +129,7 @@ export class VideoService {
         mp4: end.mp4,
         avatarUsed: end.avatarUsed,
         notices: [...notices, ...end.notices],
+        referenceWarnings,
         ttsSeconds,
         totalSeconds: (performance.now() - startedAt) / 1000,
       };

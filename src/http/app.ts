@@ -75,6 +75,10 @@ export async function buildApp(
       'X-Request-Id',
       'X-Avatar-Used',
       'X-Avatar-Notice',
+      'X-Reference-Warnings',
+      'X-Voice',
+      'X-Sample-Rate',
+      'X-Ignored',
       'Retry-After',
     ],
   });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { decodeWav } from '../../src/audio/wav.ts';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { decodeWav, encodeWav } from '../../src/audio/wav.ts';
 import { buildTestApp, parseSse, SEED_BODY, type TestApp } from '../helper.ts';
 import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
 
@@ -291,6 +293,35 @@ describe('POST /tts/voice_clone/sse (inject)', () => {
       assert.match((events.at(-1)!.data as { detail: string }).detail, /failed on purpose/);
     } finally {
       await failing.close();
+    }
+  });
+});
+
+describe('advice about the reference recording', () => {
+  it('says in a header and in the SSE meta event when the reference clips, and nothing for a clean one', async () => {
+    const test = await buildTestApp();
+    try {
+      const voice = (gain: number) =>
+        Float32Array.from({ length: 24000 * 5 }, (_value, index) =>
+          Math.max(-1, Math.min(1, gain * Math.sin(index / 21) * Math.max(0, Math.sin(index / 4000)))),
+        );
+      writeFileSync(path.join(test.referenceDirectory, 'clipped.wav'), encodeWav(voice(3), 24000));
+      writeFileSync(path.join(test.referenceDirectory, 'clean.wav'), encodeWav(voice(0.3), 24000));
+
+      const clipped = await post(test, { ...SEED_BODY, ref_audio: 'clipped.wav' });
+      assert.equal(clipped.statusCode, 200, 'advice, not an error');
+      assert.match(
+        decodeURIComponent(String(clipped.headers['x-reference-warnings'])),
+        /the reference clips/,
+      );
+      const stream = await post(test, { ...SEED_BODY, ref_audio: 'clipped.wav' }, '/tts/voice_clone/sse');
+      const meta = parseSse(stream.body)[0].data as { reference_warnings: string[] };
+      assert.match(meta.reference_warnings.join(), /the reference clips/);
+
+      const clean = await post(test, { ...SEED_BODY, ref_audio: 'clean.wav' });
+      assert.equal(clean.headers['x-reference-warnings'], undefined);
+    } finally {
+      await test.close();
     }
   });
 });

@@ -33,6 +33,8 @@ export interface ReferenceAudio {
   hash: string;
   /** The original bytes and their media type, for engines that forward audio (remote engines). */
   original?: { bytes: Buffer; mediaType: string };
+  /** What may make this recording clone badly (clipping, noise, too little speech), for the client. */
+  warnings?: string[];
 }
 
 export interface VoicePromptRequest {

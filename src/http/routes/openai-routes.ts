@@ -12,6 +12,7 @@ import { generationParamsSchema } from '../schemas/tts-schemas.ts';
 import { speechJobFromBody } from '../speech-job-from-body.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
 import { sseErrorData } from '../sse-error.ts';
+import { referenceWarningsHeader } from '../reference-warnings.ts';
 
 export interface OpenAiRoutesOptions {
   speech: SpeechService;
@@ -120,6 +121,7 @@ export const openAiRoutes: FastifyPluginAsync<OpenAiRoutesOptions> = async (app,
         'X-Seed': String(job.seed),
         'X-Voice': encodeURIComponent(reference.voice),
         'X-Sample-Rate': String(opened.sampleRate),
+        ...referenceWarningsHeader(opened.referenceWarnings),
       };
       if (body.instructions?.trim())
         headers['X-Ignored'] =

@@ -11,6 +11,7 @@ import {
 import { modelKeyForSize, speechJobFromBody } from '../speech-job-from-body.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
 import { sseErrorData } from '../sse-error.ts';
+import { referenceWarningsHeader } from '../reference-warnings.ts';
 
 export interface TtsRoutesOptions {
   speech: SpeechService;
@@ -43,7 +44,10 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
       const opened = await speech.open(job, signal);
       const waveforms = await collectSpeech(opened);
       const generationTime = seconds(startedAt);
-      reply.header('X-Generation-Time', generationTime).header('X-Seed', String(job.seed));
+      reply
+        .header('X-Generation-Time', generationTime)
+        .header('X-Seed', String(job.seed))
+        .headers(referenceWarningsHeader(opened.referenceWarnings));
       if (typeof request.body.text === 'string') {
         return reply
           .type('audio/wav')
@@ -57,6 +61,7 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
         audio_count: waveforms.length,
         audio_data: waveforms.map((waveform) => encodeWav(waveform, opened.sampleRate).toString('base64')),
         generation_time: Number(generationTime),
+        reference_warnings: opened.referenceWarnings,
       };
     },
   );
@@ -80,13 +85,18 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
       const signal = requestSignal(request, reply, options.requestTimeoutMs);
       // Everything the input can get wrong fails here, before the stream starts, as a plain 4xx.
       const opened = await speech.open(job, signal);
-      const sse = new SseWriter(reply, { ...corsHeadersFor(reply), 'X-Seed': String(job.seed) });
+      const sse = new SseWriter(reply, {
+        ...corsHeadersFor(reply),
+        'X-Seed': String(job.seed),
+        ...referenceWarningsHeader(opened.referenceWarnings),
+      });
       sse.send('meta', {
         status: 'generating',
         text: request.body.text,
         sentences:
           opened.items.length === 1 ? opened.items[0].sentences : opened.items.map((item) => item.sentences),
         seed: job.seed,
+        reference_warnings: opened.referenceWarnings,
       });
       let chunkIndex = 0;
       const pending: Float32Array[] = [];

@@ -6,6 +6,7 @@ import type { VideoJob, VideoService } from '../../core/video-service.ts';
 import type { VideoStore } from '../../core/video-store.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
 import { sseErrorData } from '../sse-error.ts';
+import { referenceWarningsHeader } from '../reference-warnings.ts';
 import type { AvatarSource } from '../../engines/spec/lipsync-engine.ts';
 import { InvalidInputError, ServerError } from '../../errors.ts';
 import { RequestValidationError } from '../request-validation-error.ts';
@@ -119,7 +120,8 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
         .header('X-Generation-Time', result.totalSeconds.toFixed(3))
         .header('X-TTS-Time', result.ttsSeconds.toFixed(3))
         .header('X-Seed', String(job.speech.seed))
-        .header('X-Avatar-Used', encodeURIComponent(result.avatarUsed));
+        .header('X-Avatar-Used', encodeURIComponent(result.avatarUsed))
+        .headers(referenceWarningsHeader(result.referenceWarnings));
       if (result.notices.length > 0)
         reply.header('X-Avatar-Notice', encodeURIComponent(result.notices.join(' | ')));
       return reply.send(result.mp4);
@@ -157,6 +159,7 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
           bytes: result.mp4.length,
           avatar_used: result.avatarUsed,
           notices: result.notices,
+          reference_warnings: result.referenceWarnings,
           elapsed: { tts: result.ttsSeconds, total: result.totalSeconds },
         });
       } catch (error) {
