@@ -12,6 +12,8 @@ import type { VideoStore } from '../core/video-store.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { VoiceLibrary } from '../core/voice-library.ts';
 import { openAiRoutes } from './routes/openai-routes.ts';
+import { speechStreamRoutes } from './routes/speech-stream-routes.ts';
+import websocket from '@fastify/websocket';
 import { metricsRoutes, recordRequestMetrics } from './routes/metrics-routes.ts';
 import type { TtsEngine } from '../engines/spec/tts-engine.ts';
 import { registerErrorHandler } from './error-handler.ts';
@@ -110,6 +112,13 @@ export async function buildApp(
     speech: services.speech,
     voices: services.voices,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+  });
+  await app.register(websocket, { options: { maxPayload: 1 << 20 } });
+  await app.register(speechStreamRoutes, {
+    speech: services.speech,
+    voices: services.voices,
+    maxTextLength: config.MAX_TEXT_LENGTH,
+    idleTimeoutMs: config.REQUEST_TIMEOUT_MS,
   });
   await app.register(textRoutes, { text: services.text, maxTextLength: config.MAX_TEXT_LENGTH });
   await app.register(uiRoutes);

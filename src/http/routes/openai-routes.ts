@@ -2,14 +2,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Readable } from 'node:stream';
 import { CONTENT_TYPES, encodeSpeechStream } from '../../audio/encode-stream.ts';
-import type { SpeechEvent } from '../../core/speech-job.ts';
 import type { SpeechService } from '../../core/speech-service.ts';
 import type { VoiceLibrary } from '../../core/voice-library.ts';
-import { RequestValidationError } from '../request-validation-error.ts';
 import { requestSignal } from '../request-signal.ts';
-import { openAiSpeechBodySchema, type OpenAiSpeechBody } from '../schemas/openai-schemas.ts';
-import { generationParamsSchema } from '../schemas/tts-schemas.ts';
-import { speechJobFromBody } from '../speech-job-from-body.ts';
+import { audioOf, openAiSpeechJob, referenceFor } from '../openai-speech-job.ts';
+import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
 import { sseErrorData } from '../sse-error.ts';
 import { referenceWarningsHeader } from '../reference-warnings.ts';
@@ -18,40 +15,6 @@ export interface OpenAiRoutesOptions {
   speech: SpeechService;
   voices: VoiceLibrary;
   requestTimeoutMs: number;
-}
-
-/** The reference to clone: a named voice, or ref_audio/ref_text as the seed's endpoint takes them. */
-async function referenceFor(body: OpenAiSpeechBody, voices: VoiceLibrary) {
-  if (body.ref_audio) {
-    const transcript = body.ref_text?.trim() ?? '';
-    return {
-      ref_audio: body.ref_audio,
-      ref_text: transcript,
-      x_vector_only_mode: body.x_vector_only_mode ?? transcript === '',
-      voice: 'ref_audio',
-    };
-  }
-  if (!body.voice) {
-    throw new RequestValidationError([
-      {
-        type: 'missing',
-        loc: ['body', 'voice'],
-        msg: 'send voice (a name from GET /v1/audio/voices) or ref_audio with ref_text',
-      },
-    ]);
-  }
-  const voice = await voices.find(body.voice);
-  return {
-    ref_audio: voice.file,
-    ref_text: voice.transcript ?? '',
-    // Without a transcript the voice is cloned from its timbre (the speaker embedding) alone.
-    x_vector_only_mode: body.x_vector_only_mode ?? voice.transcript === undefined,
-    voice: voice.name,
-  };
-}
-
-async function* audioOf(events: AsyncIterable<SpeechEvent>): AsyncGenerator<Float32Array> {
-  for await (const event of events) if (event.type === 'audio') yield event.samples;
 }
 
 /**
@@ -93,30 +56,11 @@ export const openAiRoutes: FastifyPluginAsync<OpenAiRoutesOptions> = async (app,
     async (request, reply) => {
       const body = request.body;
       const reference = await referenceFor(body, voices);
-      const job = speechJobFromBody(
-        {
-          text: body.input,
-          language: body.language,
-          ref_audio: reference.ref_audio,
-          ref_text: reference.ref_text,
-          x_vector_only_mode: reference.x_vector_only_mode,
-          split_sentences: null,
-          seed: body.seed,
-          generation_params: generationParamsSchema.parse({}),
-          normalize: body.normalize,
-          pronunciations: body.pronunciations,
-        },
-        body.model,
-      );
+      const job = openAiSpeechJob(body, body.input, reference);
       const signal = requestSignal(request, reply, options.requestTimeoutMs);
       // Everything the input can get wrong fails here, as a plain 4xx, before any audio is sent.
       const opened = await speech.open(job, signal);
-      const encoded = encodeSpeechStream(
-        audioOf(opened.events),
-        body.response_format,
-        opened.sampleRate,
-        signal,
-      );
+      const encoded = encodeSpeechStream(audioOf(opened), body.response_format, opened.sampleRate, signal);
       const headers: Record<string, string> = {
         'X-Seed': String(job.seed),
         'X-Voice': encodeURIComponent(reference.voice),

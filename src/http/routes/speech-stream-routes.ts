@@ -1,0 +1,154 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { WebSocket } from '@fastify/websocket';
+import { z } from 'zod';
+import { encodeSpeechStream } from '../../audio/encode-stream.ts';
+import { SentenceAccumulator } from '../../core/sentence-accumulator.ts';
+import type { SpeechService } from '../../core/speech-service.ts';
+import type { VoiceLibrary } from '../../core/voice-library.ts';
+import { InvalidInputError } from '../../errors.ts';
+import { splitSentences } from '../../text/index.ts';
+import { audioOf, openAiSpeechJob, referenceFor, type ChosenReference } from '../openai-speech-job.ts';
+import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
+import { sseErrorData } from '../sse-error.ts';
+
+export interface SpeechStreamRoutesOptions {
+  speech: SpeechService;
+  voices: VoiceLibrary;
+  maxTextLength: number;
+  /** A session with no message for this long is closed. */
+  idleTimeoutMs: number;
+}
+
+/** session.config: whose voice and how, as POST /v1/audio/speech takes it, less the text. */
+const sessionConfigSchema = openAiSpeechBodySchema
+  .omit({ input: true, speed: true, stream_format: true, instructions: true })
+  .extend({
+    type: z.literal('session.config'),
+    response_format: z.enum(['wav', 'pcm', 'mp3', 'opus', 'aac', 'flac']).default('wav'),
+  });
+type SessionConfig = z.infer<typeof sessionConfigSchema>;
+
+const clientMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('session.config') }).passthrough(),
+  z.object({ type: z.literal('input.text'), text: z.string() }),
+  z.object({ type: z.literal('input.done') }),
+]);
+
+/**
+ * WS /v1/audio/speech/stream: text in as it is written (an LLM's tokens), speech out sentence by
+ * sentence, in vLLM-Omni's protocol. The client sends `session.config` once, then `input.text` pieces,
+ * then `input.done`; for each sentence the server sends `audio.start`, the audio as binary frames while
+ * it is generated, and `audio.done`, and at the end `session.done`. Closing the socket cancels the work.
+ */
+export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> = async (app, options) => {
+  app.get('/v1/audio/speech/stream', { websocket: true }, (socket: WebSocket, request) => {
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const sentences = new SentenceAccumulator((text) => splitSentences(text), options.maxTextLength);
+    let config: SessionConfig | undefined;
+    let reference: Promise<ChosenReference> | undefined;
+    let work = Promise.resolve();
+    let sentenceIndex = 0;
+    let idle: NodeJS.Timeout | undefined;
+
+    const send = (message: Record<string, unknown>) => {
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+    };
+    const fail = (error: unknown) => {
+      if (signal.aborted) return;
+      request.log.warn({ err: error }, 'speech stream session failed');
+      send({ type: 'error', ...sseErrorData(error, request.id) });
+      controller.abort();
+      socket.close(error instanceof InvalidInputError ? 1008 : 1011);
+    };
+    const keepAlive = () => {
+      clearTimeout(idle);
+      idle = setTimeout(
+        () =>
+          fail(new InvalidInputError('no message for too long: the session was closed', { code: 'idle' })),
+        options.idleTimeoutMs,
+      );
+    };
+
+    const speak = (sentence: string) => {
+      const index = sentenceIndex++;
+      work = work
+        .then(async () => {
+          if (signal.aborted || !config || !reference) return;
+          const job = openAiSpeechJob(config, sentence, await reference, index);
+          const opened = await options.speech.open(job, signal);
+          send({
+            type: 'audio.start',
+            sentence_index: index,
+            sentence_text: sentence,
+            format: config.response_format,
+            sample_rate: opened.sampleRate,
+            ...(opened.referenceWarnings.length > 0 ? { reference_warnings: opened.referenceWarnings } : {}),
+          });
+          for await (const chunk of encodeSpeechStream(
+            audioOf(opened),
+            config.response_format,
+            opened.sampleRate,
+            signal,
+          ))
+            if (socket.readyState === socket.OPEN) socket.send(chunk);
+          send({ type: 'audio.done', sentence_index: index });
+        })
+        .catch(fail);
+    };
+
+    const handle = (message: z.infer<typeof clientMessageSchema>) => {
+      if (message.type === 'session.config') {
+        if (config) throw new InvalidInputError('session.config was already sent: send it once, first');
+        const parsed = sessionConfigSchema.safeParse(message);
+        if (!parsed.success)
+          throw new InvalidInputError(
+            `session.config: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+          );
+        config = parsed.data;
+        reference = referenceFor(config, options.voices);
+        reference.catch(fail);
+        return;
+      }
+      if (!config) throw new InvalidInputError('send session.config before any text');
+      if (message.type === 'input.text') {
+        for (const sentence of sentences.push(message.text)) speak(sentence);
+        return;
+      }
+      for (const sentence of sentences.flush()) speak(sentence);
+      work = work.then(() => {
+        if (signal.aborted) return;
+        send({ type: 'session.done', total_sentences: sentenceIndex });
+        clearTimeout(idle);
+        socket.close(1000);
+      });
+    };
+
+    keepAlive();
+    socket.on('message', (data, isBinary) => {
+      keepAlive();
+      try {
+        if (isBinary)
+          throw new InvalidInputError('send JSON text messages: session.config, input.text, input.done');
+        let json: unknown;
+        try {
+          json = JSON.parse(String(data));
+        } catch {
+          throw new InvalidInputError('a message is not JSON');
+        }
+        const parsed = clientMessageSchema.safeParse(json);
+        if (!parsed.success)
+          throw new InvalidInputError(
+            'each message is {"type": "session.config" | "input.text" | "input.done", …}',
+          );
+        handle(parsed.data);
+      } catch (error) {
+        fail(error);
+      }
+    });
+    socket.on('close', () => {
+      clearTimeout(idle);
+      controller.abort();
+    });
+  });
+};

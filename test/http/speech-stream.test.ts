@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { WebSocket } from 'ws';
+import { buildTestApp, type TestApp } from '../helper.ts';
+import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
+
+type ServerMessage = { type: string; [key: string]: unknown } | { type: 'binary'; bytes: number };
+
+/** Records what the server sends, and lets a test wait (with a timeout) for a message type. */
+function record(socket: WebSocket) {
+  const messages: ServerMessage[] = [];
+  let closeCode: number | undefined;
+  const waiters: (() => void)[] = [];
+  const notify = () => waiters.splice(0).forEach((wake) => wake());
+  socket.on('message', (data: Buffer, isBinary: boolean) => {
+    messages.push(
+      isBinary ? { type: 'binary', bytes: data.length } : (JSON.parse(String(data)) as ServerMessage),
+    );
+    notify();
+  });
+  socket.on('close', (code: number) => {
+    closeCode = code;
+    notify();
+  });
+  const until = async (done: () => boolean, what: string, timeoutMs = 10000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!done()) {
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(messages.map((m) => m.type))}`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  };
+  return { messages, closeCode: () => closeCode, until };
+}
+
+describe('WS /v1/audio/speech/stream', () => {
+  let test: TestApp;
+  let engine: FakeTtsEngine;
+  before(async () => {
+    engine = new FakeTtsEngine({ partDelayMs: 30 });
+    test = await buildTestApp({ engine });
+  });
+  after(async () => test.close());
+
+  it('speaks each sentence as soon as it is complete, while the text is still arriving', async () => {
+    const socket = await test.app.injectWS('/v1/audio/speech/stream');
+    const session = record(socket);
+    socket.send(
+      JSON.stringify({ type: 'session.config', voice: 'sample(1)', response_format: 'pcm', seed: 4 }),
+    );
+    for (const piece of ['안녕하', '세요. 면접을', ' 시작하겠습니다. 첫 ', '질문입니다'])
+      socket.send(JSON.stringify({ type: 'input.text', text: piece }));
+    // The first two sentences are complete: their audio comes before the input is.
+    await session.until(
+      () => session.messages.some((m) => m.type === 'audio.done' && m.sentence_index === 1),
+      'two sentences',
+    );
+    assert.ok(!session.messages.some((m) => m.type === 'session.done'));
+    socket.send(JSON.stringify({ type: 'input.done' }));
+    await session.until(() => session.closeCode() !== undefined, 'the end of the session');
+
+    assert.equal(session.closeCode(), 1000);
+    const starts = session.messages.filter((m) => m.type === 'audio.start') as unknown as {
+      sentence_text: string;
+      sample_rate: number;
+    }[];
+    assert.deepEqual(
+      starts.map((m) => m.sentence_text),
+      ['안녕하세요.', '면접을 시작하겠습니다.', '첫 질문입니다'],
+    );
+    assert.equal(starts[0].sample_rate, 24000);
+    assert.deepEqual(session.messages.at(-1), { type: 'session.done', total_sentences: 3 });
+    // Between each start and done: binary audio frames of 16-bit samples.
+    let inSentence = false;
+    let frames = 0;
+    for (const message of session.messages) {
+      if (message.type === 'audio.start') inSentence = true;
+      if (message.type === 'audio.done') inSentence = false;
+      if (message.type === 'binary') {
+        assert.ok(inSentence, 'audio only inside a sentence');
+        assert.equal((message as { bytes: number }).bytes % 2, 0);
+        frames += 1;
+      }
+    }
+    assert.ok(frames >= 3);
+    // Sentence i is seeded with seed + i, as in one request.
+    assert.deepEqual(
+      engine.requests.slice(-3).map((r) => r.sampling.seed),
+      [4, 5, 6],
+    );
+  });
+
+  const refused: [string, (object | string)[], RegExp][] = [
+    [
+      'text before session.config',
+      [{ type: 'input.text', text: '안녕하세요.' }],
+      /send session\.config before any text/,
+    ],
+    ['a message that is not JSON', ['hello'], /not JSON/],
+    ['an unknown message type', [{ type: 'input.audio' }], /each message is/],
+    ['an unknown voice', [{ type: 'session.config', voice: 'nobody' }], /no voice named "nobody"/],
+    [
+      'a bad response_format',
+      [{ type: 'session.config', voice: 'sample(1)', response_format: 'ogg' }],
+      /response_format/,
+    ],
+  ];
+  for (const [name, sent, message] of refused) {
+    it(`answers ${name} with an error event and closes`, async () => {
+      const socket = await test.app.injectWS('/v1/audio/speech/stream');
+      const session = record(socket);
+      for (const item of sent) socket.send(typeof item === 'string' ? item : JSON.stringify(item));
+      await session.until(() => session.closeCode() !== undefined, 'the socket to close');
+      const error = session.messages.find((m) => m.type === 'error') as { detail: string } | undefined;
+      assert.ok(error, 'an error message');
+      assert.match(error.detail, message);
+      assert.equal(session.closeCode(), 1008);
+    });
+  }
+
+  it('stops generating when the client closes mid-sentence', async () => {
+    const slow = new FakeTtsEngine({ partDelayMs: 100, partsPerSentence: 10 });
+    const slowTest = await buildTestApp({ engine: slow });
+    try {
+      const socket = await slowTest.app.injectWS('/v1/audio/speech/stream');
+      const session = record(socket);
+      socket.send(JSON.stringify({ type: 'session.config', voice: 'sample(1)' }));
+      socket.send(JSON.stringify({ type: 'input.text', text: '안녕하세요. 면접을 시작하겠습니다.' }));
+      socket.send(JSON.stringify({ type: 'input.done' }));
+      await session.until(() => session.messages.some((m) => m.type === 'binary'), 'the first audio');
+      socket.terminate();
+      const deadline = Date.now() + 3000;
+      while (slow.cancelledRequests === 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(slow.cancelledRequests, 1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(slow.requests.length, 1, 'the second sentence was never started');
+    } finally {
+      await slowTest.close();
+    }
+  });
+});
