@@ -28,7 +28,7 @@ program
   .command('serve')
   .description('start the HTTP server (what `npm start` runs)')
   .action(async () => {
-    const { startServer } = await import('../http/server.ts');
+    const { startServer } = await import('../server.ts');
     await startServer(configOrExit());
   });
 

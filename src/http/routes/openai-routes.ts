@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Readable } from 'node:stream';
-import { CONTENT_TYPES, encodeSpeechStream } from '../../audio/encode-stream.ts';
+import { CONTENT_TYPES, encodeSpeechStream } from '../../media/speech-encoder.ts';
 import type { SpeechService } from '../../core/speech-service.ts';
 import type { VoiceLibrary } from '../../core/voice-library.ts';
 import { requestSignal } from '../request-signal.ts';

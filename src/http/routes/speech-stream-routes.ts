@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
 import { z } from 'zod';
-import { encodeSpeechStream } from '../../audio/encode-stream.ts';
+import { encodeSpeechStream } from '../../media/speech-encoder.ts';
 import { SentenceAccumulator } from '../../core/sentence-accumulator.ts';
 import type { SpeechService } from '../../core/speech-service.ts';
 import type { VoiceLibrary } from '../../core/voice-library.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SPEECH_FORMATS } from '../../audio/encode-stream.ts';
+import { SPEECH_FORMATS } from '../../media/speech-encoder.ts';
 import type { ModelKey } from '../../engines/spec/tts-engine.ts';
 import { languageSchema, voiceCloneBodySchema } from './tts-schemas.ts';
 

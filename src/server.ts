@@ -1,7 +1,7 @@
 import { pino } from 'pino';
-import { createServices } from '../app-services.ts';
-import type { Config } from '../config.ts';
-import { buildApp } from './app.ts';
+import { createServices } from './app-services.ts';
+import type { Config } from './config.ts';
+import { buildApp } from './http/app.ts';
 
 /** Starts the server and closes it gracefully on SIGINT/SIGTERM (in-flight requests finish first). */
 export async function startServer(config: Config): Promise<void> {

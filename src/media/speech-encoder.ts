@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { CancelledError, EngineFailedError } from '../errors.ts';
-import { ffmpegPath } from '../media/ffmpeg.ts';
-import { pcm16, wavHeader } from './wav.ts';
+import { ffmpegPath } from './ffmpeg.ts';
+import { pcm16, wavHeader } from '../audio/wav.ts';
 
 export const SPEECH_FORMATS = ['mp3', 'opus', 'aac', 'flac', 'wav', 'pcm'] as const;
 export type SpeechFormat = (typeof SPEECH_FORMATS)[number];
