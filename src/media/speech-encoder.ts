@@ -27,20 +27,51 @@ const FFMPEG_OUTPUT: Record<Exclude<SpeechFormat, 'wav' | 'pcm'>, string[]> = {
 /**
  * Encodes speech as it is generated: WAV (a streaming header) and raw 16-bit PCM in TypeScript, the
  * compressed formats through one ffmpeg process fed through a pipe, so that the first bytes leave
- * while later sentences are still being generated.
+ * while later sentences are still being generated. A `speed` other than 1 changes the tempo (not the
+ * pitch) with ffmpeg's atempo filter, which also works on a stream.
  */
 export async function* encodeSpeechStream(
   audio: AsyncIterable<Float32Array>,
   format: SpeechFormat,
   sampleRate: number,
   signal: AbortSignal,
+  speed = 1,
 ): AsyncGenerator<Buffer> {
-  if (format === 'pcm' || format === 'wav') {
-    if (format === 'wav') yield wavHeader(sampleRate);
+  const raw = format === 'pcm' || format === 'wav';
+  if (format === 'wav') yield wavHeader(sampleRate);
+  if (raw && speed === 1) {
     for await (const samples of audio) yield pcm16(samples);
     return;
   }
-  yield* encodeWithFfmpeg(audio, FFMPEG_OUTPUT[format], sampleRate, signal);
+  const filter = speed === 1 ? [] : ['-af', atempoChain(speed)];
+  const output = raw ? ['-c:a', 'pcm_s16le', '-f', 's16le'] : FFMPEG_OUTPUT[format];
+  const input = speed === 1 ? audio : withSilentTail(audio, Math.round(sampleRate * 0.06));
+  yield* encodeWithFfmpeg(input, [...filter, ...output], sampleRate, signal);
+}
+
+/** atempo keeps its last window (tens of milliseconds) at the end of a stream: a short silence flushes it. */
+async function* withSilentTail(
+  audio: AsyncIterable<Float32Array>,
+  samples: number,
+): AsyncGenerator<Float32Array> {
+  yield* audio;
+  yield new Float32Array(samples);
+}
+
+/** atempo takes 0.5–2 per instance: other speeds are a chain of them (0.25 = 0.5 × 0.5). */
+export function atempoChain(speed: number): string {
+  const factors: number[] = [];
+  let remaining = speed;
+  while (remaining > 2) {
+    factors.push(2);
+    remaining /= 2;
+  }
+  while (remaining < 0.5) {
+    factors.push(0.5);
+    remaining /= 0.5;
+  }
+  factors.push(remaining);
+  return factors.map((factor) => `atempo=${Number(factor.toFixed(6))}`).join(',');
 }
 
 async function* encodeWithFfmpeg(

@@ -4,6 +4,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ffmpegPath } from '../../src/media/ffmpeg.ts';
+import { atempoChain } from '../../src/media/speech-encoder.ts';
+import { wavHeader } from '../../src/audio/wav.ts';
 import { buildTestApp, writeReferenceAudio, type TestApp } from '../helper.ts';
 import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
 
@@ -22,6 +24,20 @@ function decodedSeconds(bytes: Buffer): number {
   assert.equal(result.status, 0, result.stderr.toString());
   return result.stdout.length / 2 / 24000;
 }
+
+/** Raw 16-bit 24 kHz PCM with a WAV header, so that ffmpeg can read it. */
+function wavOf(pcm: Buffer): Buffer {
+  return Buffer.concat([wavHeader(24000, pcm.length), pcm]);
+}
+
+describe('atempoChain', () => {
+  it('keeps every factor within atempo’s 0.5–2', () => {
+    assert.equal(atempoChain(1.5), 'atempo=1.5');
+    assert.equal(atempoChain(4), 'atempo=2,atempo=2');
+    assert.equal(atempoChain(0.25), 'atempo=0.5,atempo=0.5');
+    assert.equal(atempoChain(3), 'atempo=2,atempo=1.5');
+  });
+});
 
 describe('OpenAI-compatible speech API', () => {
   let test: TestApp;
@@ -111,6 +127,26 @@ describe('OpenAI-compatible speech API', () => {
     assert.deepEqual(joined, pcm.rawPayload);
   });
 
+  it('changes the tempo with speed, in every format, keeping the sample rate', async () => {
+    const normal = await speak({ response_format: 'pcm', seed: 6 });
+    const seconds = normal.rawPayload.length / 2 / 24000;
+    for (const [speed, format] of [
+      [2, 'pcm'],
+      [0.5, 'wav'],
+      [4, 'mp3'],
+      [0.25, 'pcm'],
+      [0.25, 'opus'],
+    ] as const) {
+      const response = await speak({ response_format: format, seed: 6, speed });
+      assert.equal(response.statusCode, 200, response.body);
+      const lasts = decodedSeconds(format === 'pcm' ? wavOf(response.rawPayload) : response.rawPayload);
+      assert.ok(
+        Math.abs(lasts - seconds / speed) < 0.15,
+        `at ${speed}× ${format} lasts ${lasts} s, not ${seconds / speed}`,
+      );
+    }
+  });
+
   it('says in a header that instructions were not followed', async () => {
     const response = await speak({ response_format: 'wav', instructions: 'Speak cheerfully.' });
     assert.equal(response.statusCode, 200);
@@ -132,7 +168,7 @@ describe('OpenAI-compatible speech API', () => {
   const invalid: [string, Record<string, unknown>, number, RegExp][] = [
     ['an unknown voice', { voice: 'nobody' }, 404, /no voice named \\"nobody\\".*interviewer/],
     ['no voice and no ref_audio', { voice: undefined }, 422, /send voice/],
-    ['a speed other than 1', { speed: 1.5 }, 422, /speed other than 1\.0 is not supported/],
+    ['a speed above 4', { speed: 5 }, 422, /speed must be a number from 0\.25 to 4/],
     ['an unknown model', { model: 'gpt-5' }, 422, /model must be one of/],
     ['an unknown format', { response_format: 'ogg' }, 422, /response_format must be one of/],
     ['empty input', { input: '  ' }, 422, /empty/],

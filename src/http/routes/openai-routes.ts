@@ -60,7 +60,13 @@ export const openAiRoutes: FastifyPluginAsync<OpenAiRoutesOptions> = async (app,
       const signal = requestSignal(request, reply, options.requestTimeoutMs);
       // Everything the input can get wrong fails here, as a plain 4xx, before any audio is sent.
       const opened = await speech.open(job, signal);
-      const encoded = encodeSpeechStream(audioOf(opened), body.response_format, opened.sampleRate, signal);
+      const encoded = encodeSpeechStream(
+        audioOf(opened),
+        body.response_format,
+        opened.sampleRate,
+        signal,
+        body.speed,
+      );
       const headers: Record<string, string> = {
         'X-Seed': String(job.seed),
         'X-Voice': encodeURIComponent(reference.voice),

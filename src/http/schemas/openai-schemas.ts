@@ -39,14 +39,11 @@ export const openAiSpeechBodySchema = z.object({
     .enum(SPEECH_FORMATS, { error: () => `response_format must be one of: ${SPEECH_FORMATS.join(', ')}` })
     .default('mp3'),
   speed: z
-    .number()
-    .min(0.25)
-    .max(4)
+    .number({ error: () => 'speed must be a number from 0.25 to 4' })
+    .min(0.25, 'speed must be a number from 0.25 to 4')
+    .max(4, 'speed must be a number from 0.25 to 4')
     .default(1)
-    .refine(
-      (speed) => speed === 1,
-      'speed other than 1.0 is not supported: Qwen3-TTS speaks at its own pace',
-    ),
+    .describe('Tempo of the speech (pitch unchanged), 0.25–4'),
   stream_format: z
     .enum(['audio', 'sse'], { error: () => 'stream_format must be audio or sse' })
     .default('audio'),
