@@ -169,6 +169,7 @@ describe('OpenAI-compatible speech API', () => {
     ['an unknown voice', { voice: 'nobody' }, 404, /no voice named \\"nobody\\".*interviewer/],
     ['no voice and no ref_audio', { voice: undefined }, 422, /send voice/],
     ['a speed above 4', { speed: 5 }, 422, /speed must be a number from 0\.25 to 4/],
+    ['input of the wrong type', { input: 5 }, 422, /input/],
     ['an unknown model', { model: 'gpt-5' }, 422, /model must be one of/],
     ['an unknown format', { response_format: 'ogg' }, 422, /response_format must be one of/],
     ['empty input', { input: '  ' }, 422, /empty/],
@@ -178,6 +179,10 @@ describe('OpenAI-compatible speech API', () => {
       const response = await speak(body);
       assert.equal(response.statusCode, status, response.body);
       assert.match(response.body, message);
+      // OpenAI's SDKs show error.message.
+      const { error } = response.json() as { error: { message: string; type: string } };
+      assert.equal(error.type, 'invalid_request_error');
+      assert.ok(error.message.length > 10, error.message);
     });
   }
 });

@@ -22,9 +22,39 @@ export interface OpenAiRoutesOptions {
  * so that clients and agent frameworks written for OpenAI speak in a cloned voice. Audio streams in
  * every format as it is generated.
  */
+interface ErrorBody {
+  detail?: string | { loc?: (string | number)[]; msg?: string }[];
+  code?: string;
+}
+
+/** The OpenAI error object for one of this server's error bodies (which it keeps). */
+function withOpenAiError(body: ErrorBody, status: number): ErrorBody & { error: Record<string, unknown> } {
+  const issues = Array.isArray(body.detail) ? body.detail : [];
+  const message =
+    typeof body.detail === 'string'
+      ? body.detail
+      : issues
+          .map((issue) => `${(issue.loc ?? []).slice(1).join('.')}: ${issue.msg ?? 'invalid'}`)
+          .join('; ');
+  return {
+    ...body,
+    error: {
+      message,
+      type: status < 500 ? 'invalid_request_error' : 'server_error',
+      code: body.code ?? (issues.length > 0 ? 'invalid_value' : null),
+      param: issues.length > 0 ? String((issues[0].loc ?? []).slice(1).join('.')) || null : null,
+    },
+  };
+}
+
 export const openAiRoutes: FastifyPluginAsync<OpenAiRoutesOptions> = async (app, options) => {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const { speech, voices } = options;
+  // OpenAI's SDKs read errors from {"error": {"message", …}}: add that beside this server's "detail".
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.statusCode < 400 || typeof payload !== 'string') return payload;
+    return JSON.stringify(withOpenAiError(JSON.parse(payload) as ErrorBody, reply.statusCode));
+  });
 
   routes.get(
     '/v1/audio/voices',
