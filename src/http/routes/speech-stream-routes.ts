@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
 import { z } from 'zod';
-import { encodeSpeechStream } from '../../media/speech-encoder.ts';
+import { encodeSpeechStream, SPEECH_FORMATS } from '../../media/speech-encoder.ts';
 import { SentenceAccumulator } from '../../core/sentence-accumulator.ts';
 import type { SpeechService } from '../../core/speech-service.ts';
 import type { VoiceLibrary } from '../../core/voice-library.ts';
@@ -21,10 +21,10 @@ export interface SpeechStreamRoutesOptions {
 
 /** session.config: whose voice and how, as POST /v1/audio/speech takes it, less the text. */
 const sessionConfigSchema = openAiSpeechBodySchema
-  .omit({ input: true, speed: true, stream_format: true, instructions: true })
+  .omit({ input: true, stream_format: true, instructions: true })
   .extend({
     type: z.literal('session.config'),
-    response_format: z.enum(['wav', 'pcm', 'mp3', 'opus', 'aac', 'flac']).default('wav'),
+    response_format: z.enum(SPEECH_FORMATS).default('wav'),
   });
 type SessionConfig = z.infer<typeof sessionConfigSchema>;
 
@@ -90,6 +90,7 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
             config.response_format,
             opened.sampleRate,
             signal,
+            config.speed,
           ))
             if (socket.readyState === socket.OPEN) socket.send(chunk);
           send({ type: 'audio.done', sentence_index: index });
