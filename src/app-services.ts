@@ -12,6 +12,7 @@ import type { AppServices } from './http/app.ts';
 import { createTextPreparer } from './core/text-preparer.ts';
 import { Metrics } from './observability/metrics.ts';
 import { VoiceLibrary } from './core/voice-library.ts';
+import { SpeechResultCache } from './core/speech-result-cache.ts';
 
 /** Chooses and starts the configured engines; the only place that knows concrete engine classes. */
 async function createTtsEngine(config: Config, logger: Logger): Promise<TtsEngine> {
@@ -63,6 +64,8 @@ export async function createServices(
     maxTextLength: config.MAX_TEXT_LENGTH,
     logger,
     observer: metrics,
+    results:
+      config.SPEECH_CACHE_MB > 0 ? new SpeechResultCache(config.SPEECH_CACHE_MB * 1024 * 1024) : undefined,
   });
   let video: VideoService | undefined;
   let videoFiles: VideoStore | undefined;

@@ -149,6 +149,11 @@ const variables = {
   CORS_ORIGINS: [z.string().min(1), '*', 'allowed CORS origins, comma-separated, * for any'],
   LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'log level'],
   METRICS_ENABLED: [booleanString, 'true', 'serve Prometheus metrics at /metrics'],
+  SPEECH_CACHE_MB: [
+    integer(0, 65536),
+    '256',
+    'memory for finished speech of requests that set a seed, replayed when asked again (0 = off)',
+  ],
 } as const satisfies Record<string, readonly [z.ZodType<unknown, string>, string, string]>;
 
 type Variables = typeof variables;

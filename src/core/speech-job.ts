@@ -18,6 +18,8 @@ export interface SpeechJob {
   splitSentences: boolean | null;
   /** Sentence i of each item is generated with seed + i. */
   seed: number;
+  /** The client chose the seed, so asking again means wanting the same audio: it may be cached. */
+  repeatable?: boolean;
   sampling: Omit<SamplingOptions, 'seed'>;
   normalize: boolean;
   pronunciations?: Record<string, string>;

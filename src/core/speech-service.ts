@@ -10,6 +10,7 @@ import { CancelledError, EngineFailedError, InvalidInputError } from '../errors.
 import type { AdmissionQueue } from './admission.ts';
 import type { SpeechEvent, SpeechItem, SpeechJob } from './speech-job.ts';
 import type { WorkObserver } from './work-observer.ts';
+import { SpeechResultCache } from './speech-result-cache.ts';
 
 /** Turns text into what will be spoken: normalized, then split into sentences. */
 export interface TextPreparer {
@@ -40,6 +41,8 @@ export interface SpeechServiceOptions {
   maxTextLength: number;
   logger?: Logger;
   observer?: WorkObserver;
+  /** Finished speech for requests whose client chose the seed; absent: nothing is kept. */
+  results?: SpeechResultCache;
 }
 
 interface PreparedItem {
@@ -54,6 +57,8 @@ export interface OpenedSpeech {
   sampleRate: number;
   /** Advice about the reference recordings (clipping, noise, too little speech); empty when none. */
   referenceWarnings: string[];
+  /** The audio is a replay of an identical earlier request (same text, voice, seed and settings). */
+  fromCache: boolean;
   events: AsyncIterable<SpeechEvent>;
 }
 
@@ -84,16 +89,65 @@ export class SpeechService {
       const referenceWarnings = new Set<string>();
       const items = await this.prepareVoices(job, prepared, signal, referenceWarnings);
       const sampleRate = this.options.engine.capabilities.sampleRate;
-      handedOver = true;
-      return {
+      const opened = {
         items: items.map((entry) => ({ text: entry.item.text, sentences: entry.sentences })),
         sampleRate,
         referenceWarnings: [...referenceWarnings],
-        events: this.produce(job, items, sampleRate, signal, release, arrivedAt),
+      };
+      const cacheKey = this.resultKey(job, items);
+      const cached = cacheKey === undefined ? undefined : this.options.results?.get(cacheKey);
+      if (cached) {
+        release();
+        handedOver = true;
+        this.options.observer?.speechFinished({
+          model: job.model,
+          outcome: 'cached',
+          firstAudioSeconds: (performance.now() - arrivedAt) / 1000,
+          audioSeconds:
+            cached.reduce((sum, event) => sum + (event.type === 'audio' ? event.samples.length : 0), 0) /
+            sampleRate,
+          generationSeconds: 0,
+        });
+        return { ...opened, fromCache: true, events: replay(cached, signal) };
+      }
+      const events = this.produce(job, items, sampleRate, signal, release, arrivedAt);
+      handedOver = true;
+      return {
+        ...opened,
+        fromCache: false,
+        events: cacheKey === undefined ? events : this.remembering(events, cacheKey),
       };
     } finally {
       if (!handedOver) release();
     }
+  }
+
+  /** What identifies the audio exactly, when it may be cached. */
+  private resultKey(job: SpeechJob, items: PreparedItem[]): string | undefined {
+    if (!this.options.results || !job.repeatable) return undefined;
+    return SpeechResultCache.key({
+      engine: this.options.engine.name,
+      model: job.model,
+      language: job.language,
+      seed: job.seed,
+      sampling: job.sampling,
+      pauseMs: this.options.pauseMs,
+      items: items.map((entry) => ({
+        sentences: entry.sentences,
+        voice: entry.voice.id,
+        x: entry.voice.xVectorOnly,
+      })),
+    });
+  }
+
+  /** Passes the events on, and keeps them once the stream has ended normally (never a partial one). */
+  private async *remembering(events: AsyncIterable<SpeechEvent>, key: string): AsyncGenerator<SpeechEvent> {
+    const seen: SpeechEvent[] = [];
+    for await (const event of events) {
+      seen.push(event);
+      yield event;
+    }
+    this.options.results?.set(key, seen);
   }
 
   private prepareText(job: SpeechJob): { item: SpeechItem; sentences: string[] }[] {
@@ -269,4 +323,12 @@ export async function collectSpeech(opened: OpenedSpeech): Promise<Float32Array[
     }
     return joined;
   });
+}
+
+/** A cached answer, streamed as if generated (a client leaving still stops it). */
+async function* replay(events: SpeechEvent[], signal: AbortSignal): AsyncGenerator<SpeechEvent> {
+  for (const event of events) {
+    if (signal.aborted) throw new CancelledError();
+    yield event;
+  }
 }

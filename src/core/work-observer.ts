@@ -17,5 +17,5 @@ export interface WorkObserver {
   videoFinished(report: { engine: string; outcome: WorkOutcome; seconds: number }): void;
 }
 
-/** `rejected`: the input was at fault (a 4xx, e.g. a photo without a face); `failed`: the server was. */
-export type WorkOutcome = 'ok' | 'cancelled' | 'rejected' | 'failed';
+/** `cached`: replayed from an identical earlier request. `rejected`: the input was at fault (a 4xx, e.g. a photo without a face); `failed`: the server was. */
+export type WorkOutcome = 'ok' | 'cached' | 'cancelled' | 'rejected' | 'failed';

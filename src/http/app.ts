@@ -81,6 +81,7 @@ export async function buildApp(
       'X-Voice',
       'X-Sample-Rate',
       'X-Ignored',
+      'X-Cache',
       'Retry-After',
     ],
   });

@@ -56,6 +56,7 @@ export function speechJobFromBody(body: VoiceCloneBody, model: ModelKey): Speech
     xVectorOnly: body.x_vector_only_mode,
     splitSentences: body.split_sentences,
     seed: body.seed ?? randomInt(0, 2 ** 31 - 1),
+    repeatable: body.seed !== undefined && body.seed !== null,
     sampling: {
       maxNewTokens: parameters.max_new_tokens,
       temperature: parameters.temperature,

@@ -14,7 +14,8 @@ describe('the seed API served by the embedded engine', () => {
     const directory = await syntheticQwen3({ eosPosition: 1_000_000 });
     test = await buildTestApp({
       configuredEngine: true,
-      environment: { MODEL_0_6B_BASE: directory, TTS_WORKERS: '1' },
+      // No result cache: a repeated seed must go through the whole loop again to prove it reproducible.
+      environment: { MODEL_0_6B_BASE: directory, TTS_WORKERS: '1', SPEECH_CACHE_MB: '0' },
     });
   });
   after(async () => test.close());

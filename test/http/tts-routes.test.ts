@@ -325,3 +325,53 @@ describe('advice about the reference recording', () => {
     }
   });
 });
+
+describe('finished speech replayed for a repeated seed', () => {
+  it('answers an identical request from memory, and generates anything that differs', async () => {
+    const engine = new FakeTtsEngine();
+    const test = await buildTestApp({ engine });
+    try {
+      const first = await post(test, { ...SEED_BODY, seed: 21 });
+      const generated = engine.requests.length;
+      const again = await post(test, { ...SEED_BODY, seed: 21 });
+      assert.equal(again.headers['x-cache'], 'hit');
+      assert.equal(first.headers['x-cache'], undefined);
+      assert.deepEqual(again.rawPayload, first.rawPayload);
+      assert.equal(engine.requests.length, generated, 'the engine did no work');
+
+      const stream = parseSse((await post(test, { ...SEED_BODY, seed: 21 }, '/tts/voice_clone/sse')).body);
+      assert.ok(stream.some(({ event }) => event === 'audio'));
+      assert.equal(engine.requests.length, generated);
+
+      for (const different of [
+        { ...SEED_BODY, seed: 22 },
+        { ...SEED_BODY, seed: 21, generation_params: { temperature: 0.5 } },
+        { ...SEED_BODY, seed: 21, text: '다른 질문입니다.' },
+        { ...SEED_BODY },
+      ]) {
+        const before = engine.requests.length;
+        const response = await post(test, different);
+        assert.equal(response.headers['x-cache'], undefined);
+        assert.ok(engine.requests.length > before, JSON.stringify(different));
+      }
+      const metrics = (await test.app.inject({ method: 'GET', url: '/metrics' })).body;
+      assert.match(metrics, /tts_requests_total\{model="base_0\.6b",outcome="cached"\} 2/);
+    } finally {
+      await test.close();
+    }
+  });
+
+  it('keeps nothing with SPEECH_CACHE_MB=0', async () => {
+    const engine = new FakeTtsEngine();
+    const test = await buildTestApp({ engine, environment: { SPEECH_CACHE_MB: '0' } });
+    try {
+      await post(test, { ...SEED_BODY, seed: 21 });
+      const before = engine.requests.length;
+      const again = await post(test, { ...SEED_BODY, seed: 21 });
+      assert.equal(again.headers['x-cache'], undefined);
+      assert.ok(engine.requests.length > before);
+    } finally {
+      await test.close();
+    }
+  });
+});

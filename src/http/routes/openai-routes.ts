@@ -9,7 +9,7 @@ import { audioOf, openAiSpeechJob, referenceFor } from '../openai-speech-job.ts'
 import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
 import { sseErrorData } from '../sse-error.ts';
-import { referenceWarningsHeader } from '../reference-warnings.ts';
+import { cacheHeader, referenceWarningsHeader } from '../response-headers.ts';
 
 export interface OpenAiRoutesOptions {
   speech: SpeechService;
@@ -102,6 +102,7 @@ export const openAiRoutes: FastifyPluginAsync<OpenAiRoutesOptions> = async (app,
         'X-Voice': encodeURIComponent(reference.voice),
         'X-Sample-Rate': String(opened.sampleRate),
         ...referenceWarningsHeader(opened.referenceWarnings),
+        ...cacheHeader(opened.fromCache),
       };
       if (body.instructions?.trim())
         headers['X-Ignored'] =

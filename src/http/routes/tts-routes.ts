@@ -11,7 +11,7 @@ import {
 import { modelKeyForSize, speechJobFromBody } from '../speech-job-from-body.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
 import { sseErrorData } from '../sse-error.ts';
-import { referenceWarningsHeader } from '../reference-warnings.ts';
+import { cacheHeader, referenceWarningsHeader } from '../response-headers.ts';
 
 export interface TtsRoutesOptions {
   speech: SpeechService;
@@ -47,7 +47,8 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
       reply
         .header('X-Generation-Time', generationTime)
         .header('X-Seed', String(job.seed))
-        .headers(referenceWarningsHeader(opened.referenceWarnings));
+        .headers(referenceWarningsHeader(opened.referenceWarnings))
+        .headers(cacheHeader(opened.fromCache));
       if (typeof request.body.text === 'string') {
         return reply
           .type('audio/wav')
@@ -89,6 +90,7 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
         ...corsHeadersFor(reply),
         'X-Seed': String(job.seed),
         ...referenceWarningsHeader(opened.referenceWarnings),
+        ...cacheHeader(opened.fromCache),
       });
       sse.send('meta', {
         status: 'generating',

@@ -6,7 +6,7 @@ import type { VideoJob, VideoService } from '../../core/video-service.ts';
 import type { VideoStore } from '../../core/video-store.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
 import { sseErrorData } from '../sse-error.ts';
-import { referenceWarningsHeader } from '../reference-warnings.ts';
+import { referenceWarningsHeader } from '../response-headers.ts';
 import type { AvatarSource } from '../../engines/spec/lipsync-engine.ts';
 import { InvalidInputError, ServerError } from '../../errors.ts';
 import { RequestValidationError } from '../request-validation-error.ts';

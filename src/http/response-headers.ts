@@ -5,3 +5,8 @@
 export function referenceWarningsHeader(warnings: string[]): Record<string, string> {
   return warnings.length > 0 ? { 'X-Reference-Warnings': encodeURIComponent(warnings.join(' | ')) } : {};
 }
+
+/** X-Cache: hit when the audio was replayed from an identical earlier request. */
+export function cacheHeader(fromCache: boolean): Record<string, string> {
+  return fromCache ? { 'X-Cache': 'hit' } : {};
+}
