@@ -121,6 +121,44 @@ describe('WS /v1/audio/speech/stream', () => {
     });
   }
 
+  it('stops the current turn on input.cancel and goes on with the next', async () => {
+    const slow = new FakeTtsEngine({ partDelayMs: 60, partsPerSentence: 10 });
+    const slowTest = await buildTestApp({ engine: slow });
+    try {
+      const socket = await slowTest.app.injectWS('/v1/audio/speech/stream');
+      const session = record(socket);
+      socket.send(JSON.stringify({ type: 'session.config', voice: 'sample(1)', response_format: 'pcm' }));
+      socket.send(
+        JSON.stringify({ type: 'input.text', text: '첫 번째 질문입니다. 두 번째 질문입니다. 세 번째 ' }),
+      );
+      await session.until(() => session.messages.some((m) => m.type === 'binary'), 'the first audio');
+      socket.send(JSON.stringify({ type: 'input.cancel' }));
+      await session.until(
+        () => session.messages.some((m) => m.type === 'input.cancelled'),
+        'input.cancelled',
+      );
+      assert.equal(slow.cancelledRequests, 1, 'the sentence being spoken was stopped');
+      assert.equal(slow.requests.length, 1, 'the queued sentence was dropped');
+      assert.ok(
+        !session.messages.some((m) => m.type === 'audio.done'),
+        'the stopped sentence did not finish',
+      );
+
+      socket.send(JSON.stringify({ type: 'input.text', text: '다시 묻겠습니다.' }));
+      socket.send(JSON.stringify({ type: 'input.done' }));
+      await session.until(() => session.closeCode() !== undefined, 'the end of the session');
+      const spoken = session.messages.filter((m) => m.type === 'audio.start').map((m) => m.sentence_text);
+      assert.deepEqual(
+        spoken,
+        ['첫 번째 질문입니다.', '다시 묻겠습니다.'],
+        'the buffered “세 번째” was dropped too',
+      );
+      assert.equal(session.closeCode(), 1000);
+    } finally {
+      await slowTest.close();
+    }
+  });
+
   it('stops generating when the client closes mid-sentence', async () => {
     const slow = new FakeTtsEngine({ partDelayMs: 100, partsPerSentence: 10 });
     const slowTest = await buildTestApp({ engine: slow });

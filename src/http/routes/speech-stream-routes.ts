@@ -32,13 +32,16 @@ const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('session.config') }).passthrough(),
   z.object({ type: z.literal('input.text'), text: z.string() }),
   z.object({ type: z.literal('input.done') }),
+  z.object({ type: z.literal('input.cancel') }),
 ]);
 
 /**
  * WS /v1/audio/speech/stream: text in as it is written (an LLM's tokens), speech out sentence by
  * sentence, in vLLM-Omni's protocol. The client sends `session.config` once, then `input.text` pieces,
  * then `input.done`; for each sentence the server sends `audio.start`, the audio as binary frames while
- * it is generated, and `audio.done`, and at the end `session.done`. Closing the socket cancels the work.
+ * it is generated, and `audio.done`, and at the end `session.done`. `input.cancel` (ours: the candidate
+ * interrupts) stops the sentence being spoken and drops the queued ones and the buffered text, then
+ * answers `input.cancelled`; the session goes on. Closing the socket cancels the work.
  */
 export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> = async (app, options) => {
   app.get('/v1/audio/speech/stream', { websocket: true }, (socket: WebSocket, request) => {
@@ -50,6 +53,9 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
     let work = Promise.resolve();
     let sentenceIndex = 0;
     let idle: NodeJS.Timeout | undefined;
+    let inputDone = false;
+    // One turn of speech: input.cancel (the candidate interrupts) ends it and starts the next.
+    let turn = new AbortController();
 
     const send = (message: Record<string, unknown>) => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
@@ -63,6 +69,7 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
     };
     const keepAlive = () => {
       clearTimeout(idle);
+      if (inputDone) return; // the rest is ours to finish: no client message is awaited
       idle = setTimeout(
         () =>
           fail(new InvalidInputError('no message for too long: the session was closed', { code: 'idle' })),
@@ -72,11 +79,13 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
 
     const speak = (sentence: string) => {
       const index = sentenceIndex++;
+      const thisTurn = turn.signal;
+      const turnSignal = AbortSignal.any([signal, thisTurn]);
       work = work
         .then(async () => {
-          if (signal.aborted || !config || !reference) return;
+          if (turnSignal.aborted || !config || !reference) return;
           const job = openAiSpeechJob(config, sentence, await reference, index);
-          const opened = await options.speech.open(job, signal);
+          const opened = await options.speech.open(job, turnSignal);
           send({
             type: 'audio.start',
             sentence_index: index,
@@ -89,13 +98,25 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
             audioOf(opened),
             config.response_format,
             opened.sampleRate,
-            signal,
+            turnSignal,
             config.speed,
           ))
             if (socket.readyState === socket.OPEN) socket.send(chunk);
           send({ type: 'audio.done', sentence_index: index });
+          keepAlive();
         })
-        .catch(fail);
+        // A sentence stopped by input.cancel is not a failure of the session.
+        .catch((error: unknown) => (thisTurn.aborted && !signal.aborted ? undefined : fail(error)));
+    };
+
+    const cancelTurn = () => {
+      const cancelled = turn;
+      cancelled.abort();
+      sentences.flush();
+      turn = new AbortController();
+      work = work.then(() => {
+        if (!signal.aborted) send({ type: 'input.cancelled', next_sentence_index: sentenceIndex });
+      });
     };
 
     const handle = (message: z.infer<typeof clientMessageSchema>) => {
@@ -112,10 +133,14 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
         return;
       }
       if (!config) throw new InvalidInputError('send session.config before any text');
+      if (inputDone) throw new InvalidInputError('input.done was already sent: open a new session');
       if (message.type === 'input.text') {
         for (const sentence of sentences.push(message.text)) speak(sentence);
         return;
       }
+      if (message.type === 'input.cancel') return cancelTurn();
+      inputDone = true;
+      clearTimeout(idle);
       for (const sentence of sentences.flush()) speak(sentence);
       work = work.then(() => {
         if (signal.aborted) return;
@@ -140,7 +165,7 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
         const parsed = clientMessageSchema.safeParse(json);
         if (!parsed.success)
           throw new InvalidInputError(
-            'each message is {"type": "session.config" | "input.text" | "input.done", …}',
+            'each message is {"type": "session.config" | "input.text" | "input.done" | "input.cancel", …}',
           );
         handle(parsed.data);
       } catch (error) {
