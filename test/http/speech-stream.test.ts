@@ -147,7 +147,9 @@ describe('WS /v1/audio/speech/stream', () => {
       socket.send(JSON.stringify({ type: 'input.text', text: '다시 묻겠습니다.' }));
       socket.send(JSON.stringify({ type: 'input.done' }));
       await session.until(() => session.closeCode() !== undefined, 'the end of the session');
-      const spoken = session.messages.filter((m) => m.type === 'audio.start').map((m) => m.sentence_text);
+      const spoken = session.messages
+        .filter((m) => m.type === 'audio.start')
+        .map((m) => (m as { sentence_text?: unknown }).sentence_text);
       assert.deepEqual(
         spoken,
         ['첫 번째 질문입니다.', '다시 묻겠습니다.'],
