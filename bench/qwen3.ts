@@ -3,7 +3,7 @@
  * second, and the share of the loop spent in TypeScript outside session.run.
  *   npm run cli -- bench qwen3 [--size tiny|real] [--key base_0.6b|base_1.7b] [--frames 200] [--runs 3]
  *   [--concurrent N --workers W]: N requests at once on W worker threads (requests queue for a free worker)
- *   [--concurrent N --workers W]: N requests at once on W worker threads (requests queue for a free worker)
+ *   [--warmup]: warm the model up first (as the server does at startup), to compare first requests
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     key: { type: 'string', default: 'base_0.6b' },
     frames: { type: 'string', default: '200' },
     runs: { type: 'string', default: '3' },
+    warmup: { type: 'boolean', default: false },
   },
 });
 const size = values.size as 'tiny' | 'real';
@@ -38,6 +39,8 @@ const config = loadConfig({
 });
 const engine = new Qwen3OnnxEngine(config);
 await engine.loadModel(key);
+if (values.warmup) console.log(`warmed up in ${Math.round(await engine.warmUp(key))} ms`);
+const voiceStartedAt = performance.now();
 const samples = Float32Array.from(
   { length: 24000 * 4 },
   (_value, index) => 0.3 * Math.sin(index / 9) * Math.sin(index / 5000),
@@ -55,6 +58,7 @@ const voice = await engine.prepareVoice(
   },
   AbortSignal.timeout(600000),
 );
+console.log(`first voice prepared in ${Math.round(performance.now() - voiceStartedAt)} ms`);
 /** One utterance of `frames` frames (the synthetic model never ends on its own), seeded per run. */
 const generate = (seed: number) =>
   engine.generate(

@@ -148,6 +148,11 @@ const variables = {
   CACHE_DIR: [z.string().min(1), 'cache', 'voice prompts and prepared avatars'],
   CORS_ORIGINS: [z.string().min(1), '*', 'allowed CORS origins, comma-separated, * for any'],
   LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'log level'],
+  TTS_WARMUP: [
+    booleanString,
+    'true',
+    'run each preloaded model once at startup, so the first request is not slowed by first-run costs',
+  ],
   METRICS_ENABLED: [booleanString, 'true', 'serve Prometheus metrics at /metrics'],
   SPEECH_CACHE_MB: [
     integer(0, 65536),

@@ -27,5 +27,13 @@ export async function preloadModels(engine: TtsEngine, config: Config, logger: L
     logger.info(
       `loaded ${model.key} from ${model.location ?? 'the engine'} in ${Math.round(performance.now() - startedAt)} ms`,
     );
+    if (config.TTS_WARMUP && engine.warmUp) {
+      try {
+        logger.info(`warmed up ${model.key} in ${Math.round(await engine.warmUp(model.key))} ms`);
+      } catch (error) {
+        // A failed warm-up costs only the first request's speed; the request itself will say what is wrong.
+        logger.warn({ err: error }, `could not warm up ${model.key}`);
+      }
+    }
   }
 }

@@ -317,6 +317,33 @@ export class Qwen3OnnxEngine implements TtsEngine {
     this.pools.get(key)?.broadcast({ type: 'exit-for-test' });
   }
 
+  /** Warms every worker of the model at once (each takes one job, as all are idle at startup). */
+  async warmUp(key: ModelKey): Promise<number> {
+    await this.loadModel(key);
+    const pool = this.pool(key);
+    const startedAt = performance.now();
+    await Promise.all(
+      Array.from({ length: pool.size }, async () => {
+        const queue = new AsyncQueue<WorkerResponse>();
+        const release = await pool.job(
+          AbortSignal.timeout(120_000),
+          (worker, jobId) => worker.postMessage({ type: 'warm-up', jobId }),
+          {
+            onMessage: (message) => queue.push(message),
+            onCrash: (error) => queue.fail(crashError('speech', error)),
+          },
+        );
+        try {
+          const answer = await queue.next();
+          if (answer.type === 'error') throw new EngineFailedError(`warm-up failed: ${answer.message}`);
+        } finally {
+          release();
+        }
+      }),
+    );
+    return performance.now() - startedAt;
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.pools.values()].map((pool) => pool.close()));
     this.pools.clear();

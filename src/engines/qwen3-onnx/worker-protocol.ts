@@ -15,6 +15,7 @@ export interface WorkerConfiguration {
 export type WorkerRequest =
   | { type: 'voice'; jobId: number; samples: Float32Array; referenceText: string; xVectorOnly: boolean }
   | { type: 'generate'; jobId: number; voice: VoiceData; request: GenerationRequest; cancelFlag: Int32Array }
+  | { type: 'warm-up'; jobId: number }
   | { type: 'exit-for-test' }
   | { type: 'shutdown' };
 
@@ -36,4 +37,5 @@ export type WorkerResponse =
       finishReason: 'end-of-speech' | 'length';
       timings: Record<string, number>;
     }
+  | { type: 'warmed-up'; jobId: number; milliseconds: number }
   | { type: 'error'; jobId: number; message: string };

@@ -39,9 +39,44 @@ port.on('message', (message: WorkerRequest) => {
   );
 });
 
+/**
+ * Runs every graph once on a stand-in reference and a few frames, so that the first real request does
+ * not pay for ONNX Runtime's first-run allocations (and, on a GPU, kernel selection).
+ */
+async function warmUp(): Promise<number> {
+  const startedAt = performance.now();
+  const sampleRate = model.manifest.audio.sampleRate;
+  const tone = Float32Array.from({ length: sampleRate }, (_value, index) => 0.1 * Math.sin(index / 20));
+  const { codes, frames } = await model.encodeReference(tone);
+  const voice = {
+    referenceCodes: codes,
+    referenceFrames: frames,
+    speakerEmbedding: await model.speakerEmbedding(tone),
+    referenceText: 'warm up',
+    xVectorOnly: false,
+  };
+  const request = {
+    text: 'warm up',
+    language: 'auto',
+    seed: 0,
+    temperature: 1,
+    topK: 1,
+    topP: 1,
+    repetitionPenalty: 1,
+    doSample: false,
+    maxNewTokens: 8,
+  };
+  for await (const event of generateSpeech(model, voice, request, () => jobs.stopping)) void event;
+  return performance.now() - startedAt;
+}
+
 async function handle(
   message: Exclude<WorkerRequest, { type: 'shutdown' | 'exit-for-test' }>,
 ): Promise<void> {
+  if (message.type === 'warm-up') {
+    send({ type: 'warmed-up', jobId: message.jobId, milliseconds: await warmUp() });
+    return;
+  }
   if (message.type === 'voice') {
     const { codes, frames } = message.xVectorOnly
       ? { codes: new Int32Array(0), frames: 0 }

@@ -112,6 +112,11 @@ export interface TtsEngine {
   models(): Promise<ModelStatus[]>;
   /** Loads a model so that it can serve; idempotent. */
   loadModel(key: ModelKey): Promise<void>;
+  /**
+   * Runs a loaded model once on stand-in input, so that the first request is not slowed by first-run
+   * costs; resolves with the milliseconds it took. Engines without such costs leave it out.
+   */
+  warmUp?(key: ModelKey): Promise<number>;
   loadedModels(): ModelKey[];
   health(): Promise<EngineHealth>;
 

@@ -256,6 +256,13 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
     assert.equal(result?.end.finishReason, 'end-of-speech');
   });
 
+  it('warms up every worker, and serves normally afterwards', async () => {
+    const milliseconds = await engine.warmUp('base_0.6b');
+    assert.ok(milliseconds > 0);
+    const { end } = await collect(engine.generate(request(), AbortSignal.timeout(30000)));
+    assert.equal(end.finishReason, 'end-of-speech');
+  });
+
   it('shuts down during synthesis: running and waiting requests get a 503, nothing is killed mid-run', async () => {
     const closing = new Qwen3OnnxEngine(config);
     await closing.loadModel('base_0.6b');
