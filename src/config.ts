@@ -147,6 +147,11 @@ const variables = {
   PRONUNCIATION_LEXICON_FILE: [z.string(), '', 'JSON file {"word": "reading"} applied to every request'],
   CACHE_DIR: [z.string().min(1), 'cache', 'voice prompts and prepared avatars'],
   CORS_ORIGINS: [z.string().min(1), '*', 'allowed CORS origins, comma-separated, * for any'],
+  API_KEY: [
+    z.string(),
+    '',
+    'if set, every API request must send it (Authorization: Bearer or X-API-Key); empty: no key',
+  ],
   LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'log level'],
   TTS_WARMUP: [
     booleanString,

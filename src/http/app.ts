@@ -15,6 +15,7 @@ import { openAiRoutes } from './routes/openai-routes.ts';
 import { speechStreamRoutes } from './routes/speech-stream-routes.ts';
 import websocket from '@fastify/websocket';
 import { metricsRoutes, recordRequestMetrics } from './routes/metrics-routes.ts';
+import { requireApiKey } from './api-key.ts';
 import type { TtsEngine } from '../engines/spec/tts-engine.ts';
 import { registerErrorHandler } from './error-handler.ts';
 import { systemRoutes } from './routes/system-routes.ts';
@@ -85,6 +86,8 @@ export async function buildApp(
       'Retry-After',
     ],
   });
+  // After CORS, so that a refusal still carries the CORS headers a browser needs to read it.
+  if (config.API_KEY) requireApiKey(app, config.API_KEY);
   await app.register(multipart, {
     limits: { fileSize: config.VIDEO_MAX_UPLOAD_BYTES, files: 2, fields: 32, fieldSize: bodyLimit(config) },
   });
