@@ -5,6 +5,8 @@ import { ReferenceAudioResolver, referenceAudioOptionsFromConfig } from './core/
 import { SpeechService, type TextPreparer } from './core/speech-service.ts';
 import { VideoService } from './core/video-service.ts';
 import { VideoStore } from './core/video-store.ts';
+import { VideoJobs } from './core/video-jobs.ts';
+import { postWebhook } from './core/webhook.ts';
 import { preloadModels } from './core/preload-models.ts';
 import type { LipsyncEngine } from './engines/spec/lipsync-engine.ts';
 import type { TtsEngine } from './engines/spec/tts-engine.ts';
@@ -69,6 +71,7 @@ export async function createServices(
   });
   let video: VideoService | undefined;
   let videoFiles: VideoStore | undefined;
+  let videoJobs: VideoJobs | undefined;
   let lipsync: LipsyncEngine | undefined;
   if (config.ENABLE_VIDEO) {
     lipsync = overrides.lipsync ?? (await createLipsyncEngine(config, logger));
@@ -84,6 +87,20 @@ export async function createServices(
       directory: config.VIDEO_OUTPUT_DIR,
       keepSeconds: config.VIDEO_OUTPUT_KEEP_S,
     });
+    videoJobs = new VideoJobs({
+      video,
+      files: videoFiles,
+      maxUnfinished: config.QUEUE_MAX_PENDING + 1,
+      logger,
+      notify: async (url, state) => {
+        const result = await postWebhook(url, state, {
+          secret: config.WEBHOOK_SECRET,
+          allowPrivateAddresses: config.WEBHOOK_ALLOW_PRIVATE_URLS,
+        });
+        if (!result.delivered)
+          logger.warn({ job: state.job_id, ...result }, `could not deliver the callback to ${url.origin}`);
+      },
+    });
   }
   return {
     config,
@@ -93,9 +110,11 @@ export async function createServices(
     text,
     video,
     videoFiles,
+    videoJobs,
     metrics,
     voices: new VoiceLibrary(config.REF_AUDIO_DIR),
     async close() {
+      videoJobs?.close();
       await Promise.allSettled([engine.close(), lipsync?.close()]);
     },
   };

@@ -111,6 +111,16 @@ const variables = {
     '3600',
     'seconds a rendered video stays downloadable before it is deleted',
   ],
+  WEBHOOK_SECRET: [
+    z.string(),
+    '',
+    'signs video job callbacks: X-Signature = sha256 HMAC of "<X-Timestamp>.<body>"; empty: unsigned',
+  ],
+  WEBHOOK_ALLOW_PRIVATE_URLS: [
+    booleanString,
+    'false',
+    'let callback_url reach loopback, private and link-local addresses (a backend on the same network)',
+  ],
   VIDEO_MAX_UPLOAD_BYTES: [integer(1024, 1 << 30), '15728640', 'largest avatar upload (bytes)'],
   VIDEO_MAX_PIXELS: [integer(1024, 1 << 28), '40000000', 'largest avatar image (width × height)'],
   VIDEO_MAX_SIDE: [

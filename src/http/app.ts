@@ -9,6 +9,8 @@ import type { AdmissionQueue } from '../core/admission.ts';
 import type { SpeechService, TextPreparer } from '../core/speech-service.ts';
 import type { VideoService } from '../core/video-service.ts';
 import type { VideoStore } from '../core/video-store.ts';
+import type { VideoJobs } from '../core/video-jobs.ts';
+import { videoJobRoutes } from './routes/video-job-routes.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { VoiceLibrary } from '../core/voice-library.ts';
 import { openAiRoutes } from './routes/openai-routes.ts';
@@ -35,6 +37,8 @@ export interface AppServices {
   video?: VideoService;
   /** Where /video/generate/sse keeps finished videos; present when ENABLE_VIDEO=true. */
   videoFiles?: VideoStore;
+  /** Background video jobs; present when ENABLE_VIDEO=true. */
+  videoJobs?: VideoJobs;
   /** Present when METRICS_ENABLED=true: served at /metrics. */
   metrics?: Metrics;
   /** Named voices for the OpenAI-compatible API. */
@@ -129,6 +133,7 @@ export async function buildApp(
   if (services.metrics) await app.register(metricsRoutes, { metrics: services.metrics });
   if (config.ENABLE_VIDEO && services.video && services.videoFiles) {
     await app.register(videoRoutes, { video: services.video, files: services.videoFiles, config });
+    if (services.videoJobs) await app.register(videoJobRoutes, { jobs: services.videoJobs });
   }
   return app;
 }

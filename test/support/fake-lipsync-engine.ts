@@ -1,4 +1,5 @@
 import type { EngineHealth } from '../../src/engines/spec/tts-engine.ts';
+import { CancelledError } from '../../src/errors.ts';
 import type {
   LipsyncEngine,
   RenderRequest,
@@ -11,6 +12,8 @@ export class FakeLipsyncEngine implements LipsyncEngine {
   readonly requests: RenderRequest[] = [];
   /** When set, render fails with it after its first progress report. */
   failWith: Error | undefined;
+  /** When set, render waits this long (or until cancelled) after its first progress report. */
+  renderDelayMs = 0;
 
   constructor(readonly drivenBy: 'audio' | 'text' = 'audio') {}
 
@@ -25,10 +28,17 @@ export class FakeLipsyncEngine implements LipsyncEngine {
     return ['interviewer.jpg', 'teacher.png'];
   }
 
-  async *render(request: RenderRequest): AsyncGenerator<RenderStreamPart> {
+  async *render(request: RenderRequest, signal: AbortSignal): AsyncGenerator<RenderStreamPart> {
     this.requests.push(request);
     yield { type: 'render-progress', stage: 'lipsync', fraction: 0.5 };
     if (this.failWith) throw this.failWith;
+    if (this.renderDelayMs > 0) {
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, this.renderDelayMs);
+        signal.addEventListener('abort', () => (clearTimeout(timer), resolve(undefined)), { once: true });
+      });
+      if (signal.aborted) throw new CancelledError();
+    }
     const avatarUsed = request.avatar.kind === 'named' ? request.avatar.name : 'upload';
     const notices =
       this.drivenBy === 'text' && request.avatar.kind === 'image' ? ['avatar_image was not used'] : [];

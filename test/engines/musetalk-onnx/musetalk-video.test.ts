@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { ffmpegPath } from '../../../src/media/ffmpeg.ts';
 import { writeSyntheticMuseTalkModel } from '../../../src/models/synth-musetalk.ts';
 import { buildTestApp, parseSse, SEED_BODY, type TestApp } from '../../helper.ts';
-import { multipart } from '../../http/video-routes.test.ts';
+import { multipart } from '../../support/multipart.ts';
 import { singleFacePhoto } from '../../support/face-photos.ts';
 
 const FORM = {

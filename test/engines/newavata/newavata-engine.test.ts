@@ -7,7 +7,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { loadConfig } from '../../../src/config.ts';
 import { NewAvataEngine } from '../../../src/engines/newavata/engine.ts';
 import { buildTestApp, SEED_BODY, SEED_REFERENCE_NAME, type TestApp } from '../../helper.ts';
-import { multipart } from '../../http/video-routes.test.ts';
+import { multipart } from '../../support/multipart.ts';
 import { startFakeNewAvata, type FakeNewAvataServer } from '../../support/fake-newavata-server.ts';
 
 const FORM = {

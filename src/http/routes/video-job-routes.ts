@@ -1,0 +1,53 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { VideoJobs } from '../../core/video-jobs.ts';
+import { checkCallbackUrl } from '../../core/webhook.ts';
+import { videoJobFromRequest } from '../video-form.ts';
+
+export interface VideoJobRoutesOptions {
+  jobs: VideoJobs;
+}
+
+/**
+ * Video rendering as jobs: POST /video/jobs (the /video/generate form, plus an optional callback_url)
+ * answers 202 at once; GET /video/jobs/{id} reports the state and progress; DELETE cancels. When a
+ * job ends, its state is POSTed to callback_url, signed with WEBHOOK_SECRET.
+ */
+export const videoJobRoutes: FastifyPluginAsync<VideoJobRoutesOptions> = async (app, { jobs }) => {
+  app.post(
+    '/video/jobs',
+    {
+      schema: {
+        summary: 'Submit a video to render in the background',
+        description:
+          'The /video/generate form plus callback_url (optional). Answers 202 with the job; poll ' +
+          'GET /video/jobs/{id}, or receive the finished state at callback_url (X-Signature: sha256=HMAC of ' +
+          '"<X-Timestamp>.<body>" with WEBHOOK_SECRET).',
+        tags: ['video'],
+        consumes: ['multipart/form-data'],
+      },
+    },
+    async (request, reply) => {
+      const { job, extra } = await videoJobFromRequest(request, { extraFields: ['callback_url'] });
+      const callbackUrl = extra.callback_url?.trim()
+        ? checkCallbackUrl(extra.callback_url.trim())
+        : undefined;
+      const state = jobs.submit(job, callbackUrl);
+      return reply
+        .status(202)
+        .header('Location', `/video/jobs/${state.job_id}`)
+        .send({ ...state, status_url: `/video/jobs/${state.job_id}` });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/video/jobs/:id',
+    { schema: { summary: 'A video job’s state, progress and result', tags: ['video'] } },
+    async (request) => jobs.get(request.params.id),
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/video/jobs/:id',
+    { schema: { summary: 'Cancel a video job', tags: ['video'] } },
+    async (request) => jobs.cancel(request.params.id),
+  );
+};
