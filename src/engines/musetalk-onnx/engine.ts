@@ -243,6 +243,8 @@ export class MuseTalkEngine implements LipsyncEngine {
       throw new EngineFailedError(String(error), { cause: error });
     } finally {
       signal.removeEventListener('abort', onAbort);
+      // A consumer that stopped reading wants no more of this video: the worker stops at its next batch.
+      Atomics.store(cancelFlag, 0, 1);
     }
   }
 
