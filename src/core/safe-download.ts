@@ -1,51 +1,10 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { CancelledError, InvalidInputError } from '../errors.ts';
+import { pinnedLookup, resolveCheckedAddress, systemResolver, type Resolver } from './public-address.ts';
 
-/** Addresses a server-side fetch must not reach unless explicitly allowed (SSRF protection). */
-const privateRanges = new BlockList();
-for (const [network, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  privateRanges.addSubnet(network, prefix, 'ipv4');
-}
-for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const) {
-  privateRanges.addSubnet(network, prefix, 'ipv6');
-}
-
-export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return true;
-  // IPv4-mapped IPv6 (::ffff:127.0.0.1) is judged by its IPv4 part.
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return privateRanges.check(mapped[1], 'ipv4');
-  return privateRanges.check(address, family === 4 ? 'ipv4' : 'ipv6');
-}
-
-export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
-
-const systemResolver: Resolver = (hostname) =>
-  new Promise((resolve, reject) =>
-    dnsLookup(hostname, { all: true }, (error, addresses) => (error ? reject(error) : resolve(addresses))),
-  );
+export { isPrivateAddress, type Resolver } from './public-address.ts';
 
 export interface SafeDownloadOptions {
   maxBytes: number;
@@ -90,31 +49,18 @@ export async function safeDownload(
   }
 }
 
-async function checkedAddress(
-  hostname: string,
-  resolver: Resolver,
-  allowPrivate: boolean,
-): Promise<LookupAddress> {
-  const bare = hostname.replace(/^\[|\]$/g, '');
-  let addresses: LookupAddress[];
-  if (isIP(bare)) addresses = [{ address: bare, family: isIP(bare) }];
-  else {
-    try {
-      addresses = await resolver(bare);
-    } catch {
-      throw refuse(`could not download ref_audio: the host ${hostname} does not resolve`);
-    }
-  }
-  if (addresses.length === 0)
-    throw refuse(`could not download ref_audio: the host ${hostname} does not resolve`);
-  if (!allowPrivate && addresses.some((entry) => isPrivateAddress(entry.address))) {
-    throw refuse(
-      `ref_audio URL host ${hostname} is a loopback, private or link-local address, which this server does not fetch ` +
-        '(set REF_AUDIO_ALLOW_PRIVATE_URLS=true to allow it)',
-      400,
-    );
-  }
-  return addresses[0];
+function checkedAddress(hostname: string, resolver: Resolver, allowPrivate: boolean): Promise<LookupAddress> {
+  return resolveCheckedAddress(hostname, {
+    resolver,
+    allowPrivate,
+    unresolvable: () => refuse(`could not download ref_audio: the host ${hostname} does not resolve`),
+    refused: () =>
+      refuse(
+        `ref_audio URL host ${hostname} is a loopback, private or link-local address, which this server does not fetch ` +
+          '(set REF_AUDIO_ALLOW_PRIVATE_URLS=true to allow it)',
+        400,
+      ),
+  });
 }
 
 function request(
@@ -125,13 +71,9 @@ function request(
   deadline: AbortSignal,
 ): Promise<{ redirect?: string; bytes?: Buffer; contentType: string }> {
   return new Promise((resolve, reject) => {
-    const pinnedLookup: LookupFunction = (_hostname, lookupOptions, callback) => {
-      if (lookupOptions.all) callback(null, [address]);
-      else callback(null, address.address, address.family);
-    };
     const client = url.protocol === 'https:' ? https : http;
     const outgoing = client.get(url, {
-      lookup: pinnedLookup,
+      lookup: pinnedLookup(address),
       signal,
       headers: { 'user-agent': 'voice-clone-server' },
     });

@@ -1,10 +1,9 @@
 import { createHmac } from 'node:crypto';
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
 import { InvalidInputError } from '../errors.ts';
-import { isPrivateAddress, type Resolver } from './safe-download.ts';
+import { pinnedLookup, resolveCheckedAddress, systemResolver, type Resolver } from './public-address.ts';
 
 export interface WebhookOptions {
   /** Signs each body: `X-Signature: sha256=HMAC(secret, "<X-Timestamp>.<body>")`. Empty: unsigned. */
@@ -16,11 +15,6 @@ export interface WebhookOptions {
   backoffSeconds?: number[];
   resolver?: Resolver;
 }
-
-const systemResolver: Resolver = (hostname) =>
-  new Promise((resolve, reject) =>
-    dnsLookup(hostname, { all: true }, (error, addresses) => (error ? reject(error) : resolve(addresses))),
-  );
 
 /** A callback URL a client may give: absolute http(s). Its address is checked when it is called. */
 export function checkCallbackUrl(value: string): URL {
@@ -85,17 +79,17 @@ export async function postWebhook(
   return { delivered: false, ...last, attempts };
 }
 
-async function checkedAddress(hostname: string, options: WebhookOptions): Promise<LookupAddress> {
-  const bare = hostname.replace(/^\[|\]$/g, '');
-  const addresses = await (options.resolver ?? systemResolver)(bare);
-  if (addresses.length === 0) throw new Error(`${hostname} has no address`);
-  if (!options.allowPrivateAddresses && addresses.some((entry) => isPrivateAddress(entry.address))) {
-    throw new InvalidInputError(
-      `callback_url host ${hostname} is a loopback, private or link-local address (set WEBHOOK_ALLOW_PRIVATE_URLS=true to allow)`,
-      { code: 'invalid_callback_url' },
-    );
-  }
-  return addresses[0];
+function checkedAddress(hostname: string, options: WebhookOptions): Promise<LookupAddress> {
+  return resolveCheckedAddress(hostname, {
+    resolver: options.resolver ?? systemResolver,
+    allowPrivate: options.allowPrivateAddresses,
+    unresolvable: () => new Error(`${hostname} does not resolve`),
+    refused: () =>
+      new InvalidInputError(
+        `callback_url host ${hostname} is a loopback, private or link-local address (set WEBHOOK_ALLOW_PRIVATE_URLS=true to allow)`,
+        { code: 'invalid_callback_url' },
+      ),
+  });
 }
 
 function send(
@@ -106,13 +100,9 @@ function send(
   timeoutMs: number,
 ): Promise<number> {
   return new Promise((resolve, reject) => {
-    const pinned: LookupFunction = (_hostname, options, callback) => {
-      if ((options as { all?: boolean }).all) callback(null, [address]);
-      else callback(null, address.address, address.family);
-    };
     const request = (url.protocol === 'https:' ? https : http).request(
       url,
-      { method: 'POST', headers, lookup: pinned, timeout: timeoutMs },
+      { method: 'POST', headers, lookup: pinnedLookup(address), timeout: timeoutMs },
       (response) => {
         response.resume();
         response.on('end', () => resolve(response.statusCode ?? 0));
