@@ -112,6 +112,22 @@ export class CancelledError extends ServerError {
   }
 }
 
+/**
+ * What a client may see of an error reported after its answer has started (an SSE `error` event, a
+ * job's state): the message of errors meant for clients, otherwise a reference to look up in the logs.
+ */
+export function publicError(
+  error: unknown,
+  reference: string,
+): { detail: string; code: string; status_code: number } {
+  const known = error instanceof ServerError && error.expose;
+  return {
+    detail: known ? error.message : `internal error (${reference})`,
+    code: error instanceof ServerError ? error.code : 'internal_error',
+    status_code: error instanceof ServerError ? error.statusCode : 500,
+  };
+}
+
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError();
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { CancelledError, EngineOverloadedError, InvalidInputError, ServerError } from '../errors.ts';
+import { CancelledError, EngineOverloadedError, InvalidInputError, publicError } from '../errors.ts';
 import type { VideoJob, VideoService } from './video-service.ts';
 import type { VideoStore } from './video-store.ts';
 
@@ -125,19 +125,12 @@ export class VideoJobs {
       });
     } catch (error) {
       const cancelled = signal.aborted || error instanceof CancelledError;
-      const known = error instanceof ServerError && error.expose;
       if (!cancelled) this.options.logger?.warn({ err: error, job: entry.state.job_id }, 'video job failed');
       this.update(entry, {
         status: cancelled ? 'cancelled' : 'failed',
-        error: {
-          detail: cancelled
-            ? 'the job was cancelled'
-            : known
-              ? error.message
-              : `internal error (job ${entry.state.job_id})`,
-          code: cancelled ? 'cancelled' : error instanceof ServerError ? error.code : 'internal_error',
-          status_code: cancelled ? 499 : error instanceof ServerError ? error.statusCode : 500,
-        },
+        error: cancelled
+          ? { detail: 'the job was cancelled', code: 'cancelled', status_code: 499 }
+          : publicError(error, `job ${entry.state.job_id}`),
       });
     }
     entry.finishedAt = Date.now();

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { publicError } from '../../errors.ts';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { Readable } from 'node:stream';
 import { CONTENT_TYPES, encodeSpeechStream } from '../../media/speech-encoder.ts';
@@ -8,7 +9,6 @@ import { requestSignal } from '../request-signal.ts';
 import { audioOf, openAiSpeechJob, referenceFor } from '../openai-speech-job.ts';
 import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
-import { sseErrorData } from '../sse-error.ts';
 import { cacheHeader, referenceWarningsHeader } from '../response-headers.ts';
 
 export interface OpenAiRoutesOptions {
@@ -125,7 +125,7 @@ export const openAiRoutes: FastifyPluginAsync<OpenAiRoutesOptions> = async (app,
         });
       } catch (error) {
         request.log.warn({ err: error }, 'speech stream failed');
-        sse.sendData({ type: 'error', error: sseErrorData(error, request.id) });
+        sse.sendData({ type: 'error', error: publicError(error, `request ${request.id}`) });
       } finally {
         sse.end();
       }

@@ -5,11 +5,10 @@ import { encodeSpeechStream, SPEECH_FORMATS } from '../../media/speech-encoder.t
 import { SentenceAccumulator } from '../../core/sentence-accumulator.ts';
 import type { SpeechService } from '../../core/speech-service.ts';
 import type { VoiceLibrary } from '../../core/voice-library.ts';
-import { InvalidInputError } from '../../errors.ts';
+import { InvalidInputError, publicError } from '../../errors.ts';
 import { splitSentences } from '../../text/index.ts';
 import { audioOf, openAiSpeechJob, referenceFor, type ChosenReference } from '../openai-speech-job.ts';
 import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
-import { sseErrorData } from '../sse-error.ts';
 
 export interface SpeechStreamRoutesOptions {
   speech: SpeechService;
@@ -63,7 +62,7 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
     const fail = (error: unknown) => {
       if (signal.aborted) return;
       request.log.warn({ err: error }, 'speech stream session failed');
-      send({ type: 'error', ...sseErrorData(error, request.id) });
+      send({ type: 'error', ...publicError(error, `request ${request.id}`) });
       controller.abort();
       socket.close(error instanceof InvalidInputError ? 1008 : 1011);
     };

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { publicError } from '../../errors.ts';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { encodeWav } from '../../audio/wav.ts';
 import { collectSpeech, type SpeechService } from '../../core/speech-service.ts';
@@ -10,7 +11,6 @@ import {
 } from '../schemas/tts-schemas.ts';
 import { modelKeyForSize, speechJobFromBody } from '../speech-job-from-body.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
-import { sseErrorData } from '../sse-error.ts';
 import { cacheHeader, referenceWarningsHeader } from '../response-headers.ts';
 
 export interface TtsRoutesOptions {
@@ -130,7 +130,7 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
         sse.send('done', { total_time: Number(seconds(startedAt)), total_chunks: chunkIndex });
       } catch (error) {
         request.log.warn({ err: error }, 'speech stream failed');
-        sse.send('error', sseErrorData(error, request.id));
+        sse.send('error', publicError(error, `request ${request.id}`));
       } finally {
         sse.end();
       }

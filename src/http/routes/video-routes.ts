@@ -5,9 +5,8 @@ import path from 'node:path';
 import type { VideoService } from '../../core/video-service.ts';
 import type { VideoStore } from '../../core/video-store.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
-import { sseErrorData } from '../sse-error.ts';
 import { referenceWarningsHeader } from '../response-headers.ts';
-import { InvalidInputError } from '../../errors.ts';
+import { InvalidInputError, publicError } from '../../errors.ts';
 import { requestSignal } from '../request-signal.ts';
 import { videoJobFromRequest } from '../video-form.ts';
 
@@ -98,7 +97,7 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
         });
       } catch (error) {
         request.log.warn({ err: error }, 'video stream failed');
-        sse.send('error', sseErrorData(error, request.id));
+        sse.send('error', publicError(error, `request ${request.id}`));
       } finally {
         sse.end();
       }
