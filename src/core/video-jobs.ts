@@ -2,22 +2,20 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CancelledError, EngineOverloadedError, InvalidInputError, publicError } from '../errors.ts';
 import type { VideoJob, VideoService } from './video-service.ts';
-import type { VideoStore } from './video-store.ts';
+import type { KeptVideo, VideoStore } from './video-store.ts';
 
 export type VideoJobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
-/** What GET /video/jobs/{id} answers, and what the callback receives when the job ends. */
-export interface VideoJobState {
+/**
+ * What GET /video/jobs/{id} answers, and what the callback receives when the job ends: once it has
+ * succeeded, with the kept video's fields (the same as the SSE `done` event).
+ */
+export interface VideoJobState extends Partial<KeptVideo> {
   job_id: string;
   status: VideoJobStatus;
   created_at: string;
   updated_at: string;
   progress: { stage: string; fraction: number | null } | null;
-  video_url?: string;
-  avatar_used?: string;
-  notices?: string[];
-  reference_warnings?: string[];
-  elapsed?: { tts: number; total: number };
   error?: { detail: string; code: string; status_code: number };
 }
 
@@ -114,15 +112,7 @@ export class VideoJobs {
       const result = await this.options.video.render(job, signal, (stage, fraction) =>
         this.update(entry, { status: 'running', progress: { stage, fraction: fraction ?? null } }),
       );
-      const name = await this.options.files.save(result.mp4);
-      this.update(entry, {
-        status: 'succeeded',
-        video_url: `/video/files/${name}`,
-        avatar_used: result.avatarUsed,
-        notices: result.notices,
-        reference_warnings: result.referenceWarnings,
-        elapsed: { tts: result.ttsSeconds, total: result.totalSeconds },
-      });
+      this.update(entry, { status: 'succeeded', ...(await this.options.files.keep(result)) });
     } catch (error) {
       const cancelled = signal.aborted || error instanceof CancelledError;
       if (!cancelled) this.options.logger?.warn({ err: error, job: entry.state.job_id }, 'video job failed');

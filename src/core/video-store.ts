@@ -2,6 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { RenderedVideo } from './video-service.ts';
+
+/** A rendered video once kept: where to download it and what the rendering reported. */
+export interface KeptVideo {
+  video_url: string;
+  expires_in: number;
+  bytes: number;
+  avatar_used: string;
+  notices: string[];
+  reference_warnings: string[];
+  elapsed: { tts: number; total: number };
+}
 
 /** Names this store gives its files; anything else in the folder is never served or deleted. */
 const STORED_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.mp4$/;
@@ -30,6 +42,20 @@ export class VideoStore {
     await writeFile(partial, mp4);
     await rename(partial, path.join(this.directory, name));
     return name;
+  }
+
+  /** Saves a rendered video and describes it for the client (the SSE `done` event, a job's state). */
+  async keep(video: RenderedVideo): Promise<KeptVideo> {
+    const name = await this.save(video.mp4);
+    return {
+      video_url: `/video/files/${name}`,
+      expires_in: this.options.keepSeconds,
+      bytes: video.mp4.length,
+      avatar_used: video.avatarUsed,
+      notices: video.notices,
+      reference_warnings: video.referenceWarnings,
+      elapsed: { tts: video.ttsSeconds, total: video.totalSeconds },
+    };
   }
 
   /** The folder and name to serve, or undefined when the name is not one of ours or has expired. */

@@ -85,16 +85,7 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
         const result = await video.render(job, signal, (stage, fraction) =>
           sse.send('progress', { stage, fraction: fraction ?? null, elapsed: elapsed() }),
         );
-        const name = await files.save(result.mp4);
-        sse.send('done', {
-          video_url: `/video/files/${name}`,
-          expires_in: files.keepSeconds,
-          bytes: result.mp4.length,
-          avatar_used: result.avatarUsed,
-          notices: result.notices,
-          reference_warnings: result.referenceWarnings,
-          elapsed: { tts: result.ttsSeconds, total: result.totalSeconds },
-        });
+        sse.send('done', await files.keep(result));
       } catch (error) {
         request.log.warn({ err: error }, 'video stream failed');
         sse.send('error', publicError(error, `request ${request.id}`));
