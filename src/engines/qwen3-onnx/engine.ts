@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { modelDirectory, type Config } from '../../config.ts';
 import {
@@ -197,46 +198,50 @@ export class Qwen3OnnxEngine implements TtsEngine {
     } catch {
       // Not cached yet.
     }
+    const message = await this.ask(request.model, signal, (worker, jobId) => {
+      const samples = request.reference.samples.slice();
+      worker.postMessage({ type: 'voice', jobId, samples, referenceText, xVectorOnly: request.xVectorOnly }, [
+        samples.buffer,
+      ]);
+    });
+    if (message.type === 'error')
+      throw new InvalidInputError(
+        `the reference audio could not be turned into a voice: ${message.message}`,
+        { statusCode: 422 },
+      );
+    if (message.type !== 'voice') throw new EngineFailedError(`unexpected worker answer ${message.type}`);
+    const voice: VoiceData = {
+      referenceCodes: message.referenceCodes,
+      referenceFrames: message.referenceFrames,
+      speakerEmbedding: message.speakerEmbedding,
+      referenceText,
+      xVectorOnly: request.xVectorOnly,
+    };
+    await mkdir(path.dirname(this.voiceFile(id)), { recursive: true });
+    await writeFile(
+      this.voiceFile(id),
+      JSON.stringify({
+        codes: [...voice.referenceCodes],
+        frames: voice.referenceFrames,
+        embedding: [...voice.speakerEmbedding],
+      }),
+    ).catch((error: unknown) => this.logger?.warn({ err: error }, 'could not write the voice cache'));
+    return voice;
+  }
+
+  /** Posts one job to a worker of the model and resolves with its one answer; the worker is then free. */
+  private async ask(
+    key: ModelKey,
+    signal: AbortSignal,
+    post: (worker: Worker, jobId: number) => void,
+  ): Promise<WorkerResponse> {
     const queue = new AsyncQueue<WorkerResponse>();
-    const release = await this.pool(request.model).job(
-      signal,
-      (worker, jobId) => {
-        const samples = request.reference.samples.slice();
-        worker.postMessage(
-          { type: 'voice', jobId, samples, referenceText, xVectorOnly: request.xVectorOnly },
-          [samples.buffer],
-        );
-      },
-      {
-        onMessage: (message) => queue.push(message),
-        onCrash: (error) => queue.fail(crashError('speech', error)),
-      },
-    );
+    const release = await this.pool(key).job(signal, post, {
+      onMessage: (message) => queue.push(message),
+      onCrash: (error) => queue.fail(crashError('speech', error)),
+    });
     try {
-      const message = await queue.next();
-      if (message.type === 'error')
-        throw new InvalidInputError(
-          `the reference audio could not be turned into a voice: ${message.message}`,
-          { statusCode: 422 },
-        );
-      if (message.type !== 'voice') throw new EngineFailedError(`unexpected worker answer ${message.type}`);
-      const voice: VoiceData = {
-        referenceCodes: message.referenceCodes,
-        referenceFrames: message.referenceFrames,
-        speakerEmbedding: message.speakerEmbedding,
-        referenceText,
-        xVectorOnly: request.xVectorOnly,
-      };
-      await mkdir(path.dirname(this.voiceFile(id)), { recursive: true });
-      await writeFile(
-        this.voiceFile(id),
-        JSON.stringify({
-          codes: [...voice.referenceCodes],
-          frames: voice.referenceFrames,
-          embedding: [...voice.speakerEmbedding],
-        }),
-      ).catch((error: unknown) => this.logger?.warn({ err: error }, 'could not write the voice cache'));
-      return voice;
+      return await queue.next();
     } finally {
       release();
     }
@@ -324,21 +329,10 @@ export class Qwen3OnnxEngine implements TtsEngine {
     const startedAt = performance.now();
     await Promise.all(
       Array.from({ length: pool.size }, async () => {
-        const queue = new AsyncQueue<WorkerResponse>();
-        const release = await pool.job(
-          AbortSignal.timeout(120_000),
-          (worker, jobId) => worker.postMessage({ type: 'warm-up', jobId }),
-          {
-            onMessage: (message) => queue.push(message),
-            onCrash: (error) => queue.fail(crashError('speech', error)),
-          },
+        const answer = await this.ask(key, AbortSignal.timeout(120_000), (worker, jobId) =>
+          worker.postMessage({ type: 'warm-up', jobId }),
         );
-        try {
-          const answer = await queue.next();
-          if (answer.type === 'error') throw new EngineFailedError(`warm-up failed: ${answer.message}`);
-        } finally {
-          release();
-        }
+        if (answer.type === 'error') throw new EngineFailedError(`warm-up failed: ${answer.message}`);
       }),
     );
     return performance.now() - startedAt;

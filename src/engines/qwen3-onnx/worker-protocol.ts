@@ -37,5 +37,5 @@ export type WorkerResponse =
       finishReason: 'end-of-speech' | 'length';
       timings: Record<string, number>;
     }
-  | { type: 'warmed-up'; jobId: number; milliseconds: number }
+  | { type: 'warmed-up'; jobId: number }
   | { type: 'error'; jobId: number; message: string };

@@ -43,8 +43,7 @@ port.on('message', (message: WorkerRequest) => {
  * Runs every graph once on a stand-in reference and a few frames, so that the first real request does
  * not pay for ONNX Runtime's first-run allocations (and, on a GPU, kernel selection).
  */
-async function warmUp(): Promise<number> {
-  const startedAt = performance.now();
+async function warmUp(): Promise<void> {
   const sampleRate = model.manifest.audio.sampleRate;
   const tone = Float32Array.from({ length: sampleRate }, (_value, index) => 0.1 * Math.sin(index / 20));
   const { codes, frames } = await model.encodeReference(tone);
@@ -67,14 +66,14 @@ async function warmUp(): Promise<number> {
     maxNewTokens: 8,
   };
   for await (const event of generateSpeech(model, voice, request, () => jobs.stopping)) void event;
-  return performance.now() - startedAt;
 }
 
 async function handle(
   message: Exclude<WorkerRequest, { type: 'shutdown' | 'exit-for-test' }>,
 ): Promise<void> {
   if (message.type === 'warm-up') {
-    send({ type: 'warmed-up', jobId: message.jobId, milliseconds: await warmUp() });
+    await warmUp();
+    send({ type: 'warmed-up', jobId: message.jobId });
     return;
   }
   if (message.type === 'voice') {
