@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { CancelledError, InvalidInputError } from '../errors.ts';
 
@@ -41,45 +41,55 @@ export class FfmpegError extends Error {
   }
 }
 
+/**
+ * ffmpeg with all three pipes, quiet but for errors. `stderrTail()` is the end of what it said, for
+ * error messages. Writing to stdin after ffmpeg stopped reading is not an error of ours: its exit code
+ * says why it stopped.
+ */
+export function spawnFfmpeg(args: string[]): {
+  child: ChildProcessWithoutNullStreams;
+  stderrTail: () => string;
+} {
+  const child = spawn(ffmpegPath(), ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args]);
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-4000);
+  });
+  child.stdin.on('error', () => {});
+  return { child, stderrTail: () => stderr.trim() };
+}
+
 /** Runs ffmpeg with stdin/stdout pipes; resolves with stdout, rejects with the end of stderr. */
 export function runFfmpeg(args: string[], options: RunFfmpegOptions = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) return reject(new CancelledError());
-    const child = spawn(ffmpegPath(), ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const { child, stderrTail } = spawnFfmpeg(args);
     const chunks: Buffer[] = [];
     let outputBytes = 0;
-    let stderr = '';
     let failure: Error | undefined;
     const stop = (error: Error) => {
       failure ??= error;
       child.kill('SIGKILL');
     };
     const timer = options.timeoutMs
-      ? setTimeout(() => stop(new FfmpegError('ffmpeg took too long', stderr)), options.timeoutMs)
+      ? setTimeout(() => stop(new FfmpegError('ffmpeg took too long', stderrTail())), options.timeoutMs)
       : undefined;
     const onAbort = () => stop(new CancelledError());
     options.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (chunk: Buffer) => {
       outputBytes += chunk.length;
       if (options.maxOutputBytes !== undefined && outputBytes > options.maxOutputBytes) {
-        stop(new FfmpegError('ffmpeg produced more output than allowed', stderr));
+        stop(new FfmpegError('ffmpeg produced more output than allowed', stderrTail()));
         return;
       }
       chunks.push(chunk);
     });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString('utf8')).slice(-4000);
-    });
-    // ffmpeg may stop reading early (it found what it needed, or failed): that is not our error.
-    child.stdin.on('error', () => {});
     child.on('error', (error) => stop(error));
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       if (failure) return reject(failure);
-      if (code !== 0) return reject(new FfmpegError(`ffmpeg exited with code ${code}`, stderr.trim()));
+      if (code !== 0) return reject(new FfmpegError(`ffmpeg exited with code ${code}`, stderrTail()));
       resolve(Buffer.concat(chunks));
     });
     if (options.input) child.stdin.end(options.input);

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { CancelledError, EngineFailedError } from '../errors.ts';
-import { ffmpegPath } from './ffmpeg.ts';
+import { spawnFfmpeg } from './ffmpeg.ts';
 import { pcm16, wavHeader } from '../audio/wav.ts';
 
 export const SPEECH_FORMATS = ['mp3', 'opus', 'aac', 'flac', 'wav', 'pcm'] as const;
@@ -83,15 +82,8 @@ async function* encodeWithFfmpeg(
   // Raw PCM needs no probing: without these ffmpeg reads most of a second before it encodes anything.
   const input = ['-probesize', '32', '-analyzeduration', '0', '-fflags', 'nobuffer'];
   input.push('-f', 's16le', '-ar', String(sampleRate), '-ac', '1', '-i', 'pipe:0');
-  const child = spawn(
-    ffmpegPath(),
-    // -flush_packets: each encoded packet goes out at once instead of filling the muxer's buffer first.
-    ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input, ...output, '-flush_packets', '1', 'pipe:1'],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-2000)));
-  child.stdin.on('error', () => {}); // ffmpeg gone: its exit code says why
+  // -flush_packets: each encoded packet goes out at once instead of filling the muxer's buffer first.
+  const { child, stderrTail } = spawnFfmpeg([...input, ...output, '-flush_packets', '1', 'pipe:1']);
   const exited = once(child, 'close') as Promise<[number | null]>;
   // Generation feeds ffmpeg while this generator hands its output on; a failure on either side stops both.
   let feedError: unknown;
@@ -114,7 +106,7 @@ async function* encodeWithFfmpeg(
     if (feedError !== undefined) throw feedError;
     if (signal.aborted) throw new CancelledError();
     if (code !== 0)
-      throw new EngineFailedError(`the audio encoder failed: ${stderr.trim() || `exit ${code}`}`);
+      throw new EngineFailedError(`the audio encoder failed: ${stderrTail() || `exit ${code}`}`);
   } finally {
     // A consumer that stopped early (the client left) leaves nothing running behind it.
     if (child.exitCode === null) child.kill('SIGKILL');

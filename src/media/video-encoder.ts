@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { encodeWav } from '../audio/wav.ts';
 import { CancelledError, EngineFailedError } from '../errors.ts';
-import { ffmpegPath } from './ffmpeg.ts';
+import { spawnFfmpeg } from './ffmpeg.ts';
 
 /**
  * Encoding settings: H.264 (libx264) at CRF 23 with the veryfast preset — near-transparent for a
@@ -43,50 +42,41 @@ export async function createVideoEncoder(options: {
   const videoFile = path.join(directory, 'output.mp4');
   await writeFile(audioFile, encodeWav(options.speech.samples, options.speech.sampleRate));
   const { crf, preset, pixelFormat, audioBitrate, fps } = VIDEO_ENCODING;
-  const child = spawn(
-    ffmpegPath(),
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgb24',
-      '-s',
-      `${options.width}x${options.height}`,
-      '-r',
-      String(fps),
-      '-i',
-      'pipe:0',
-      '-i',
-      audioFile,
-      '-map',
-      '0:v',
-      '-map',
-      '1:a',
-      '-c:v',
-      'libx264',
-      '-preset',
-      preset,
-      '-crf',
-      String(crf),
-      '-pix_fmt',
-      pixelFormat,
-      '-c:a',
-      'aac',
-      '-b:a',
-      audioBitrate,
-      '-movflags',
-      '+faststart',
-      videoFile,
-    ],
-    { stdio: ['pipe', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-  child.stdin.on('error', () => {});
+  const { child, stderrTail } = spawnFfmpeg([
+    '-y',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    '-s',
+    `${options.width}x${options.height}`,
+    '-r',
+    String(fps),
+    '-i',
+    'pipe:0',
+    '-i',
+    audioFile,
+    '-map',
+    '0:v',
+    '-map',
+    '1:a',
+    '-c:v',
+    'libx264',
+    '-preset',
+    preset,
+    '-crf',
+    String(crf),
+    '-pix_fmt',
+    pixelFormat,
+    '-c:a',
+    'aac',
+    '-b:a',
+    audioBitrate,
+    '-movflags',
+    '+faststart',
+    videoFile,
+  ]);
+  child.stdout.resume(); // the video goes to a file; nothing is read from stdout
   const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
   const cleanUp = () => rm(directory, { recursive: true, force: true });
   const onAbort = () => child.kill('SIGKILL');
@@ -97,7 +87,7 @@ export async function createVideoEncoder(options: {
       return new Promise((resolve, reject) => {
         const written = child.stdin.write(rgb, (error) =>
           error
-            ? reject(new EngineFailedError(`ffmpeg stopped taking frames: ${stderr || error.message}`))
+            ? reject(new EngineFailedError(`ffmpeg stopped taking frames: ${stderrTail() || error.message}`))
             : undefined,
         );
         if (written) resolve();
@@ -111,7 +101,7 @@ export async function createVideoEncoder(options: {
       try {
         if (options.signal?.aborted) throw new CancelledError();
         if (code !== 0)
-          throw new EngineFailedError(`ffmpeg could not encode the video (exit ${code}): ${stderr.trim()}`);
+          throw new EngineFailedError(`ffmpeg could not encode the video (exit ${code}): ${stderrTail()}`);
         return await readFile(videoFile);
       } finally {
         await cleanUp();
