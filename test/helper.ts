@@ -105,3 +105,22 @@ export const SEED_BODY = {
   ref_audio: SEED_REFERENCE_NAME,
   ref_text: '안녕하세요. 오늘 저의 면접에 참석해 주셔서 감사합니다.',
 };
+
+/**
+ * Polls `read` until `done` holds, and returns that value; past `timeoutMs` it fails the test with the
+ * last value seen. For state that changes in the background (a cancelled engine, a video job).
+ */
+export async function eventually<T>(
+  read: () => T | Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 10000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

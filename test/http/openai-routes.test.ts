@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { ffmpegPath } from '../../src/media/ffmpeg.ts';
 import { atempoChain } from '../../src/media/speech-encoder.ts';
 import { wavHeader } from '../../src/audio/wav.ts';
-import { buildTestApp, writeReferenceAudio, type TestApp } from '../helper.ts';
+import { buildTestApp, eventually, writeReferenceAudio, type TestApp } from '../helper.ts';
 import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
 
 const TEXT = '안녕하세요. 면접을 시작하겠습니다. 자기소개를 부탁드립니다.';
@@ -235,9 +235,11 @@ describe('OpenAI-compatible speech over a real connection', () => {
       const reader = response.body!.getReader();
       await reader.read();
       controller.abort();
-      const deadline = performance.now() + 3000;
-      while (engine.cancelledRequests === 0 && performance.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      await eventually(
+        () => engine.cancelledRequests,
+        (count) => count > 0,
+        3000,
+      );
       assert.equal(engine.cancelledRequests, 1, 'the engine saw the cancellation');
       const started = engine.requests.length;
       await new Promise((resolve) => setTimeout(resolve, 300));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { WebSocket } from 'ws';
-import { buildTestApp, type TestApp } from '../helper.ts';
+import { buildTestApp, eventually, type TestApp } from '../helper.ts';
 import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
 
 type ServerMessage = { type: string; [key: string]: unknown } | { type: 'binary'; bytes: number };
@@ -172,9 +172,11 @@ describe('WS /v1/audio/speech/stream', () => {
       socket.send(JSON.stringify({ type: 'input.done' }));
       await session.until(() => session.messages.some((m) => m.type === 'binary'), 'the first audio');
       socket.terminate();
-      const deadline = Date.now() + 3000;
-      while (slow.cancelledRequests === 0 && Date.now() < deadline)
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      await eventually(
+        () => slow.cancelledRequests,
+        (count) => count > 0,
+        3000,
+      );
       assert.equal(slow.cancelledRequests, 1);
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert.equal(slow.requests.length, 1, 'the second sentence was never started');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { buildTestApp, SEED_BODY, type TestApp } from '../helper.ts';
+import { buildTestApp, eventually, SEED_BODY, type TestApp } from '../helper.ts';
 import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
 
 /** Reads SSE events from a live response as they arrive. */
@@ -74,8 +74,11 @@ describe('SSE over a real connection', () => {
       if (event.event === 'audio') break;
     }
     controller.abort();
-    const deadline = performance.now() + 3000;
-    while (engine.cancelledRequests === cancelledBefore && performance.now() < deadline) await sleep(20);
+    await eventually(
+      () => engine.cancelledRequests,
+      (count) => count > cancelledBefore,
+      3000,
+    );
     assert.ok(engine.cancelledRequests > cancelledBefore, 'the engine saw the cancellation');
     const requestsAfterCancel = engine.requests.length;
     await sleep(400);

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { postWebhook, webhookSignature } from '../../src/core/webhook.ts';
-import { buildTestApp, SEED_BODY, type TestApp } from '../helper.ts';
+import { buildTestApp, eventually, SEED_BODY, type TestApp } from '../helper.ts';
 import { FakeLipsyncEngine } from '../support/fake-lipsync-engine.ts';
 import { multipart } from '../support/multipart.ts';
 
@@ -29,16 +29,6 @@ async function receiver(statuses: number[] = []) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   return { calls, url, close: () => new Promise((resolve) => server.close(resolve)) };
-}
-
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 describe('video jobs', () => {
@@ -68,7 +58,7 @@ describe('video jobs', () => {
       const { job_id: id, status, status_url: statusUrl } = submitted.json();
       assert.ok(['queued', 'running'].includes(status), status);
       assert.equal(submitted.headers.location, statusUrl);
-      const done = await until(
+      const done = await eventually(
         () => job(id),
         (state) => state.status === 'succeeded',
       );
@@ -77,7 +67,7 @@ describe('video jobs', () => {
       const video = await test.app.inject({ method: 'GET', url: done.video_url });
       assert.equal(video.body, 'fake mp4 bytes');
 
-      await until(
+      await eventually(
         async () => hook.calls.length,
         (count) => count === 1,
       );
@@ -96,13 +86,13 @@ describe('video jobs', () => {
       const { job_id: id } = (
         await test.app.inject({ method: 'POST', url: '/video/jobs', ...multipart(FORM) })
       ).json();
-      await until(
+      await eventually(
         () => job(id),
         (state) => state.status === 'running',
       );
       const cancelled = await test.app.inject({ method: 'DELETE', url: `/video/jobs/${id}` });
       assert.equal(cancelled.statusCode, 200);
-      const final = await until(
+      const final = await eventually(
         () => job(id),
         (state) => state.status === 'cancelled',
         3000,
@@ -120,7 +110,7 @@ describe('video jobs', () => {
       const { job_id: id } = (
         await test.app.inject({ method: 'POST', url: '/video/jobs', ...multipart(FORM) })
       ).json();
-      const final = await until(
+      const final = await eventually(
         () => job(id),
         (state) => state.status === 'failed',
       );
