@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { publicError } from '../../errors.ts';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { publicError } from '../../errors.ts';
 import { Readable } from 'node:stream';
 import { CONTENT_TYPES, encodeSpeechStream } from '../../media/speech-encoder.ts';
 import type { SpeechService } from '../../core/speech-service.ts';
@@ -17,11 +17,6 @@ export interface OpenAiRoutesOptions {
   requestTimeoutMs: number;
 }
 
-/**
- * OpenAI's speech API (`POST /v1/audio/speech`, `GET /v1/audio/voices`) over the same speech service,
- * so that clients and agent frameworks written for OpenAI speak in a cloned voice. Audio streams in
- * every format as it is generated.
- */
 interface ErrorBody {
   detail?: string | { loc?: (string | number)[]; msg?: string }[];
   code?: string;
@@ -47,6 +42,11 @@ function withOpenAiError(body: ErrorBody, status: number): ErrorBody & { error: 
   };
 }
 
+/**
+ * OpenAI's speech API (`POST /v1/audio/speech`, `GET /v1/audio/voices`) over the same speech service,
+ * so that clients and agent frameworks written for OpenAI speak in a cloned voice. Audio streams in
+ * every format as it is generated.
+ */
 export const openAiRoutes: FastifyPluginAsync<OpenAiRoutesOptions> = async (app, options) => {
   const routes = app.withTypeProvider<ZodTypeProvider>();
   const { speech, voices } = options;
