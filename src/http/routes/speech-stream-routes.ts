@@ -27,6 +27,8 @@ const sessionConfigSchema = openAiSpeechBodySchema
   });
 type SessionConfig = z.infer<typeof sessionConfigSchema>;
 
+const MESSAGE_SHAPE = '{"type": "session.config" | "input.text" | "input.done" | "input.cancel", …}';
+
 const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('session.config') }).passthrough(),
   z.object({ type: z.literal('input.text'), text: z.string() }),
@@ -109,8 +111,7 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
     };
 
     const cancelTurn = () => {
-      const cancelled = turn;
-      cancelled.abort();
+      turn.abort();
       sentences.flush();
       turn = new AbortController();
       work = work.then(() => {
@@ -144,7 +145,6 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
       work = work.then(() => {
         if (signal.aborted) return;
         send({ type: 'session.done', total_sentences: sentenceIndex });
-        clearTimeout(idle);
         socket.close(1000);
       });
     };
@@ -153,8 +153,7 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
     socket.on('message', (data, isBinary) => {
       keepAlive();
       try {
-        if (isBinary)
-          throw new InvalidInputError('send JSON text messages: session.config, input.text, input.done');
+        if (isBinary) throw new InvalidInputError(`send JSON text messages: ${MESSAGE_SHAPE}`);
         let json: unknown;
         try {
           json = JSON.parse(String(data));
@@ -162,10 +161,7 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
           throw new InvalidInputError('a message is not JSON');
         }
         const parsed = clientMessageSchema.safeParse(json);
-        if (!parsed.success)
-          throw new InvalidInputError(
-            'each message is {"type": "session.config" | "input.text" | "input.done" | "input.cancel", …}',
-          );
+        if (!parsed.success) throw new InvalidInputError(`each message is ${MESSAGE_SHAPE}`);
         handle(parsed.data);
       } catch (error) {
         fail(error);
