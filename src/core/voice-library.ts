@@ -21,29 +21,39 @@ export class VoiceLibrary {
   constructor(private readonly directory: string) {}
 
   async list(): Promise<NamedVoice[]> {
+    return Promise.all((await this.files()).map((voice) => this.withTranscript(voice)));
+  }
+
+  /** Each voice's name and audio file, without reading any transcript. */
+  private async files(): Promise<{ name: string; file: string }[]> {
     let entries: string[];
     try {
       entries = await readdir(this.directory);
     } catch {
       return [];
     }
-    const voices: NamedVoice[] = [];
+    const voices: { name: string; file: string }[] = [];
     for (const file of entries.filter((entry) => AUDIO_FILE.test(entry)).sort()) {
       const name = file.replace(AUDIO_FILE, '');
       if (voices.some((voice) => voice.name === name)) continue; // interviewer.wav wins over interviewer.mp3
-      const transcript = await readFile(path.join(this.directory, `${name}.txt`), 'utf8').catch(
-        () => undefined,
-      );
-      voices.push({ name, file, ...(transcript?.trim() ? { transcript: transcript.trim() } : {}) });
+      voices.push({ name, file });
     }
     return voices;
   }
 
+  private async withTranscript(voice: { name: string; file: string }): Promise<NamedVoice> {
+    const transcript = await readFile(path.join(this.directory, `${voice.name}.txt`), 'utf8').catch(
+      () => undefined,
+    );
+    return { ...voice, ...(transcript?.trim() ? { transcript: transcript.trim() } : {}) };
+  }
+
   /** The voice of that name (or file name); a 404 that lists the voices there are otherwise. */
   async find(name: string): Promise<NamedVoice> {
-    const voices = await this.list();
+    // Only the voice asked for has its transcript read: a request need not read every one.
+    const voices = await this.files();
     const voice = voices.find((candidate) => candidate.name === name || candidate.file === name);
-    if (voice) return voice;
+    if (voice) return this.withTranscript(voice);
     const known = voices.map((candidate) => candidate.name);
     throw new InvalidInputError(
       `no voice named ${JSON.stringify(name)}: voices are the audio files in REF_AUDIO_DIR` +
