@@ -230,7 +230,12 @@ def main() -> None:
         state, keys = embeds, []
         for layer in talker.model.layers:
             state, key, _ = decoder_layer_step(
-                layer, state, lambda q, k: apply_multimodal_rotary_pos_emb(q, k, cos, sin, None), None, None, mask
+                layer, state, lambda q, k: apply_multimodal_rotary_pos_emb(
+                    q, k, cos, sin, talker.config.rope_scaling["mrope_section"], talker.config.rope_scaling["interleaved"]
+                ),
+                None,
+                None,
+                mask,
             )
             keys.append(key[0])
         state = talker.model.norm(state)
@@ -269,7 +274,7 @@ def main() -> None:
         return codes
 
     with torch.inference_mode():
-        greedy = predictor(hidden_state, first, torch.tensor(0.9), torch.tensor(5), torch.full((groups - 1, codebook), 0.5))
+        greedy = predictor(hidden_state, first, torch.tensor(0.9), torch.tensor(5), torch.tensor(1.0), torch.full((groups - 1, codebook), 0.5))
     check("code predictor: greedy vs recomputed loop (codes differing)", float(sum(int(a != b) for a, b in zip(greedy.tolist(), recompute_codes()))), 0)
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -302,27 +307,30 @@ def main() -> None:
 
         torch.onnx.export(
             predictor,
-            (hidden_state, first, torch.tensor(0.9), torch.tensor(5), torch.rand(groups - 1, codebook)),
+            (hidden_state, first, torch.tensor(0.9), torch.tensor(5), torch.tensor(0.8), torch.rand(groups - 1, codebook)),
             str(predictor_path),
-            input_names=["hidden", "first_code", "temperature", "top_k", "noise"],
+            input_names=["hidden", "first_code", "temperature", "top_k", "top_p", "noise"],
             output_names=["codes"],
             opset_version=17,
             **legacy_exporter(),
         )
         cases.keep(predictor_path)
         session = onnxruntime.InferenceSession(str(predictor_path), providers=["CPUExecutionProvider"]) if sessions else None
-        for top_k, temperature in [(5, 0.9), (1, 1.0), (0, 0.7), (100, 1.3)]:
+        for top_k, temperature, top_p in [(5, 0.9, 1.0), (1, 1.0, 1.0), (0, 0.7, 0.6), (100, 1.3, 0.9)]:
             noise = torch.rand(groups - 1, codebook).clamp(1e-6, 1 - 1e-6)
             with torch.inference_mode():
-                expected = predictor(hidden_state, first, torch.tensor(temperature), torch.tensor(top_k), noise).numpy()
+                expected = predictor(
+                    hidden_state, first, torch.tensor(temperature), torch.tensor(top_k), torch.tensor(top_p), noise
+                ).numpy()
             feeds = {
                 "hidden": hidden_state.numpy(),
                 "first_code": first.numpy(),
                 "temperature": np.array(temperature, dtype=np.float32),
                 "top_k": np.array(top_k, dtype=np.int64),
+                "top_p": np.array(top_p, dtype=np.float32),
                 "noise": noise.numpy(),
             }
-            label = f"code predictor ONNX top_k={top_k} T={temperature} (codes differing)"
+            label = f"code predictor ONNX top_k={top_k} T={temperature} top_p={top_p} (codes differing)"
             cases.add(label, predictor_path.name, feeds, [expected], 0, "count-differing")
             if session is None:
                 continue

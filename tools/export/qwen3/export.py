@@ -17,6 +17,7 @@ import argparse
 import copy
 import gc
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qwen3.loading import Checkpoint, build_random_init, load_official, tokenizer_files  # noqa: E402
+from qwen3.loading import Checkpoint, build_random_init, load_official, split_pattern, tokenizer_files  # noqa: E402
 from qwen3.manifest import build_manifest  # noqa: E402
 from qwen3.wrappers import (  # noqa: E402
     CodecDecoderGraph,
@@ -80,32 +81,61 @@ def to_numpy(value: torch.Tensor) -> np.ndarray:
     return value.detach().cpu().numpy()
 
 
-def verify(path: Path, module: torch.nn.Module, inputs: tuple, names: list[str], label: str) -> None:
-    """Runs the graph in onnxruntime (CPU) on `inputs` and prints its largest difference to PyTorch."""
+# Largest difference to PyTorch a verified graph may show, relative to the output's scale. Integer
+# outputs (codes) must match exactly.
+VERIFY_TOLERANCE = {"float32": 1e-4, "float16": 2e-2}
+
+
+@dataclass
+class GraphJob:
+    name: str
+    module: torch.nn.Module
+    trace: tuple
+    # Inputs at other shapes than the traced one (shorter, longer, empty caches …): a length baked
+    # in by tracing fails here, not in the server.
+    checks: list[tuple]
+    input_names: list[str]
+    output_names: list[str]
+    axes: dict = field(default_factory=dict)
+    codec: bool = False
+
+
+def verify(path: Path, job: GraphJob, inputs: tuple, label: str, tolerance: float) -> list[str]:
+    """Runs the graph in onnxruntime (CPU) on `inputs`; returns what differs from PyTorch beyond tolerance."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feeds = {name: to_numpy(value) for name, value in zip(names, inputs)}
-    actual = session.run(None, feeds)
+    feeds = {name: to_numpy(value) for name, value in zip(job.input_names, inputs)}
+    try:
+        actual = session.run(None, feeds)
+    except Exception as error:  # noqa: BLE001 - any runtime failure is a failed check, reported as such
+        return [f"{label}: onnxruntime failed: {error}"]
     with torch.inference_mode():
-        expected = module(*inputs)
+        expected = job.module(*inputs)
     expected = expected if isinstance(expected, tuple) else (expected,)
+    problems = []
     for output, (got, want) in zip(session.get_outputs(), zip(actual, expected)):
         want = to_numpy(want)
         if got.shape != want.shape:
-            raise SystemExit(f"{label}: {output.name} has shape {got.shape} in ONNX but {want.shape} in PyTorch")
+            problems.append(f"{label}: {output.name} has shape {got.shape} in ONNX but {want.shape} in PyTorch")
+            continue
         if np.issubdtype(want.dtype, np.integer):
             mismatches = int((got != want).sum())
-            print(f"  verify {label}.{output.name}: {mismatches} of {want.size} integers differ")
+            print(f"  verify {label}.{output.name} {tuple(got.shape)}: {mismatches} of {want.size} integers differ")
+            if mismatches:
+                problems.append(f"{label}: {output.name}: {mismatches} of {want.size} integers differ")
         else:
+            scale = float(np.max(np.abs(want))) if want.size else 0.0
             difference = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64)))) if want.size else 0.0
-            print(f"  verify {label}.{output.name}: max |onnx - torch| = {difference:.3g}")
+            print(f"  verify {label}.{output.name} {tuple(got.shape)}: max |onnx - torch| = {difference:.3g} (scale {scale:.3g})")
+            if difference > tolerance * max(scale, 1e-3):
+                problems.append(f"{label}: {output.name} differs by {difference:.3g} (scale {scale:.3g})")
+    return problems
 
 
-def export_variant(arguments: argparse.Namespace, variant: str, checkpoint: Checkpoint) -> None:
+def graph_jobs(arguments: argparse.Namespace, variant: str, checkpoint: Checkpoint) -> list[GraphJob]:
     dtype = DTYPES[variant]
     device = torch.device(arguments.device)
-    directory = arguments.out / variant
     talker = checkpoint.talker
     config = talker.config
     hidden = config.hidden_size
@@ -122,39 +152,36 @@ def export_variant(arguments: argparse.Namespace, variant: str, checkpoint: Chec
     def ints(high, *shape):
         return torch.randint(0, high, shape, generator=generator).to(device)
 
-    common = dict(opset=arguments.opset, exporter=arguments.exporter)
-    codec_exporter = arguments.codec_exporter or arguments.exporter
-    jobs = []
+    def scalar(value, kind=torch.int64):
+        return torch.tensor(value, dtype=kind, device=device)
 
-    text_embed = TextEmbedGraph(talker).eval()
-    jobs.append(
-        (
+    jobs = [
+        GraphJob(
             "text_embed",
-            text_embed,
+            TextEmbedGraph(talker).eval(),
             (ints(1000, 1, 7),),
-            (ints(1000, 1, 12),),
+            [(ints(1000, 1, length),) for length in (1, 12, 40)],
             ["input_ids"],
             ["embeds"],
             {"input_ids": {1: "sequence"}, "embeds": {1: "sequence"}},
-            common,
         )
-    )
-    talker_graph = TalkerGraph(talker).eval()
+    ]
 
     def talker_inputs(length, cache, past):
         return (
             random_floats(1, length, hidden),
             random_floats(layers, kv_heads, cache, head_dim),
             random_floats(layers, kv_heads, cache, head_dim),
-            torch.tensor(past, dtype=torch.int64, device=device),
+            scalar(past),
         )
 
     jobs.append(
-        (
+        GraphJob(
             "talker",
-            talker_graph,
+            TalkerGraph(talker).eval(),
             talker_inputs(5, 6, 4),
-            talker_inputs(1, 11, 9),
+            # one step, a prefill on an empty cache, a long prefill, a step into a padded cache
+            [talker_inputs(1, 11, 9), talker_inputs(3, 0, 0), talker_inputs(40, 64, 0), talker_inputs(1, 128, 100)],
             ["inputs_embeds", "past_keys", "past_values", "past_length"],
             ["logits", "hidden", "new_keys", "new_values"],
             {
@@ -164,45 +191,45 @@ def export_variant(arguments: argparse.Namespace, variant: str, checkpoint: Chec
                 "new_keys": {2: "sequence"},
                 "new_values": {2: "sequence"},
             },
-            common,
         )
     )
-    predictor = CodePredictorGraph(talker).eval()
 
-    def predictor_inputs(constant_noise):
+    def predictor_inputs(temperature, top_k, top_p, constant_noise):
         noise = torch.full((groups - 1, codebook), 0.5) if constant_noise else torch.rand(groups - 1, codebook, generator=generator)
         return (
             random_floats(1, hidden),
             ints(codebook, 1),
-            torch.tensor(0.9, device=device),
-            torch.tensor(50, dtype=torch.int64, device=device),
+            scalar(temperature, torch.float32),
+            scalar(top_k),
+            scalar(top_p, torch.float32),
             noise.clamp(1e-6, 1 - 1e-6).to(device),
         )
 
     jobs.append(
-        (
+        GraphJob(
             "code_predictor",
-            predictor,
-            predictor_inputs(False),
-            predictor_inputs(True),
-            ["hidden", "first_code", "temperature", "top_k", "noise"],
+            CodePredictorGraph(talker).eval(),
+            predictor_inputs(0.9, 50, 0.8, False),
+            [
+                predictor_inputs(1.0, 50, 1.0, True),  # greedy
+                predictor_inputs(0.7, 10, 0.5, False),
+                predictor_inputs(1.3, 0, 1.0, False),  # top_k 0: no top-k
+                predictor_inputs(0.9, 1, 1.0, False),
+            ],
+            ["hidden", "first_code", "temperature", "top_k", "top_p", "noise"],
             ["codes"],
-            {},
-            common,
         )
     )
-    speaker = SpeakerEncoderGraph(checkpoint.model.speaker_encoder, dtype).eval()
     mels = checkpoint.model.config.speaker_encoder_config.mel_dim
     jobs.append(
-        (
+        GraphJob(
             "speaker_encoder",
-            speaker,
+            SpeakerEncoderGraph(checkpoint.model.speaker_encoder, dtype).eval(),
             (torch.randn(1, 180, mels, generator=generator).to(device),),
-            (torch.randn(1, 97, mels, generator=generator).to(device),),
+            [(torch.randn(1, frames, mels, generator=generator).to(device),) for frames in (97, 400)],
             ["mel"],
             ["embedding"],
             {"mel": {1: "frames"}},
-            common,
         )
     )
 
@@ -213,53 +240,68 @@ def export_variant(arguments: argparse.Namespace, variant: str, checkpoint: Chec
     rate = int(tokenizer_model.decode_upsample_rate)
     quantizers = int(tokenizer_model.config.decoder_config.num_quantizers)
     codec_codebook = int(tokenizer_model.config.decoder_config.codebook_size)
-    encoder = CodecEncoderGraph(tokenizer_model, codec_dtype).eval()
 
     def audio(samples):
-        return (0.1 * torch.randn(1, samples, generator=generator)).clamp(-1, 1).to(device)
+        return ((0.1 * torch.randn(1, samples, generator=generator)).clamp(-1, 1).to(device),)
 
-    codec_common = dict(opset=arguments.opset, exporter=codec_exporter)
     jobs.append(
-        (
+        GraphJob(
             "codec_encoder",
-            encoder,
-            (audio(3 * rate + 700),),
-            (audio(7 * rate + 1),),
+            CodecEncoderGraph(tokenizer_model, codec_dtype).eval(),
+            audio(3 * rate + 700),
+            # partial last frames of several sizes, whole frames, and longer than traced
+            [audio(samples) for samples in (7 * rate + 1, 5 * rate, rate - 1, 40 * rate + 1234)],
             ["audio"],
             ["codes"],
             {"audio": {1: "samples"}, "codes": {1: "frames"}},
-            codec_common,
+            codec=True,
         )
     )
-    decoder = CodecDecoderGraph(tokenizer_model, codec_dtype).eval()
     max_frames = arguments.decoder_chunk + arguments.decoder_context
+
+    def codes(frames, context):
+        return (ints(codec_codebook, 1, frames, quantizers), scalar(context))
+
     jobs.append(
-        (
+        GraphJob(
             "codec_decoder",
-            decoder,
-            (ints(codec_codebook, 1, 40, quantizers), torch.tensor(5, dtype=torch.int64, device=device)),
-            (ints(codec_codebook, 1, min(max_frames, 64), quantizers), torch.tensor(25, dtype=torch.int64, device=device)),
+            CodecDecoderGraph(tokenizer_model, codec_dtype).eval(),
+            codes(40, 5),
+            [codes(64, 25), codes(1, 0), codes(97, 72), codes(max_frames, arguments.decoder_context)],
             ["codes", "context_frames"],
             ["audio"],
             {"codes": {1: "frames"}, "audio": {1: "samples"}},
-            codec_common,
+            codec=True,
         )
     )
+    return jobs
 
-    for name, module, trace_inputs, check_inputs, input_names, output_names, axes, options in jobs:
-        path = directory / f"{name}.onnx"
-        print(f"[{variant}] exporting {name} → {path}")
+
+def export_variant(arguments: argparse.Namespace, variant: str, checkpoint: Checkpoint) -> None:
+    directory = arguments.out / variant
+    talker = checkpoint.talker
+    problems: list[str] = []
+    for job in graph_jobs(arguments, variant, checkpoint):
+        path = directory / f"{job.name}.onnx"
+        print(f"[{variant}] exporting {job.name} → {path}")
+        exporter = (arguments.codec_exporter or arguments.exporter) if job.codec else arguments.exporter
         export_onnx(
-            module,
-            trace_inputs,
+            job.module,
+            job.trace,
             path,
-            input_names=input_names,
-            output_names=output_names,
-            dynamic_axes=axes,
-            **options,
+            input_names=job.input_names,
+            output_names=job.output_names,
+            dynamic_axes=job.axes,
+            opset=arguments.opset,
+            exporter=exporter,
         )
         if not arguments.skip_verify:
-            verify(path, module, check_inputs, input_names, f"{variant}/{name}")
+            precise = job.codec and arguments.codec_precision == "float32"
+            tolerance = VERIFY_TOLERANCE["float32" if precise else variant]
+            for index, inputs in enumerate(job.checks):
+                problems += verify(path, job, inputs, f"{variant}/{job.name}#{index + 1}", tolerance)
+    if problems:
+        raise SystemExit("the exported graphs differ from PyTorch:\n  " + "\n  ".join(problems))
 
     print(f"[{variant}] writing tables")
     codec_table = to_numpy(talker.model.codec_embedding.weight.float())
@@ -300,6 +342,7 @@ def main() -> None:
         variants=present,
         decoder_max_frames=arguments.decoder_chunk + arguments.decoder_context,
         decoder_left_context=arguments.decoder_context,
+        split_pattern=split_pattern(checkpoint),
         hashes=hash_directory(arguments.out),
     )
     write_json(arguments.out / "manifest.json", manifest)

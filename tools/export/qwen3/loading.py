@@ -20,6 +20,12 @@ TOKENIZER_FILES = ("vocab.json", "merges.txt", "tokenizer_config.json")
 QWEN2_SPLIT_PATTERN = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
+# What transformers ≥ 4.57.3 substitutes when a tokenizer is loaded with fix_mistral_regex=True (as the
+# official Qwen3-TTS processor is) and the checkpoint's config.json is not marked as saved by ≤ 4.57.2.
+MISTRAL_FIX_SPLIT_PATTERN = (
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?"
+    r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
 
 
 @dataclass
@@ -209,6 +215,21 @@ def write_byte_level_tokenizer(config_json: dict, directory: Path):
     merge_lines = "".join(f"{left} {right}\n" for left, right in merges)
     (directory / "merges.txt").write_text("#version: 0.2\n" + merge_lines, encoding="utf-8")
     return tokenizer
+
+
+def split_pattern(checkpoint: Checkpoint) -> str:
+    """Which pre-tokenizer split the official processor really applies here: 'qwen2' or 'mistral-fix'.
+
+    It depends on the installed transformers version and on the checkpoint's config.json, so it is
+    read off the loaded tokenizer rather than assumed; the engine then splits text the same way."""
+    state = json.loads(checkpoint.tts.processor.tokenizer.backend_tokenizer.to_str())
+    pre = state.get("pre_tokenizer") or {}
+    steps = pre.get("pretokenizers", [pre])
+    patterns = [step.get("pattern", {}).get("Regex") for step in steps if step.get("type") == "Split"]
+    known = {QWEN2_SPLIT_PATTERN: "qwen2", MISTRAL_FIX_SPLIT_PATTERN: "mistral-fix"}
+    if len(patterns) != 1 or patterns[0] not in known:
+        raise SystemExit(f"the official tokenizer splits text with an unknown pattern {patterns}; the engine cannot match it")
+    return known[patterns[0]]
 
 
 def tokenizer_files(checkpoint: Checkpoint) -> dict[str, Path]:

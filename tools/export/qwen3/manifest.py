@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from shared.onnx_files import require  # noqa: E402
 
 FORMAT = "qwen3-tts-onnx"
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2
 
 # The speaker mel is fixed in the official code (Qwen3TTSForConditionalGeneration.
 # extract_speaker_embedding calls mel_spectrogram with these literals); only the sample rate and
@@ -50,6 +50,7 @@ def build_manifest(
     variants: list[str],
     decoder_max_frames: int,
     decoder_left_context: int,
+    split_pattern: str,
     hashes: dict[str, str],
 ) -> dict:
     """`config`, `generation_config`, `speech_config` are the raw JSON files (ids must be stated
@@ -68,6 +69,8 @@ def build_manifest(
     if input_rate != output_rate:
         raise SystemExit(f"codec input rate {input_rate} differs from its output rate {output_rate}")
     languages = require(talker_json, "codec_language_id", "config.json talker_config")
+    decoder_json = require(speech_config, "decoder_config", "speech_tokenizer/config.json")
+    attention_window = require(decoder_json, "sliding_window", "speech_tokenizer/config.json decoder_config")
     return {
         "format": FORMAT,
         "contractVersion": CONTRACT_VERSION,
@@ -84,6 +87,8 @@ def build_manifest(
             "speakerEmbedding": speaker.enc_dim,
             "maxPositions": talker.max_position_embeddings,
         },
+        # How the official processor splits text before BPE (loading.split_pattern).
+        "tokenizer": {"splitPattern": split_pattern},
         "textTokens": {
             "imStart": require(config, "im_start_token_id", "config.json"),
             "imEnd": require(config, "im_end_token_id", "config.json"),
@@ -106,6 +111,8 @@ def build_manifest(
             "samplesPerFrame": samples_per_frame,
             "decoderMaxFrames": decoder_max_frames,
             "decoderLeftContext": decoder_left_context,
+            # The decoder transformer's attention window: streamed chunks get at least this much context.
+            "decoderAttentionWindow": attention_window,
         },
         "speakerMel": {
             "sampleRate": speaker.sample_rate,

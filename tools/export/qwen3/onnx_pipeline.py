@@ -160,11 +160,14 @@ class OnnxQwen3:
                 hidden=hidden.astype(self.dtype),
                 first_code=np.array([first], dtype=np.int64),
                 temperature=np.array(1.0 if greedy else subtalker["temperature"], dtype=np.float32),
-                top_k=np.array(subtalker["topK"], dtype=np.int64),
+                top_k=np.array(0 if greedy else subtalker["topK"], dtype=np.int64),
+                top_p=np.array(1.0 if greedy else subtalker["topP"], dtype=np.float32),
                 noise=noise,
             )
             frame = np.concatenate([[first], rest]).astype(np.int64)
             frames.append(frame)
+            if step == max_new_tokens - 2:
+                break  # the token the next step would choose could never become a frame
             row = self.frame_row(frame) + (trailing[step] if step < len(trailing) else pad_row)
             past = keys.shape[2]
             logits, hidden, new_keys, new_values = self.run(

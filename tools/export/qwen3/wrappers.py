@@ -129,10 +129,11 @@ class TalkerGraph(nn.Module):
 class CodePredictorGraph(nn.Module):
     """code_predictor: the whole residual loop in one run.
 
-    hidden [1,H] (talker, post-norm); first_code i64[1]; temperature f32[]; top_k i64[];
+    hidden [1,H] (talker, post-norm); first_code i64[1]; temperature f32[]; top_k i64[]; top_p f32[];
     noise f32[G-1,C] uniform in (0,1) → codes i64[G-1]. Step j keeps the top_k of
-    logits_j / temperature, adds Gumbel noise g = -log(-log u) and takes the argmax, which samples
-    softmax over the top_k; constant noise adds the same g everywhere, so 0.5 gives greedy argmax.
+    logits_j / temperature, then the top_p nucleus of those (Hugging Face's warper order), adds
+    Gumbel noise g = -log(-log u) and takes the argmax, which samples softmax over what was kept;
+    constant noise adds the same g everywhere, so 0.5 gives greedy argmax.
     The loop keeps its own key/value cache per layer (the official generate uses the HF cache).
     """
 
@@ -151,7 +152,7 @@ class CodePredictorGraph(nn.Module):
         self.heads = predictor.lm_head
         self.steps = talker.config.num_code_groups - 1
 
-    def forward(self, hidden, first_code, temperature, top_k, noise):
+    def forward(self, hidden, first_code, temperature, top_k, top_p, noise):
         dtype = hidden.dtype
         device = hidden.device
         context = torch.cat([hidden.view(1, 1, -1), self.first_table(first_code.view(1, 1))], dim=1)
@@ -193,20 +194,28 @@ class CodePredictorGraph(nn.Module):
                 )
             offset += length
             logits = self.heads[step](self.norm(states)[:, -1]).float()[0]
-            code = self.sample(logits, temperature, top_k, noise[step])
+            code = self.sample(logits, temperature, top_k, top_p, noise[step])
             codes.append(code)
             if step + 1 < self.steps:
                 inputs = self.projection(self.tables[step](code.view(1, 1)))
         return torch.stack(codes)
 
     @staticmethod
-    def sample(logits, temperature, top_k, noise):
+    def sample(logits, temperature, top_k, top_p, noise):
         vocabulary = logits.shape[-1]
         scaled = logits / temperature
         # top_k ≤ 0 keeps everything; ties with the k-th value stay in, as in the HF top-k warper.
         k = torch.where(top_k > 0, torch.clamp(top_k, max=vocabulary), torch.full_like(top_k, vocabulary))
         ordered, _ = torch.sort(scaled, descending=True)
         threshold = ordered.gather(0, (k - 1).view(1))
+        # Nucleus over what top-k kept (TopPLogitsWarper): a token stays while the probability of the
+        # tokens before it, in descending order, is below top_p; the most likely one always stays.
+        kept = torch.where(ordered >= threshold, ordered, torch.full_like(ordered, float("-inf")))
+        probabilities = torch.softmax(kept, dim=-1)
+        before = torch.cumsum(probabilities, dim=-1) - probabilities
+        in_nucleus = (before < top_p) | (top_p >= 1)
+        count = torch.sum((in_nucleus & (ordered >= threshold)).to(torch.int64)).clamp(min=1)
+        threshold = torch.maximum(threshold, ordered.gather(0, (count - 1).view(1)))
         gumbel = -torch.log(-torch.log(noise))
         score = torch.where(scaled < threshold, torch.full_like(scaled, float("-inf")), scaled + gumbel)
         return torch.argmax(score, dim=-1)
@@ -277,8 +286,9 @@ class CodecEncoderGraph(nn.Module):
     """codec_encoder: audio f32[1,N] at 24 kHz → codes i64[1,ceil(N/rate),G].
 
     Mirrors Qwen3TTSTokenizerV2Model.encode for one unpadded waveform: the Mimi encoder's
-    convolutions, its transformer (mask built here), downsampling and split RVQ, then the first
-    `valid_quantizers` codebooks and the first ceil(N / encode_downsample_rate) frames.
+    convolutions (with their own per-layer padding), its transformer (mask built here), downsampling
+    and split RVQ, then the first `valid_quantizers` codebooks and the first
+    ceil(N / encode_downsample_rate) frames.
     """
 
     def __init__(self, tokenizer_model: nn.Module, dtype: torch.dtype):
@@ -307,13 +317,10 @@ class CodecEncoderGraph(nn.Module):
     def forward(self, audio):
         # A shape tensor, so the frame count stays symbolic in the traced graph.
         samples = torch._shape_as_tensor(audio)[1]
-        # Zero-pad to whole frames: every strided convolution then divides its input exactly, so no
-        # length-dependent padding is traced into the graph. Only the last, partial frame can differ
-        # from the official encoder (which pads per layer); lengths in whole frames match exactly.
-        missing = (self.rate - samples % self.rate) % self.rate
-        # A slice of a constant block keeps the pad length symbolic (torch.zeros(n) would bake n in).
-        padded = torch.cat([audio, audio.new_zeros(1, self.rate)[:, :missing]], dim=1)
-        embeddings = self.convolutions(padded.to(self.dtype).unsqueeze(1))
+        # The official convolutions pad layer by layer (MimiConv1d computes each layer's extra padding
+        # from tensor buffers, so it stays symbolic when traced): the last, partial frame is encoded
+        # exactly as the official encoder does.
+        embeddings = self.convolutions(audio.to(self.dtype).unsqueeze(1))
         frames = embeddings.shape[2]
         mask = sliding_causal_mask(frames, self.window, embeddings.dtype, embeddings.device)
         transformed = self.transformer(embeddings.transpose(1, 2), attention_mask=mask, return_dict=True)
@@ -354,11 +361,15 @@ class CodecDecoderGraph(nn.Module):
             dtype,
             device,
         )
-        # Trim the transposed convolutions' right padding with a constant negative index, so the
-        # traced graph does not bake in the example length.
+        # The official causal convolutions compute their padding with Python arithmetic on the input
+        # length, which tracing would bake in (the first export of a real-architecture checkpoint
+        # failed here: traced at 40 frames, run at 64). Replace it with length-free equivalents.
         for module in decoder.modules():
-            if type(module).__name__ == "Qwen3TTSTokenizerV2CausalTransConvNet" and module.right_pad > 0:
+            kind = type(module).__name__
+            if kind == "Qwen3TTSTokenizerV2CausalTransConvNet" and module.right_pad > 0:
                 module.forward = _trim_right(module)
+            elif kind == "Qwen3TTSTokenizerV2CausalConvNet":
+                module.forward = _causal_pad_left(module)
 
     def forward(self, codes, context_frames):
         frames = codes.shape[1]
@@ -381,6 +392,21 @@ class CodecDecoderGraph(nn.Module):
             wav = block(wav)
         wav = wav.clamp(min=-1, max=1).float()
         return wav[:, 0, context_frames * self.rate : frames * self.rate]
+
+
+def _causal_pad_left(module: nn.Module):
+    """Qwen3TTSTokenizerV2CausalConvNet.forward for stride 1, where its extra right padding is always
+    zero: (n - k + p) / 1 + 1 = n frames, ideal length (n - 1) + (k - p) = n. Strided ones would need
+    the length, and the decoder has none."""
+    if module.stride != 1:
+        raise SystemExit("the codec decoder has a strided causal convolution; this exporter does not handle it")
+    convolution = module.conv
+    padding = int(module.padding)
+
+    def forward(hidden_state):
+        return convolution(torch.nn.functional.pad(hidden_state, (padding, 0))).contiguous()
+
+    return forward
 
 
 def _trim_right(module: nn.Module):
