@@ -76,6 +76,7 @@ const generate = (seed: number) =>
         doSample: true,
         maxNewTokens: frames + 1,
       },
+      streaming: true,
     },
     AbortSignal.timeout(3600000),
   );

@@ -149,6 +149,11 @@ const variables = {
     '5000',
     'longest text per request (characters, all list items together)',
   ],
+  TTS_MAX_NEW_TOKENS: [
+    integer(1, 8192),
+    '4096',
+    'most codec frames (80 ms each) per sentence; caps the model default and generation_params.max_new_tokens',
+  ],
   SENTENCE_PAUSE_MS: [integer(0, 5000), '250', 'silence between sentences'],
   QUEUE_MAX_PENDING: [integer(0, 100000), '16', 'requests that may wait per engine before 503 + Retry-After'],
   QUEUE_CONCURRENCY: [integer(1, 1024), '1', 'requests an engine works on at once'],

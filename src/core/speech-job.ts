@@ -21,6 +21,8 @@ export interface SpeechJob {
   /** The client chose the seed, so asking again means wanting the same audio: it may be cached. */
   repeatable?: boolean;
   sampling: Omit<SamplingOptions, 'seed'>;
+  /** The client plays the audio as it arrives (SSE, chunked responses), rather than as a whole. */
+  streaming: boolean;
   normalize: boolean;
   pronunciations?: Record<string, string>;
 }

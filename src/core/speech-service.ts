@@ -39,6 +39,8 @@ export interface SpeechServiceOptions {
   pauseMs: number;
   /** Longest text per request, all items together. */
   maxTextLength: number;
+  /** The most frames a request may ask for per sentence (TTS_MAX_NEW_TOKENS). */
+  maxNewTokens?: number;
   logger?: Logger;
   observer?: WorkObserver;
   /** Finished speech for requests whose client chose the seed; absent: nothing is kept. */
@@ -131,6 +133,7 @@ export class SpeechService {
       language: job.language,
       seed: job.seed,
       sampling: job.sampling,
+      streaming: job.streaming,
       pauseMs: this.options.pauseMs,
       items: items.map((entry) => ({
         sentences: entry.sentences,
@@ -151,6 +154,14 @@ export class SpeechService {
   }
 
   private prepareText(job: SpeechJob): { item: SpeechItem; sentences: string[] }[] {
+    const { maxNewTokens } = this.options;
+    if (maxNewTokens !== undefined && (job.sampling.maxNewTokens ?? 0) > maxNewTokens) {
+      throw new InvalidInputError(
+        `generation_params.max_new_tokens is ${job.sampling.maxNewTokens}; this server allows at most ${maxNewTokens} ` +
+          '(TTS_MAX_NEW_TOKENS). Ask for fewer, or leave it out for the model default.',
+        { code: 'max_new_tokens_too_large', statusCode: 422 },
+      );
+    }
     const totalLength = job.items.reduce((sum, item) => sum + item.text.length, 0);
     if (totalLength > this.options.maxTextLength) {
       throw new InvalidInputError(
@@ -254,6 +265,7 @@ export class SpeechService {
               language: job.language,
               voice,
               sampling: { ...job.sampling, seed: job.seed + sentenceIndex },
+              streaming: job.streaming,
             },
             signal,
           );

@@ -3,7 +3,6 @@ import type { OpenedSpeech } from '../core/speech-service.ts';
 import type { VoiceLibrary } from '../core/voice-library.ts';
 import { RequestValidationError } from './request-validation-error.ts';
 import type { OpenAiSpeechBody } from './schemas/openai-schemas.ts';
-import { generationParamsSchema } from './schemas/tts-schemas.ts';
 import { speechJobFromBody } from './speech-job-from-body.ts';
 
 /** The fields of OpenAI's body (and its extensions) that say whose voice to speak in, and how. */
@@ -74,11 +73,13 @@ export function openAiSpeechJob(
       x_vector_only_mode: reference.x_vector_only_mode,
       split_sentences: null,
       seed: body.seed === undefined || body.seed === null ? body.seed : (body.seed + seedOffset) % 2 ** 31,
-      generation_params: generationParamsSchema.parse({}),
+      generation_params: {},
       normalize: body.normalize,
       pronunciations: body.pronunciations,
     },
     body.model,
+    // Every OpenAI-style answer is sent as it is generated (chunked audio, SSE or WebSocket frames).
+    { streaming: true },
   );
 }
 

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { SpeechItem, SpeechJob } from '../core/speech-job.ts';
 import type { ModelKey } from '../engines/spec/tts-engine.ts';
 import { RequestValidationError } from './request-validation-error.ts';
-import type { VoiceCloneBody } from './schemas/tts-schemas.ts';
+import type { GenerationParams, VoiceCloneBody } from './schemas/tts-schemas.ts';
 
 /** `?model_size=` → model key; the seed silently fell back to 1.7B for anything else, we validate. */
 export function modelKeyForSize(size: '0.6b' | '1.7b'): ModelKey {
@@ -13,7 +13,11 @@ export function modelKeyForSize(size: '0.6b' | '1.7b'): ModelKey {
  * Turns the seed's body into a SpeechJob. A list `text` may come with one shared ref_audio/ref_text or
  * with lists of the same length; anything else is a 422 in FastAPI's shape.
  */
-export function speechJobFromBody(body: VoiceCloneBody, model: ModelKey): SpeechJob {
+export function speechJobFromBody(
+  body: VoiceCloneBody,
+  model: ModelKey,
+  options: { streaming: boolean },
+): SpeechJob {
   const texts = typeof body.text === 'string' ? [body.text] : body.text;
   const audios = spread(body.ref_audio, texts.length, 'ref_audio');
   const transcripts = spread(body.ref_text ?? '', texts.length, 'ref_text');
@@ -48,7 +52,6 @@ export function speechJobFromBody(body: VoiceCloneBody, model: ModelKey): Speech
     referenceAudio: audios[index],
     referenceText: transcripts[index],
   }));
-  const parameters = body.generation_params;
   return {
     model,
     items,
@@ -57,18 +60,37 @@ export function speechJobFromBody(body: VoiceCloneBody, model: ModelKey): Speech
     splitSentences: body.split_sentences,
     seed: body.seed ?? randomInt(0, 2 ** 31 - 1),
     repeatable: body.seed !== undefined && body.seed !== null,
-    sampling: {
-      maxNewTokens: parameters.max_new_tokens,
-      temperature: parameters.temperature,
-      topK: parameters.top_k,
-      topP: parameters.top_p,
-      repetitionPenalty: parameters.repetition_penalty,
-      // A temperature of 0 means "no randomness": greedy, instead of a division by zero.
-      doSample: parameters.do_sample && parameters.temperature > 0,
-    },
+    sampling: samplingFromParameters(body.generation_params),
+    streaming: options.streaming,
     normalize: body.normalize,
     pronunciations: body.pronunciations,
   };
+}
+
+/** generation_params → engine settings; what the client left out stays unset (the model's default). */
+export function samplingFromParameters(parameters: GenerationParams): SpeechJob['sampling'] {
+  const subtalker = {
+    doSample: parameters.subtalker_dosample,
+    topK: parameters.subtalker_top_k,
+    topP: parameters.subtalker_top_p,
+    temperature: parameters.subtalker_temperature,
+  };
+  return withoutUndefined({
+    maxNewTokens: parameters.max_new_tokens,
+    temperature: parameters.temperature,
+    topK: parameters.top_k,
+    topP: parameters.top_p,
+    repetitionPenalty: parameters.repetition_penalty,
+    doSample: parameters.do_sample,
+    subtalker: Object.values(subtalker).some((value) => value !== undefined)
+      ? withoutUndefined(subtalker)
+      : undefined,
+  });
+}
+
+/** Leaves unset fields out, so that equal settings serialize equally (cache keys). */
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as T;
 }
 
 function spread(value: string | string[], count: number, field: string): string[] {

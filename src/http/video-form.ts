@@ -3,7 +3,6 @@ import type { VideoJob } from '../core/video-service.ts';
 import type { AvatarSource } from '../engines/spec/lipsync-engine.ts';
 import { InvalidInputError, ServerError } from '../errors.ts';
 import { RequestValidationError } from './request-validation-error.ts';
-import { generationParamsSchema } from './schemas/tts-schemas.ts';
 import { videoFormSchema } from './schemas/video-schemas.ts';
 import { modelKeyForSize, speechJobFromBody } from './speech-job-from-body.ts';
 
@@ -113,11 +112,13 @@ export async function videoJobFromRequest(
       x_vector_only_mode: body.x_vector_only_mode,
       split_sentences: body.split_sentences,
       seed: body.seed,
-      generation_params: generationParamsSchema.parse({}),
+      generation_params: {},
       normalize: body.normalize,
       pronunciations: body.pronunciations,
     },
     modelKeyForSize(body.model_size),
+    // The lip-sync engine needs the whole audio before it renders anything.
+    { streaming: false },
   );
   return { job: { speech, avatar }, extra };
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 
 /** The contract version this engine implements (docs/qwen3-onnx-layout.md). */
-export const QWEN3_CONTRACT_VERSION = 1;
+export const QWEN3_CONTRACT_VERSION = 2;
 
 export const QWEN3_GRAPHS = [
   'text_embed',
@@ -36,6 +36,8 @@ export const qwen3ManifestSchema = z.object({
     speakerEmbedding: positiveInteger,
     maxPositions: positiveInteger,
   }),
+  /** How the official pipeline splits text before BPE (see SPLIT_PATTERNS in the tokenizer). */
+  tokenizer: z.object({ splitPattern: z.enum(['qwen2', 'mistral-fix']) }),
   textTokens: z.object({ imStart: id, imEnd: id, ttsPad: id, ttsBos: id, ttsEos: id }),
   codecTokens: z.object({ pad: id, bos: id, eos: id, think: id, nothink: id, thinkBos: id, thinkEos: id }),
   languages: z.record(z.string(), id),
@@ -44,6 +46,8 @@ export const qwen3ManifestSchema = z.object({
     samplesPerFrame: positiveInteger,
     decoderMaxFrames: positiveInteger,
     decoderLeftContext: z.number().int().nonnegative(),
+    /** The codec decoder transformer's sliding window: streamed pieces get at least this much context. */
+    decoderAttentionWindow: z.number().int().nonnegative(),
   }),
   speakerMel: z.object({
     sampleRate: positiveInteger,

@@ -244,7 +244,10 @@ function rmsNorm(g: GraphBuilder, x: string): string {
   return g.op('Div', [x, g.op('Sqrt', [g.op('Add', [meanSquare, g.float([1e-6], [])])])]);
 }
 
-/** The fused 15-step residual loop: per step, top-k of logits/temperature plus Gumbel noise, argmax. */
+/**
+ * The fused 15-step residual loop: per step, logits/temperature, the top_k of them (top_k ≤ 0 keeps
+ * all), the top_p nucleus of those, Gumbel noise, argmax — the contract's sampling, as the exporter's.
+ */
 function codePredictorGraph(
   dtype: ElementType,
   dims: Dimensions,
@@ -257,17 +260,42 @@ function codePredictorGraph(
   const hiddenState = v.floatInput('hidden', [1, hidden]);
   const firstCode = g.input('first_code', 'int64', [1]);
   const temperature = g.input('temperature', 'float32', []);
-  const topK = g.op('Reshape', [g.input('top_k', 'int64', []), g.int64([1])]);
+  const topKInput = g.input('top_k', 'int64', []);
+  const topP = g.input('top_p', 'float32', []);
   const noise = g.input('noise', 'float32', [GROUPS - 1, CODEBOOK]);
+  const everything = g.int64([CODEBOOK], []);
+  const topK = g.op('Reshape', [
+    g.op('Where', [
+      g.op('Greater', [topKInput, g.int64([0], [])]),
+      g.op('Min', [topKInput, everything]),
+      everything,
+    ]),
+    g.int64([1]),
+  ]);
+  const keepAllOfNucleus = g.op('GreaterOrEqual', [topP, g.float([1], [])]);
   const codecTable = v.weight(tables.codec, [VOCAB, hidden]);
   let state = g.op('Add', [hiddenState, g.op('Gather', [codecTable, firstCode])]); // [1,H]
   const codes: string[] = [];
   for (let step = 0; step < GROUPS - 1; step += 1) {
     const head = v.weight(weights.normal(hidden * CODEBOOK, 2 / Math.sqrt(hidden)), [hidden, CODEBOOK]);
     const scaled = g.op('Div', [g.op('MatMul', [rmsNorm(g, state), head]), temperature]); // [1,C]
-    const [topValues] = g.opMany('TopK', [scaled, topK], { axis: { int: -1 } }, 2);
-    const kth = g.op('ReduceMin', [topValues], { axes: { ints: [-1] }, keepdims: { int: 1 } });
-    const masked = g.op('Where', [g.op('GreaterOrEqual', [scaled, kth]), scaled, g.float([-1e9], [])]);
+    const [sorted] = g.opMany('TopK', [scaled, g.int64([CODEBOOK])], { axis: { int: -1 } }, 2); // descending
+    const kth = g.op('Gather', [sorted, g.op('Sub', [topK, g.int64([1])])], { axis: { int: 1 } }); // [1,1]
+    const inTopK = g.op('GreaterOrEqual', [sorted, kth]);
+    const probabilities = g.op('Softmax', [g.op('Where', [inTopK, sorted, g.float([-1e9], [])])], {
+      axis: { int: -1 },
+    });
+    const before = g.op('Sub', [g.op('CumSum', [probabilities, g.int64([1], [])]), probabilities]);
+    const inNucleus = g.op('Or', [g.op('Less', [before, topP]), keepAllOfNucleus]);
+    const kept = g.op('ReduceSum', [g.op('Cast', [g.op('And', [inNucleus, inTopK])], { to: { int: 7 } })], {
+      keepdims: { int: 0 },
+    });
+    const last = g.op('Reshape', [
+      g.op('Max', [g.op('Sub', [kept, g.int64([1], [])]), g.int64([0], [])]),
+      g.int64([1]),
+    ]);
+    const threshold = g.op('Gather', [sorted, last], { axis: { int: 1 } }); // [1,1]
+    const masked = g.op('Where', [g.op('GreaterOrEqual', [scaled, threshold]), scaled, g.float([-1e9], [])]);
     const uniform = g.op('Gather', [noise, g.int64([step])], { axis: { int: 0 } }); // [1,C]
     const gumbel = g.op('Neg', [g.op('Log', [g.op('Neg', [g.op('Log', [uniform])])])]);
     const code = g.op('ArgMax', [g.op('Add', [masked, gumbel])], { axis: { int: -1 }, keepdims: { int: 0 } }); // [1]
@@ -397,10 +425,17 @@ export async function writeSyntheticQwen3Model(
       speakerEmbedding: dims.hidden,
       maxPositions: 32768,
     },
+    tokenizer: { splitPattern: 'qwen2' },
     textTokens: { imStart: 151644, imEnd: 151645, ttsPad: 151671, ttsBos: 151672, ttsEos: 151673 },
     codecTokens: CODEC,
     languages: LANGUAGES,
-    audio: { sampleRate: 24000, samplesPerFrame: FRAME, decoderMaxFrames: 325, decoderLeftContext: 25 },
+    audio: {
+      sampleRate: 24000,
+      samplesPerFrame: FRAME,
+      decoderMaxFrames: 325,
+      decoderLeftContext: 25,
+      decoderAttentionWindow: 72,
+    },
     speakerMel: { sampleRate: 24000, nFft: 1024, hop: 256, window: 1024, mels: 128, fMin: 0, fMax: 12000 },
     generation: {
       doSample: true,

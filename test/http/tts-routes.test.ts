@@ -141,6 +141,18 @@ describe('POST /tts/voice_clone', () => {
       status: 422,
       expect: /temperature/,
     },
+    {
+      name: 'max_new_tokens over TTS_MAX_NEW_TOKENS',
+      body: { ...SEED_BODY, generation_params: { max_new_tokens: 5000 } },
+      status: 422,
+      expect: /TTS_MAX_NEW_TOKENS/,
+    },
+    {
+      name: 'a sub-talker top_p of 0',
+      body: { ...SEED_BODY, generation_params: { subtalker_top_p: 0 } },
+      status: 422,
+      expect: /subtalker_top_p/,
+    },
     { name: 'empty text', body: { ...SEED_BODY, text: '   ' }, status: 422, expect: /text is empty/ },
     {
       name: 'text that is only symbols',
@@ -190,6 +202,23 @@ describe('POST /tts/voice_clone', () => {
       assert.ok(response.json().detail, 'FastAPI-style detail');
     });
   }
+
+  it("passes only the settings the client gave, the sub-talker's under their official names", async () => {
+    await post(test, { ...SEED_BODY, split_sentences: false, seed: 3 });
+    assert.deepEqual(engine.requests.at(-1)!.sampling, { seed: 3 }, 'everything else is the model default');
+    await post(test, {
+      ...SEED_BODY,
+      split_sentences: false,
+      seed: 3,
+      generation_params: { temperature: 0.7, subtalker_dosample: false, subtalker_top_k: 10 },
+    });
+    assert.deepEqual(engine.requests.at(-1)!.sampling, {
+      seed: 3,
+      temperature: 0.7,
+      subtalker: { doSample: false, topK: 10 },
+    });
+    assert.equal(engine.requests.at(-1)!.streaming, false, 'a WAV answer is decoded as a whole');
+  });
 
   it('rejects malformed JSON with a 422 in FastAPI shape', async () => {
     const response = await test.app.inject({
@@ -339,9 +368,13 @@ describe('finished speech replayed for a repeated seed', () => {
       assert.deepEqual(again.rawPayload, first.rawPayload);
       assert.equal(engine.requests.length, generated, 'the engine did no work');
 
-      const stream = parseSse((await post(test, { ...SEED_BODY, seed: 21 }, '/tts/voice_clone/sse')).body);
-      assert.ok(stream.some(({ event }) => event === 'audio'));
+      // The same audio as SSE events (not streamed while generated: decoded as a whole, like the WAV).
+      const replayed = await post(test, { ...SEED_BODY, seed: 21 }, '/tts/voice_clone/sse?streaming=false');
+      assert.ok(parseSse(replayed.body).some(({ event }) => event === 'audio'));
       assert.equal(engine.requests.length, generated);
+      // Streamed audio is decoded piece by piece, so it is not the same audio: it is generated.
+      await post(test, { ...SEED_BODY, seed: 21 }, '/tts/voice_clone/sse');
+      assert.ok(engine.requests.length > generated);
 
       for (const different of [
         { ...SEED_BODY, seed: 22 },

@@ -15,7 +15,10 @@ const EXPECTED_IO: Record<string, { inputs: string[]; outputs: string[] }> = {
     inputs: ['inputs_embeds', 'past_keys', 'past_values', 'past_length'],
     outputs: ['logits', 'hidden', 'new_keys', 'new_values'],
   },
-  code_predictor: { inputs: ['hidden', 'first_code', 'temperature', 'top_k', 'noise'], outputs: ['codes'] },
+  code_predictor: {
+    inputs: ['hidden', 'first_code', 'temperature', 'top_k', 'top_p', 'noise'],
+    outputs: ['codes'],
+  },
   speaker_encoder: { inputs: ['mel'], outputs: ['embedding'] },
   codec_encoder: { inputs: ['audio'], outputs: ['codes'] },
   codec_decoder: { inputs: ['codes', 'context_frames'], outputs: ['audio'] },
@@ -121,6 +124,7 @@ describe('models with external weights', () => {
             doSample: true,
             maxNewTokens: 200,
           },
+          streaming: true,
         },
         AbortSignal.timeout(30000),
       )) {

@@ -12,7 +12,7 @@ import {
   ModelNotAvailableError,
   ServerError,
 } from '../../errors.ts';
-import { readQwen3Manifest } from '../../models/qwen3-manifest.ts';
+import { readQwen3Manifest, type Qwen3Manifest } from '../../models/qwen3-manifest.ts';
 import { chooseProvider, type ProviderChoice } from '../../onnx/session-options.ts';
 import type { FloatType } from '../../onnx/tensors.ts';
 import { crashError, WorkerPool } from '../../onnx/worker-pool.ts';
@@ -29,6 +29,8 @@ import {
   type VoicePrompt,
   type VoicePromptRequest,
 } from '../spec/tts-engine.ts';
+import type { GenerationRequest } from './generate.ts';
+import { resolveGenerationSettings } from './generation-settings.ts';
 import type { VoiceData } from './prompt.ts';
 import type { WorkerResponse } from './worker-protocol.ts';
 import { AsyncQueue } from '../../onnx/async-queue.ts';
@@ -63,6 +65,7 @@ export class Qwen3OnnxEngine implements TtsEngine {
   private readonly pools = new Map<ModelKey, WorkerPool<WorkerResponse>>();
   private readonly loading = new Map<ModelKey, Promise<void>>();
   private readonly voices = new Map<string, Promise<VoiceData>>();
+  private readonly manifests = new Map<ModelKey, Qwen3Manifest>();
   private readonly provider: ProviderChoice;
   private readonly variant: FloatType;
 
@@ -141,6 +144,7 @@ export class Qwen3OnnxEngine implements TtsEngine {
         { cause: error },
       );
     }
+    this.manifests.set(key, manifest);
     this.pools.set(key, pool);
   }
 
@@ -253,8 +257,13 @@ export class Qwen3OnnxEngine implements TtsEngine {
     const onAbort = () => Atomics.store(cancelFlag, 0, 1);
     signal.addEventListener('abort', onAbort, { once: true });
     const queue = new AsyncQueue<WorkerResponse>();
-    const { sampling } = request;
-    const release = await this.pool(request.model).job(
+    const pool = this.pool(request.model);
+    const settings = resolveGenerationSettings(
+      this.manifests.get(request.model)!,
+      request.sampling,
+      this.config.TTS_MAX_NEW_TOKENS,
+    );
+    const release = await pool.job(
       signal,
       (worker, jobId) =>
         worker.postMessage({
@@ -263,18 +272,13 @@ export class Qwen3OnnxEngine implements TtsEngine {
           voice: request.voice.data as VoiceData,
           cancelFlag,
           request: {
+            ...settings,
             text: request.text,
             language: request.language,
-            seed: sampling.seed,
-            temperature: sampling.temperature,
-            topK: sampling.topK,
-            topP: sampling.topP,
-            repetitionPenalty: sampling.repetitionPenalty,
-            doSample: sampling.doSample,
-            maxNewTokens: sampling.maxNewTokens,
+            streaming: request.streaming,
             firstChunkFrames: this.options.firstChunkFrames,
             chunkFrames: this.options.chunkFrames,
-          },
+          } satisfies GenerationRequest,
         }),
       {
         onMessage: (message) => queue.push(message),
@@ -294,6 +298,7 @@ export class Qwen3OnnxEngine implements TtsEngine {
             type: 'audio-end',
             finishReason: message.finishReason,
             frames: message.frames,
+            codes: message.codes,
             timings: message.timings,
           };
           return;
@@ -341,6 +346,7 @@ export class Qwen3OnnxEngine implements TtsEngine {
   async close(): Promise<void> {
     await Promise.all([...this.pools.values()].map((pool) => pool.close()));
     this.pools.clear();
+    this.manifests.clear();
   }
 }
 

@@ -1,20 +1,20 @@
+import { decodeLikeOfficial, streamingContext } from './codec-decoding.ts';
+import type { GenerationSettings } from './generation-settings.ts';
 import { KvCache } from './kv-cache.ts';
 import type { Qwen3ModelRuntime } from './model-runtime.ts';
 import { buildTalkerPrompt, type VoiceData } from './prompt.ts';
 import { SeededRandom } from './random.ts';
 import { fillPredictorNoise, TalkerSampler } from './sampler.ts';
 
-export interface GenerationRequest {
+export interface GenerationRequest extends GenerationSettings {
   text: string;
   language: string;
-  seed: number;
-  temperature: number;
-  topK: number;
-  topP: number;
-  repetitionPenalty: number;
-  doSample: boolean;
-  maxNewTokens: number;
-  /** Frames in the first streamed chunk (small, for an early first sound), then in each later one. */
+  /**
+   * Decode in small pieces while frames are generated (left context of at least the decoder's
+   * attention window); false: decode once at the end in the official chunks, as generate_voice_clone.
+   */
+  streaming: boolean;
+  /** Frames in the first streamed piece (small, for an early first sound), then in each later one. */
   firstChunkFrames?: number;
   chunkFrames?: number;
 }
@@ -25,13 +25,17 @@ export type GenerationEvent =
       type: 'end';
       frames: number;
       finishReason: 'end-of-speech' | 'length';
+      /** The generated codes, [frames × code groups]. */
+      codes: Int32Array;
       timings: Record<string, number>;
     };
 
 /**
- * One utterance: prefill, then per frame c0 on the host, the 15 residual codes in one predictor run,
- * and the next talker step; audio is decoded in chunks with left context while the loop runs.
- * `cancelled()` is checked between frames, so cancellation stops within one frame.
+ * One utterance, as the official `generate` computes it: prefill, then per frame c0 chosen on the host,
+ * the 15 residual codes in one code-predictor run, and the talker step that takes the frame in. With
+ * max_new_tokens N the talker chooses at most N tokens and the last one never becomes a frame, so at
+ * most N − 1 frames are made (none for N = 1), and no talker step runs whose output would be thrown
+ * away. `cancelled()` is checked between frames, so cancellation stops within one frame.
  */
 export async function* generateSpeech(
   model: Qwen3ModelRuntime,
@@ -49,20 +53,17 @@ export async function* generateSpeech(
   };
   const { manifest, hidden } = model;
   const { layers, kvHeads, headDim, vocabSize, codeGroups, codebookSize } = manifest.dimensions;
-  const { samplesPerFrame, decoderMaxFrames, decoderLeftContext } = manifest.audio;
+  const { samplesPerFrame, decoderMaxFrames } = manifest.audio;
   const random = new SeededRandom(request.seed);
   const sampler = new TalkerSampler({
     vocabSize,
     eosId: manifest.codecTokens.eos,
     suppressFrom: vocabSize - 1024,
     minNewTokens: 2,
-    repetitionPenalty: request.repetitionPenalty,
-    temperature: request.temperature,
-    topK: request.topK,
-    topP: request.topP,
-    doSample: request.doSample,
+    ...request.talker,
     random,
   });
+  const subtalker = request.subtalker;
   const noise = new Float32Array((codeGroups - 1) * codebookSize);
   const prompt = await buildTalkerPrompt(model, request.text, request.language, voice);
   const cache = new KvCache(layers, kvHeads, headDim, model.dtype, Math.max(256, prompt.rows * 2));
@@ -70,28 +71,32 @@ export async function* generateSpeech(
   cache.append(output.newKeys, output.newValues, prompt.rows);
   const prefillMs = performance.now() - startedAt;
 
-  // All codes the decoder sees: the reference frames first (ICL), so the first chunk has left context.
+  // All codes the decoder sees: the reference frames first (ICL), as the official decode does.
   const referenceFrames = voice.xVectorOnly ? 0 : voice.referenceFrames;
-  const maxFrames = Math.max(1, request.maxNewTokens - 1);
-  const codes = new Int32Array((referenceFrames + maxFrames + 1) * codeGroups);
+  const maxFrames = Math.max(0, request.maxNewTokens - 1);
+  const codes = new Int32Array((referenceFrames + maxFrames) * codeGroups);
   if (referenceFrames > 0) codes.set(voice.referenceCodes.subarray(0, referenceFrames * codeGroups));
   let totalFrames = referenceFrames;
-  let nextToDecode = referenceFrames;
   let firstAudioMs: number | undefined;
-  const chunkLimit = decoderMaxFrames - decoderLeftContext;
-  const firstChunk = Math.min(request.firstChunkFrames ?? 4, chunkLimit);
-  const laterChunk = Math.min(request.chunkFrames ?? 16, chunkLimit);
+  const decode = (window: Int32Array, frames: number, context: number) =>
+    timed(model.decode(window, frames, context));
 
+  // Streaming: pieces of a few frames, each with at least the decoder's attention window as context.
+  let nextToDecode = referenceFrames;
+  const contextFrames = streamingContext(manifest);
+  const pieceLimit = Math.max(1, decoderMaxFrames - contextFrames);
+  const firstPiece = Math.min(request.firstChunkFrames ?? 4, pieceLimit);
+  const laterPiece = Math.min(request.chunkFrames ?? 16, pieceLimit);
   const decodeReady = async function* (flush: boolean): AsyncGenerator<GenerationEvent> {
     for (;;) {
-      const wanted = nextToDecode === referenceFrames ? firstChunk : laterChunk;
+      const wanted = nextToDecode === referenceFrames ? firstPiece : laterPiece;
       const available = totalFrames - nextToDecode;
       if (available <= 0 || (!flush && available < wanted)) return;
       const count = Math.min(available, wanted);
-      const context = Math.min(decoderLeftContext, nextToDecode);
+      const context = Math.min(contextFrames, nextToDecode);
       const start = nextToDecode - context;
       const window = codes.subarray(start * codeGroups, (nextToDecode + count) * codeGroups);
-      const audio = await timed(model.decode(window, context + count, context));
+      const audio = await decode(window, context + count, context);
       nextToDecode += count;
       firstAudioMs ??= performance.now() - startedAt;
       yield { type: 'audio', samples: audio.subarray(0, count * samplesPerFrame) };
@@ -108,9 +113,16 @@ export async function* generateSpeech(
       finishReason = 'end-of-speech';
       break;
     }
-    fillPredictorNoise(noise, random, request.doSample);
+    fillPredictorNoise(noise, random, subtalker.doSample);
     const residual = await timed(
-      model.predictCodes(output.hidden, c0, request.doSample ? request.temperature : 1, request.topK, noise),
+      model.predictCodes(
+        output.hidden,
+        c0,
+        subtalker.doSample
+          ? { temperature: subtalker.temperature, topK: subtalker.topK, topP: subtalker.topP }
+          : { temperature: 1, topK: 0, topP: 1 },
+        noise,
+      ),
     );
     const frameStart = totalFrames * codeGroups;
     codes[frameStart] = c0;
@@ -128,17 +140,26 @@ export async function* generateSpeech(
     for (let index = 0; index < hidden; index += 1) frameInput[index] += textRow[index];
     totalFrames += 1;
     generated += 1;
-    yield* decodeReady(false);
-    if (cancelled()) return;
+    if (request.streaming) yield* decodeReady(false);
+    // The token this step would let the talker choose could never become a frame: skip the step.
+    if (generated === maxFrames || cancelled()) break;
     output = await timed(model.talker(frameInput, 1, cache.tensors(), cache.length));
     cache.append(output.newKeys, output.newValues, 1);
   }
-  yield* decodeReady(true);
+  if (cancelled()) return;
+  if (request.streaming) yield* decodeReady(true);
+  else {
+    for await (const samples of decodeLikeOfficial(manifest, decode, codes, totalFrames, referenceFrames)) {
+      firstAudioMs ??= performance.now() - startedAt;
+      yield { type: 'audio', samples };
+    }
+  }
   const totalMs = performance.now() - startedAt;
   yield {
     type: 'end',
     frames: generated,
     finishReason,
+    codes: codes.slice(referenceFrames * codeGroups, totalFrames * codeGroups),
     timings: {
       prefillMs,
       firstAudioMs: firstAudioMs ?? totalMs,

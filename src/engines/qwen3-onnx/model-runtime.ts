@@ -73,7 +73,10 @@ export class Qwen3ModelRuntime {
         ? float16BitsToFloat32(new Uint16Array(aligned.buffer))
         : new Float32Array(aligned.buffer);
     };
-    const tokenizer = await Qwen2Tokenizer.fromDirectory(path.join(directory, 'tokenizer'));
+    const tokenizer = await Qwen2Tokenizer.fromDirectory(
+      path.join(directory, 'tokenizer'),
+      manifest.tokenizer.splitPattern,
+    );
     return new Qwen3ModelRuntime(
       manifest,
       dtype,
@@ -124,19 +127,23 @@ export class Qwen3ModelRuntime {
     };
   }
 
+  /**
+   * The 15 residual codes of a frame in one run. Sampling happens inside the graph from `noise`
+   * (uniform, drawn by the host so the request's seed decides it); top_k ≤ 0 keeps every code.
+   */
   async predictCodes(
     hidden: Float32Array,
     firstCode: number,
-    temperature: number,
-    topK: number,
+    sampling: { temperature: number; topK: number; topP: number },
     noise: Float32Array,
   ): Promise<BigInt64Array> {
     const groups = this.manifest.dimensions.codeGroups;
     const output = await this.sessions.code_predictor.run({
       hidden: floatTensor(hidden, [1, this.hidden], this.dtype),
       first_code: int64Tensor([firstCode], [1]),
-      temperature: scalarFloat(temperature),
-      top_k: scalarInt64(topK),
+      temperature: scalarFloat(sampling.temperature),
+      top_k: scalarInt64(sampling.topK),
+      top_p: scalarFloat(sampling.topP),
       noise: new ort.Tensor('float32', noise, [groups - 1, this.manifest.dimensions.codebookSize]),
     });
     return output.codes.data as BigInt64Array;

@@ -35,9 +35,21 @@ export const BYTE_ORDER: number[] = (() => {
 
 const CHARACTER_TO_BYTE = new Map(BYTE_TO_CHARACTER.map((character, byte) => [character, byte]));
 
-/** Qwen2's pre-tokenizer (JavaScript has no inline (?i:), so the contractions list both cases). */
-const PRE_TOKENIZER =
-  /'(?:[sS]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/gu;
+/**
+ * How text is split into words before BPE. `qwen2` is Qwen2's own pattern (JavaScript has no inline
+ * (?i:), so the contractions list both cases). `mistral-fix` is the pattern transformers ≥ 4.57.3
+ * puts in its place when a tokenizer is loaded with `fix_mistral_regex=True` and its checkpoint's
+ * config.json is not marked as saved by transformers ≤ 4.57.2: the official Qwen3-TTS processor asks
+ * for that flag, so the official pipeline splits CamelCase ("TypeScript" → "Type", "Script") and keeps
+ * contractions whole. The exporter records which one the official code really used.
+ */
+export const SPLIT_PATTERNS = {
+  qwen2:
+    /'(?:[sS]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/gu,
+  'mistral-fix':
+    /[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+/gu,
+} as const;
+export type SplitPattern = keyof typeof SPLIT_PATTERNS;
 
 export interface TokenizerData {
   vocab: Record<string, number>;
@@ -51,8 +63,13 @@ export class Qwen2Tokenizer {
   private readonly added = new Map<string, number>();
   private readonly addedPattern: RegExp | undefined;
   private readonly cache = new Map<string, number[]>();
+  private readonly split: RegExp;
 
-  constructor(private readonly data: TokenizerData) {
+  constructor(
+    private readonly data: TokenizerData,
+    splitPattern: SplitPattern = 'qwen2',
+  ) {
+    this.split = SPLIT_PATTERNS[splitPattern];
     data.merges.forEach((merge, rank) => this.ranks.set(merge, rank));
     for (const [token, tokenId] of Object.entries(data.vocab)) this.idToToken.set(tokenId, token);
     for (const token of data.addedTokens) {
@@ -65,7 +82,10 @@ export class Qwen2Tokenizer {
     this.addedPattern = contents.length > 0 ? new RegExp(`(${contents.join('|')})`) : undefined;
   }
 
-  static async fromDirectory(directory: string): Promise<Qwen2Tokenizer> {
+  static async fromDirectory(
+    directory: string,
+    splitPattern: SplitPattern = 'qwen2',
+  ): Promise<Qwen2Tokenizer> {
     const read = (name: string) => readFile(path.join(directory, name), 'utf8');
     const vocab = JSON.parse(await read('vocab.json')) as Record<string, number>;
     const merges = (await read('merges.txt'))
@@ -79,7 +99,7 @@ export class Qwen2Tokenizer {
       id: Number(tokenId),
       special: token.special ?? false,
     }));
-    return new Qwen2Tokenizer({ vocab, merges, addedTokens });
+    return new Qwen2Tokenizer({ vocab, merges, addedTokens }, splitPattern);
   }
 
   encode(text: string): number[] {
@@ -94,7 +114,7 @@ export class Qwen2Tokenizer {
         ids.push(added);
         continue;
       }
-      for (const match of piece.matchAll(PRE_TOKENIZER)) ids.push(...this.encodeWord(match[0]));
+      for (const match of piece.matchAll(this.split)) ids.push(...this.encodeWord(match[0]));
     }
     return ids;
   }

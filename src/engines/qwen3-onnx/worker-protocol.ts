@@ -35,6 +35,7 @@ export type WorkerResponse =
       jobId: number;
       frames: number;
       finishReason: 'end-of-speech' | 'length';
+      codes: Int32Array;
       timings: Record<string, number>;
     }
   | { type: 'warmed-up'; jobId: number }

@@ -58,12 +58,10 @@ async function warmUp(): Promise<void> {
     text: 'warm up',
     language: 'auto',
     seed: 0,
-    temperature: 1,
-    topK: 1,
-    topP: 1,
-    repetitionPenalty: 1,
-    doSample: false,
+    talker: { doSample: false, temperature: 1, topK: 1, topP: 1, repetitionPenalty: 1 },
+    subtalker: { doSample: false, temperature: 1, topK: 1, topP: 1 },
     maxNewTokens: 8,
+    streaming: true,
   };
   for await (const event of generateSpeech(model, voice, request, () => jobs.stopping)) void event;
 }
@@ -99,15 +97,26 @@ async function handle(
       const samples = event.samples.slice();
       send({ type: 'audio', jobId: message.jobId, samples }, [samples.buffer]);
     } else
-      send({
-        type: 'end',
-        jobId: message.jobId,
-        frames: event.frames,
-        finishReason: event.finishReason,
-        timings: event.timings,
-      });
+      send(
+        {
+          type: 'end',
+          jobId: message.jobId,
+          frames: event.frames,
+          finishReason: event.finishReason,
+          codes: event.codes,
+          timings: event.timings,
+        },
+        [event.codes.buffer as ArrayBuffer],
+      );
   }
   // A cancelled request ends quietly; one stopped by a shutdown gets no end (the pool fails it).
   if (cancelled() && !jobs.stopping)
-    send({ type: 'end', jobId: message.jobId, frames: 0, finishReason: 'length', timings: { cancelled: 1 } });
+    send({
+      type: 'end',
+      jobId: message.jobId,
+      frames: 0,
+      finishReason: 'length',
+      codes: new Int32Array(0),
+      timings: { cancelled: 1 },
+    });
 }

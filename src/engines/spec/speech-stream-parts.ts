@@ -20,6 +20,8 @@ export interface AudioEndPart {
   finishReason: 'end-of-speech' | 'length';
   /** Codec frames generated (12.5 per second for Qwen3-TTS 12 Hz), when the engine knows. */
   frames?: number;
+  /** The generated codec codes, [frames × code groups], when the engine has them (diagnostics, parity). */
+  codes?: Int32Array;
   /** Engine-specific timings in milliseconds (e.g. firstAudio, total), for logs and benchmarks. */
   timings?: Record<string, number>;
 }

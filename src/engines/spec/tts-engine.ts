@@ -56,15 +56,28 @@ export interface VoicePrompt {
   data: unknown;
 }
 
+/** The code predictor's ("sub-talker's") own settings, named as in the official generation_config. */
+export interface SubtalkerOptions {
+  doSample?: boolean;
+  topK?: number;
+  topP?: number;
+  temperature?: number;
+}
+
+/**
+ * Generation settings of one request. Every field left out takes the model's own default (its
+ * generation_config), as the official `generate_voice_clone` does; engines resolve them.
+ */
 export interface SamplingOptions {
   /** The seed for this piece of text; the core passes seed + sentence index. */
   seed: number;
-  temperature: number;
-  topK: number;
-  topP: number;
-  repetitionPenalty: number;
-  doSample: boolean;
-  maxNewTokens: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  repetitionPenalty?: number;
+  doSample?: boolean;
+  maxNewTokens?: number;
+  subtalker?: SubtalkerOptions;
 }
 
 export interface SpeechRequest {
@@ -74,6 +87,11 @@ export interface SpeechRequest {
   language: Language;
   voice: VoicePrompt;
   sampling: SamplingOptions;
+  /**
+   * The client plays audio as it is made: decode in small chunks as frames arrive. When false the
+   * engine may decode the whole utterance at once, as the official non-streaming code does.
+   */
+  streaming: boolean;
 }
 
 export interface EngineCapabilities {

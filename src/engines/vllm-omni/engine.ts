@@ -230,17 +230,18 @@ export class VllmOmniEngine implements TtsEngine {
   async *generate(request: SpeechRequest, signal: AbortSignal): AsyncGenerator<SpeechStreamPart> {
     const voice = request.voice.data as RemoteVoice;
     const { sampling } = request;
-    if (
-      !this.warnedAboutSampling &&
-      (sampling.temperature !== 0.9 ||
-        sampling.topK !== 50 ||
-        sampling.topP !== 1 ||
-        sampling.repetitionPenalty !== 1.05 ||
-        !sampling.doSample)
-    ) {
+    const unsupported = [
+      sampling.temperature,
+      sampling.topK,
+      sampling.topP,
+      sampling.repetitionPenalty,
+      sampling.doSample,
+      sampling.subtalker,
+    ];
+    if (!this.warnedAboutSampling && unsupported.some((value) => value !== undefined)) {
       this.warnedAboutSampling = true;
       this.options.logger?.warn(
-        `${ENGINE} takes seed and max_new_tokens per request; temperature, top_k, top_p, repetition_penalty and do_sample are set on the vLLM-Omni server`,
+        `${ENGINE} takes seed and max_new_tokens per request; temperature, top_k, top_p, repetition_penalty, do_sample and the subtalker settings are set on the vLLM-Omni server`,
       );
     }
     const body = {
@@ -255,7 +256,7 @@ export class VllmOmniEngine implements TtsEngine {
             ...(voice.referenceText ? { ref_text: voice.referenceText } : {}),
           }),
       x_vector_only_mode: request.voice.xVectorOnly,
-      max_new_tokens: sampling.maxNewTokens,
+      ...(sampling.maxNewTokens === undefined ? {} : { max_new_tokens: sampling.maxNewTokens }),
       seed: sampling.seed,
       response_format: 'pcm',
       stream: true,

@@ -39,7 +39,9 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
     },
     async (request, reply) => {
       const startedAt = performance.now();
-      const job = speechJobFromBody(request.body, modelKeyForSize(request.query.model_size));
+      const job = speechJobFromBody(request.body, modelKeyForSize(request.query.model_size), {
+        streaming: false,
+      });
       const signal = requestSignal(request, reply, options.requestTimeoutMs);
       const opened = await speech.open(job, signal);
       const waveforms = await collectSpeech(opened);
@@ -82,7 +84,9 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
     },
     async (request, reply) => {
       const startedAt = performance.now();
-      const job = speechJobFromBody(request.body, modelKeyForSize(request.query.model_size));
+      const job = speechJobFromBody(request.body, modelKeyForSize(request.query.model_size), {
+        streaming: request.query.streaming,
+      });
       const signal = requestSignal(request, reply, options.requestTimeoutMs);
       // Everything the input can get wrong fails here, before the stream starts, as a plain 4xx.
       const opened = await speech.open(job, signal);

@@ -23,15 +23,33 @@ const stringOrList = (name: string, maxItems: number) =>
     { error: () => `${name} must be a string or a list of strings` },
   );
 
-/** The seed's generation_params, with its defaults and bounds. */
+/**
+ * The seed's generation_params, with its bounds. A field left out takes the model's own default (its
+ * generation_config: temperature 0.9, top_k 50, top_p 1.0, repetition_penalty 1.05, do_sample true and
+ * max_new_tokens 8192 for the released checkpoints, capped by TTS_MAX_NEW_TOKENS), as the official
+ * code does. The code predictor ("sub-talker") has its own settings under the official names.
+ */
 export const generationParamsSchema = z.object({
-  max_new_tokens: z.number().int().min(1).max(4096).default(2048),
-  temperature: z.number().min(0).max(2).default(0.9),
-  top_k: z.number().int().min(1).max(100).default(50),
-  top_p: z.number().min(0).max(1).default(1.0),
-  repetition_penalty: z.number().min(1).max(2).default(1.05),
-  do_sample: z.boolean().default(true),
+  max_new_tokens: z
+    .number()
+    .int()
+    .min(1)
+    .max(8192)
+    .optional()
+    .describe(
+      'Most codec frames (80 ms each) per sentence; default: the model’s, capped by TTS_MAX_NEW_TOKENS',
+    ),
+  temperature: z.number().min(0).max(2).optional(),
+  top_k: z.number().int().min(1).max(100).optional(),
+  top_p: z.number().gt(0).max(1).optional(),
+  repetition_penalty: z.number().min(1).max(2).optional(),
+  do_sample: z.boolean().optional(),
+  subtalker_dosample: z.boolean().optional().describe('Sample the 15 residual codes of each frame'),
+  subtalker_top_k: z.number().int().min(1).max(2048).optional(),
+  subtalker_top_p: z.number().gt(0).max(1).optional(),
+  subtalker_temperature: z.number().min(0).max(2).optional(),
 });
+export type GenerationParams = z.infer<typeof generationParamsSchema>;
 
 export const MAX_LIST_ITEMS = 32;
 
@@ -55,7 +73,7 @@ export const voiceCloneBodySchema = z.object({
     .max(2 ** 31 - 1)
     .nullable()
     .optional(),
-  generation_params: generationParamsSchema.default(generationParamsSchema.parse({})),
+  generation_params: generationParamsSchema.default({}),
   normalize: z.boolean().default(true).describe('Read numbers, dates and symbols as words before synthesis'),
   pronunciations: z
     .record(z.string().min(1).max(100), z.string().max(200))

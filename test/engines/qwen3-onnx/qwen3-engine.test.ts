@@ -68,6 +68,7 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
     language: 'Korean',
     voice,
     sampling,
+    streaming: true,
     ...overrides,
   });
 
@@ -114,8 +115,8 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
     assert.notDeepEqual(Buffer.from(first.audio.buffer), Buffer.from(other.audio.buffer));
   });
 
-  it('is deterministic when greedy, whatever the seed', async () => {
-    const greedy = { ...sampling, doSample: false };
+  it('is deterministic when greedy in both stages, whatever the seed', async () => {
+    const greedy = { ...sampling, doSample: false, subtalker: { doSample: false } };
     const first = await collect(
       engine.generate(request({ sampling: { ...greedy, seed: 1 } }), AbortSignal.timeout(30000)),
     );
@@ -123,6 +124,30 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
       engine.generate(request({ sampling: { ...greedy, seed: 2 } }), AbortSignal.timeout(30000)),
     );
     assert.deepEqual(Buffer.from(first.audio.buffer), Buffer.from(second.audio.buffer));
+  });
+
+  it('samples the residual codes with the sub-talker settings, not the talker ones', async () => {
+    // Greedy talker, sampling sub-talker (the model's default): the seed still changes the audio.
+    const talkerGreedy = { ...sampling, doSample: false };
+    const codesFor = async (seed: number, subtalker?: SpeechRequest['sampling']['subtalker']) =>
+      (
+        await collect(
+          engine.generate(
+            request({ sampling: { ...talkerGreedy, seed, subtalker } }),
+            AbortSignal.timeout(30000),
+          ),
+        )
+      ).end.codes!;
+    const first = await codesFor(1);
+    const second = await codesFor(2);
+    assert.deepEqual(
+      [...first].filter((_code, index) => index % 16 === 0),
+      [...second].filter((_code, index) => index % 16 === 0),
+      'the first code of each frame is the greedy talker’s',
+    );
+    assert.notDeepEqual([...first], [...second], 'the residual codes follow the seed');
+    // top_k 1 makes the sampling sub-talker greedy, whatever the seed.
+    assert.deepEqual([...(await codesFor(1, { topK: 1 }))], [...(await codesFor(2, { topK: 1 }))]);
   });
 
   it('streams audio in several parts, the first after a few frames', async () => {
@@ -137,6 +162,27 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
     );
     assert.equal(end.finishReason, 'length');
     assert.equal(end.frames, 10);
+  });
+
+  it('makes no frame for max_new_tokens 1, as the official loop (its one token never becomes a frame)', async () => {
+    const { audio, end } = await collect(
+      engine.generate(request({ sampling: { ...sampling, maxNewTokens: 1 } }), AbortSignal.timeout(30000)),
+    );
+    assert.equal(end.frames, 0);
+    assert.equal(audio.length, 0);
+  });
+
+  it("takes unset settings from the model's generation_config, capped by TTS_MAX_NEW_TOKENS", async () => {
+    const capped = new Qwen3OnnxEngine({ ...config, TTS_MAX_NEW_TOKENS: 6, TTS_WORKERS: 1 });
+    try {
+      await capped.loadModel('base_0.6b');
+      const { end } = await collect(
+        capped.generate(request({ sampling: { seed: 1 } }), AbortSignal.timeout(30000)),
+      );
+      assert.equal(end.frames, 5, 'the model default (8192) capped at 6 tokens: 5 frames');
+    } finally {
+      await capped.close();
+    }
   });
 
   it('clones from the speaker embedding alone in x-vector mode', async () => {

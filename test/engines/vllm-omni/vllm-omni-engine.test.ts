@@ -46,13 +46,15 @@ describe('vLLM-Omni engine through the HTTP API', () => {
     assert.equal(request.response_format, 'pcm');
     assert.equal(request.stream, true);
     assert.equal(request.seed, 5);
-    assert.equal(request.max_new_tokens, 2048);
+    assert.equal(request.max_new_tokens, undefined, 'left to the model default, as the official code does');
     assert.equal(request.model, 'Qwen/Qwen3-TTS-12Hz-1.7B-Base');
     assert.deepEqual(
       fake.speechRequests.map((r) => r.seed).slice(0, 3),
       [5, 6, 7],
       'sentence i uses seed + i',
     );
+    await speak(test, { ...SEED_BODY, seed: 5, generation_params: { max_new_tokens: 300 } });
+    assert.equal(fake.speechRequests.at(-1)!.max_new_tokens, 300);
   });
 
   it('relays the PCM stream into SSE audio events as it arrives', async () => {
@@ -203,6 +205,7 @@ describe('vLLM-Omni engine, directly', () => {
             doSample: true,
             maxNewTokens: 100,
           },
+          streaming: true,
         },
         AbortSignal.timeout(5000),
       );
