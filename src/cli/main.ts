@@ -78,6 +78,32 @@ models
   });
 
 program
+  .command('speak')
+  .description('speak one text in a cloned voice with a model directory, to a WAV file (no server needed)')
+  .requiredOption('--model <dir>', 'an exported model directory (with manifest.json)')
+  .requiredOption('--voice <file>', 'reference speech (WAV, MP3, FLAC, OGG or M4A)')
+  .option('--ref-text <text>', 'the transcript of --voice (needed unless --x-vector-only)')
+  .requiredOption('--text <text>', 'what to say (spoken as given: no normalization, no sentence splitting)')
+  .option('--out <file>', 'the WAV file to write', 'speech.wav')
+  .option('--language <name>', 'Auto, Korean, English …', 'Auto')
+  .option('--x-vector-only', 'clone from the speaker embedding alone')
+  .option('--seed <n>', 'seed for sampling', '0')
+  .option('--greedy', 'no sampling in the talker nor in the code predictor (repeatable, for parity checks)')
+  .option(
+    '--max-new-tokens <n>',
+    'most codec frames + 1 (default: the model default, capped by TTS_MAX_NEW_TOKENS)',
+  )
+  .option(
+    '--streaming',
+    'decode in streamed pieces, as the SSE and OpenAI routes do (default: official chunks)',
+  )
+  .option('--codes <file>', 'also write the generated codec codes as JSON')
+  .action(async (options: import('./speak-command.ts').SpeakOptions) => {
+    const { runSpeakCommand } = await import('./speak-command.ts');
+    await runSpeakCommand(options, configOrExit());
+  });
+
+program
   .command('bench')
   .argument('[which]', 'qwen3, musetalk or compose', 'qwen3')
   .allowUnknownOption(true)
