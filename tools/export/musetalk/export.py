@@ -103,7 +103,12 @@ def example_inputs(name: str, batch: int, models: MuseTalkModels, device: str, g
     }[name]()
 
 
-def verify(path: Path, module: torch.nn.Module, inputs: tuple, names: list[str], label: str) -> None:
+# Largest difference to PyTorch a verified graph may show, relative to the output's scale.
+VERIFY_TOLERANCE = {"float32": 1e-4, "float16": 2e-2}
+
+
+def verify(path: Path, module: torch.nn.Module, inputs: tuple, names: list[str], label: str, tolerance: float) -> list[str]:
+    """Runs the graph in onnxruntime (CPU); returns what differs from PyTorch beyond tolerance."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -111,12 +116,18 @@ def verify(path: Path, module: torch.nn.Module, inputs: tuple, names: list[str],
     with torch.inference_mode():
         expected = module(*inputs)
     expected = expected if isinstance(expected, tuple) else (expected,)
+    problems = []
     for output, got, want in zip(session.get_outputs(), actual, expected):
         want = want.detach().cpu().numpy()
         if got.shape != want.shape:
-            raise SystemExit(f"{label}: {output.name} is {got.shape} in ONNX but {want.shape} in PyTorch")
+            problems.append(f"{label}: {output.name} is {got.shape} in ONNX but {want.shape} in PyTorch")
+            continue
         difference = float(np.max(np.abs(got.astype(np.float64) - want.astype(np.float64))))
-        print(f"  verify {label}.{output.name}: max |onnx - torch| = {difference:.3g}")
+        scale = float(np.max(np.abs(want)))
+        print(f"  verify {label}.{output.name} {got.shape}: max |onnx - torch| = {difference:.3g} (scale {scale:.3g})")
+        if difference > tolerance * max(scale, 1e-3):
+            problems.append(f"{label}: {output.name} differs by {difference:.3g} (scale {scale:.3g})")
+    return problems
 
 
 def main() -> None:
@@ -126,6 +137,7 @@ def main() -> None:
     arguments.out.mkdir(parents=True, exist_ok=True)
     variants = [variant for variant in ("float32", "float16") if variant in arguments.dtypes]
     models = None
+    problems: list[str] = []
     for variant in variants:
         dtype = DTYPES[variant]
         models = load(arguments, dtype)
@@ -145,8 +157,12 @@ def main() -> None:
                 exporter=arguments.exporter,
             )
             if not arguments.skip_verify:
-                check = example_inputs(name, 1, models, arguments.device, generator)
-                verify(path, module, check, input_names, f"{variant}/{name}")
+                # Traced at batch 2: checked at batch 1 and 3, so a baked batch size fails here.
+                for batch in (1, 3) if name != "whisper_encoder" else (1,):
+                    check = example_inputs(name, batch, models, arguments.device, generator)
+                    problems += verify(path, module, check, input_names, f"{variant}/{name}", VERIFY_TOLERANCE[variant])
+    if problems:
+        raise SystemExit("the exported graphs differ from PyTorch:\n  " + "\n  ".join(problems))
         if variant != variants[-1]:
             del models
             gc.collect()

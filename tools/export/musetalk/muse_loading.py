@@ -78,13 +78,17 @@ def load_official(repository: Path, models: Path, device: str, dtype: torch.dtyp
             face_parser=face_parser,
             feature_extractor=feature_extractor,
             unet_config=unet_config,
-            sources={
-                "unet": "TMElyralab/MuseTalk musetalkV15/unet.pth",
-                "vae": "stabilityai/sd-vae-ft-mse",
-                "whisper": "openai/whisper-tiny",
-                "faceParser": "face-parse BiSeNet 79999_iter.pth",
-            },
-            synthetic=False,
+            sources=(
+                {"randomInit": "tools/export/musetalk/tiny_models.py"}
+                if (models / "tiny_models.json").is_file()
+                else {
+                    "unet": "TMElyralab/MuseTalk musetalkV15/unet.pth",
+                    "vae": "stabilityai/sd-vae-ft-mse",
+                    "whisper": "openai/whisper-tiny",
+                    "faceParser": "face-parse BiSeNet 79999_iter.pth",
+                }
+            ),
+            synthetic=(models / "tiny_models.json").is_file(),
         ),
         device,
         dtype,

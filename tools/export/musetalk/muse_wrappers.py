@@ -8,6 +8,8 @@ Unverified until someone runs it against real weights (see docs/export.md).
 
 from __future__ import annotations
 
+import sys
+
 import torch
 from torch import nn
 
@@ -17,14 +19,16 @@ class UnetGraph(nn.Module):
     positional encoding) → predicted latents [B,4,32,32]. The positional encoding and the constant
     timestep 0 of MuseTalk's single-step inference are inside the graph."""
 
-    def __init__(self, unet: nn.Module, positional_encoding: nn.Module, dtype: torch.dtype):
+    def __init__(self, unet: nn.Module, positional_encoding: nn.Module, dtype: torch.dtype, window: int = 50):
         super().__init__()
         self.unet = unet
-        self.positional_encoding = positional_encoding
+        # PositionalEncoding adds its first `seq_len` rows; the window is always 50 long, so only those
+        # rows go into the graph (the whole 5000-row table would be most of the file).
+        self.register_buffer("encoding", positional_encoding.pe[:, :window].detach().clone(), persistent=False)
         self.dtype = dtype
 
     def forward(self, latents, audio):
-        conditioning = self.positional_encoding(audio.to(self.dtype))
+        conditioning = (audio + self.encoding).to(self.dtype)
         timestep = torch.zeros(1, dtype=torch.int64, device=latents.device)
         output = self.unet(latents.to(self.dtype), timestep, encoder_hidden_states=conditioning).sample
         return output.float()
@@ -76,6 +80,23 @@ class WhisperEncoderGraph(nn.Module):
         return torch.stack(states, dim=2).float()
 
 
+class _GlobalAveragePooling:
+    """Stands in for torch.nn.functional inside BiSeNet's module: its ContextPath pools over the
+    whole feature map with `F.avg_pool2d(x, x.size()[2:])`, a kernel taken from a traced shape, which
+    the ONNX exporter refuses. Pooling over everything is adaptive pooling to 1 × 1, the same numbers."""
+
+    def __init__(self, functional):
+        self._functional = functional
+
+    def avg_pool2d(self, tensor, kernel_size, *args, **kwargs):
+        if not args and not kwargs and tuple(int(size) for size in kernel_size) == tuple(tensor.shape[2:]):
+            return self._functional.adaptive_avg_pool2d(tensor, 1)
+        return self._functional.avg_pool2d(tensor, kernel_size, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._functional, name)
+
+
 class FaceParserGraph(nn.Module):
     """image [1,3,512,512] (RGB, ImageNet-normalised) → logits [1,19,512,512] of BiSeNet's main head
     (MuseTalk's FaceParsing uses out[0]; the argmax and the jaw/neck rules stay on the host)."""
@@ -84,6 +105,9 @@ class FaceParserGraph(nn.Module):
         super().__init__()
         self.network = network
         self.dtype = dtype
+        module = sys.modules[type(network).__module__]
+        if not isinstance(module.F, _GlobalAveragePooling):
+            module.F = _GlobalAveragePooling(module.F)
 
     def forward(self, image):
         return self.network(image.to(self.dtype))[0].float()
