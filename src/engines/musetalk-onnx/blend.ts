@@ -1,14 +1,12 @@
 import type { Box } from './crop.ts';
+import { resizeLikeOpenCv } from './opencv-resize.ts';
 
 /**
- * Pastes generated 256 × 256 faces back into the photo (blending.py get_image): the face is resized to
- * the face box with bilinear interpolation and alpha-blended through the feathered mask. Everything
- * that does not change between frames — the sampling positions, weights and the mask — is computed
- * once per avatar, so a frame costs one pass over the face box.
+ * Pastes generated 256 × 256 faces back into the photo as inference.py and blending.get_image do: the
+ * face resized to the face box with cv2.resize (bilinear), then Pillow's paste through the feathered
+ * mask (a rounded (face·a + photo·(255 − a)) / 255).
  */
 export class FaceBlender {
-  private readonly columns: { left: Int32Array; weight: Float32Array };
-  private readonly rows: { top: Int32Array; weight: Float32Array };
   readonly width: number;
   readonly height: number;
 
@@ -23,53 +21,27 @@ export class FaceBlender {
   ) {
     this.width = box.x2 - box.x1;
     this.height = box.y2 - box.y1;
-    this.columns = bilinearTaps(this.width, faceSize);
-    const rows = bilinearTaps(this.height, faceSize);
-    this.rows = { top: rows.left, weight: rows.weight };
   }
 
   /** A new frame: the photo with `face` (RGB, faceSize²) blended in. */
   blend(face: Uint8Array, target: Uint8Array = new Uint8Array(this.photo.length)): Uint8Array {
     target.set(this.photo);
-    const { x1, y1 } = this.box;
     const size = this.faceSize;
+    const resized = resizeLikeOpenCv(face, size, size, 3, this.width, this.height, 'linear');
+    const { x1, y1 } = this.box;
     for (let y = 0; y < this.height; y += 1) {
-      const top = this.rows.top[y];
-      const bottom = Math.min(top + 1, size - 1);
-      const wy = this.rows.weight[y];
       const photoRow = ((y1 + y) * this.photoWidth + x1) * 3;
       for (let x = 0; x < this.width; x += 1) {
         const a = this.alpha[y * this.width + x];
         if (a === 0) continue;
-        const left = this.columns.left[x];
-        const right = Math.min(left + 1, size - 1);
-        const wx = this.columns.weight[x];
         const at = photoRow + x * 3;
-        for (let channel = 0; channel < 3; channel += 1) {
-          const topValue =
-            face[(top * size + left) * 3 + channel] * (1 - wx) +
-            face[(top * size + right) * 3 + channel] * wx;
-          const bottomValue =
-            face[(bottom * size + left) * 3 + channel] * (1 - wx) +
-            face[(bottom * size + right) * 3 + channel] * wx;
-          const generated = topValue * (1 - wy) + bottomValue * wy;
-          target[at + channel] = Math.round((target[at + channel] * (255 - a) + generated * a) / 255);
-        }
+        const from = (y * this.width + x) * 3;
+        for (let channel = 0; channel < 3; channel += 1)
+          target[at + channel] = Math.round(
+            (resized[from + channel] * a + target[at + channel] * (255 - a)) / 255,
+          );
       }
     }
     return target;
   }
-}
-
-/** cv2.resize INTER_LINEAR's source positions: centre-aligned, clamped at the edges. */
-function bilinearTaps(outputSize: number, inputSize: number): { left: Int32Array; weight: Float32Array } {
-  const left = new Int32Array(outputSize);
-  const weight = new Float32Array(outputSize);
-  const scale = inputSize / outputSize;
-  for (let index = 0; index < outputSize; index += 1) {
-    const source = Math.min(Math.max((index + 0.5) * scale - 0.5, 0), inputSize - 1);
-    left[index] = Math.floor(source);
-    weight[index] = source - left[index];
-  }
-  return { left, weight };
 }

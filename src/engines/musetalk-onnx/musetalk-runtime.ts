@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
@@ -13,25 +14,36 @@ export class MuseTalkRuntime {
   private constructor(
     readonly manifest: MuseTalkManifest,
     private readonly sessions: Record<MuseTalkGraph, ort.InferenceSession>,
+    /** What identifies the loaded weights: the variant and its files' sha256 (the manifest's). */
+    readonly fingerprint: string,
   ) {}
 
   static async load(
     directory: string,
     provider: ProviderChoice,
     dtype: 'float32' | 'float16',
+    graphs: readonly MuseTalkGraph[] = MUSETALK_GRAPHS,
   ): Promise<MuseTalkRuntime> {
     const manifest = await readMuseTalkManifest(directory);
     const variant =
       Object.values(manifest.variants).find((entry) => entry.dtype === dtype) ??
       Object.values(manifest.variants)[0];
     const sessions = {} as Record<MuseTalkGraph, ort.InferenceSession>;
-    for (const graph of MUSETALK_GRAPHS) {
+    for (const graph of graphs) {
       sessions[graph] = await ort.InferenceSession.create(
         path.join(directory, variant.directory, `${graph}.onnx`),
         sessionOptions(provider),
       );
     }
-    return new MuseTalkRuntime(manifest, sessions);
+    const variantFiles = Object.entries(manifest.files?.sha256 ?? {})
+      .filter(([file]) => file.startsWith(`${variant.directory}/`))
+      .sort(([first], [second]) => first.localeCompare(second));
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify({ source: manifest.source, variant: variant.dtype, files: variantFiles }))
+      // A manifest without hashes (hand-made) is identified by where it lives.
+      .update(variantFiles.length === 0 ? path.resolve(directory) : '')
+      .digest('hex');
+    return new MuseTalkRuntime(manifest, sessions, fingerprint);
   }
 
   /** [80 × 3000] log-mel → [1500 × 5 × 384] hidden states. */
@@ -52,12 +64,30 @@ export class MuseTalkRuntime {
 
   /** UNet then VAE decoder: latents [B × 8 × 32 × 32] + audio windows [B × 50 × 384] → faces [B × 3 × 256 × 256] in [0, 1]. */
   async render(latents: Float32Array, audio: Float32Array, batch: number): Promise<Float32Array> {
-    const unet = await this.sessions.unet.run({
+    const unet = await this.unetTensor(latents, audio, batch);
+    const decoded = await this.sessions.vae_decoder.run({ latents: unet });
+    return decoded.image.data as Float32Array;
+  }
+
+  /** The UNet step alone: predicted latents [B × 4 × 32 × 32]. */
+  async predict(latents: Float32Array, audio: Float32Array, batch: number): Promise<Float32Array> {
+    return (await this.unetTensor(latents, audio, batch)).data as Float32Array;
+  }
+
+  /** The VAE decoder alone: latents [B × 4 × 32 × 32] → faces [B × 3 × 256 × 256] in [0, 1]. */
+  async decode(latents: Float32Array, batch: number): Promise<Float32Array> {
+    const decoded = await this.sessions.vae_decoder.run({
+      latents: new ort.Tensor('float32', latents, [batch, 4, 32, 32]),
+    });
+    return decoded.image.data as Float32Array;
+  }
+
+  private async unetTensor(latents: Float32Array, audio: Float32Array, batch: number): Promise<ort.Tensor> {
+    const output = await this.sessions.unet.run({
       latents: new ort.Tensor('float32', latents, [batch, 8, 32, 32]),
       audio: new ort.Tensor('float32', audio, [batch, 50, 384]),
     });
-    const decoded = await this.sessions.vae_decoder.run({ latents: unet.latents_out });
-    return decoded.image.data as Float32Array;
+    return output.latents_out;
   }
 
   /** A 512 × 512 RGB face (ImageNet-normalised inside) → argmax class ids. */
@@ -83,5 +113,9 @@ export class MuseTalkRuntime {
       classes[index] = best;
     }
     return classes;
+  }
+
+  async release(): Promise<void> {
+    await Promise.all(Object.values(this.sessions).map((session) => session.release()));
   }
 }

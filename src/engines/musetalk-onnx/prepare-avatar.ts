@@ -1,9 +1,11 @@
-import sharp from 'sharp';
 import { blendingSquare, cropRgb, museTalkFaceBox, toNormalizedChw, type Box } from './crop.ts';
 import { detectFaces, selectDominantFace } from './face-detector.ts';
 import type { AvatarImage } from './image-input.ts';
 import type { MuseTalkRuntime } from './musetalk-runtime.ts';
+import { gaussianBlurLikeOpenCv } from './opencv-gaussian-blur.ts';
+import { resizeLikeOpenCv } from './opencv-resize.ts';
 import { blurKernel, jawMask } from './parsing-mask.ts';
+import { resizeLikePillow } from './pillow-resize.ts';
 
 /** Everything per avatar that does not depend on the speech: computed once, cached by image hash. */
 export interface PreparedAvatar {
@@ -21,65 +23,19 @@ export interface PreparedAvatar {
 /**
  * Avatar preparation (MuseTalk v1.5): face and landmarks, the landmark-29 crop box, the 256 × 256
  * crop and its masked copy through the VAE encoder, and the jaw-mode parsing mask placed, cut at half
- * height and feathered as blending.py does.
+ * height and feathered as blending.py does. Every resize and blur reproduces the OpenCV or Pillow call
+ * the official code makes (tested pixel for pixel against it).
  */
 export async function prepareAvatar(image: AvatarImage, runtime: MuseTalkRuntime): Promise<PreparedAvatar> {
   const face = selectDominantFace(await detectFaces(image.rgb, image.width, image.height));
   const faceBox = museTalkFaceBox(face, image.width, image.height);
-  const faceWidth = faceBox.x2 - faceBox.x1;
-  const faceHeight = faceBox.y2 - faceBox.y1;
-  const raw = { raw: { width: image.width, height: image.height, channels: 3 as const } };
-  const crop = new Uint8Array(
-    await sharp(image.rgb, raw)
-      .extract({ left: faceBox.x1, top: faceBox.y1, width: faceWidth, height: faceHeight })
-      .resize(256, 256, { kernel: 'lanczos3', fit: 'fill' })
-      .raw()
-      .toBuffer(),
-  );
+  const crop = faceCrop(image, faceBox);
   const batch = new Float32Array(2 * 3 * 256 * 256);
   batch.set(toNormalizedChw(crop, 256, true), 0);
   batch.set(toNormalizedChw(crop, 256, false), 3 * 256 * 256);
   const latents = await runtime.encode(batch, 2);
-
-  // The parsing mask is computed on the larger square around the face, then cut to the face box.
   const square = blendingSquare(faceBox);
-  const squareSize = square.x2 - square.x1;
-  const large = cropRgb(image.rgb, image.width, image.height, square);
-  const parserInput = new Uint8Array(
-    await sharp(large, { raw: { width: squareSize, height: squareSize, channels: 3 } })
-      .resize(512, 512, { kernel: 'linear' })
-      .raw()
-      .toBuffer(),
-  );
-  const mask512 = jawMask(await runtime.parse(parserInput));
-  // sharp widens one-channel raw input to three channels; extractChannel keeps masks single-channel.
-  const maskLarge = new Uint8Array(
-    await sharp(mask512, { raw: { width: 512, height: 512, channels: 1 } })
-      .resize(squareSize, squareSize, { kernel: 'cubic' })
-      .extractChannel(0)
-      .raw()
-      .toBuffer(),
-  );
-  const placed = new Uint8Array(squareSize * squareSize);
-  const top = Math.floor(0.5 * squareSize);
-  for (let y = Math.max(faceBox.y1 - square.y1, top); y < faceBox.y2 - square.y1; y += 1) {
-    for (let x = faceBox.x1 - square.x1; x < faceBox.x2 - square.x1; x += 1)
-      placed[y * squareSize + x] = maskLarge[y * squareSize + x];
-  }
-  const { sigma } = blurKernel(squareSize);
-  const feathered = new Uint8Array(
-    await sharp(placed, { raw: { width: squareSize, height: squareSize, channels: 1 } })
-      .blur(Math.max(0.3, sigma))
-      .extractChannel(0)
-      .raw()
-      .toBuffer(),
-  );
-  const alpha = new Uint8Array(faceWidth * faceHeight);
-  for (let y = 0; y < faceHeight; y += 1) {
-    for (let x = 0; x < faceWidth; x += 1)
-      alpha[y * faceWidth + x] =
-        feathered[(y + faceBox.y1 - square.y1) * squareSize + x + faceBox.x1 - square.x1];
-  }
+  const mask512 = jawMask(await runtime.parse(parserInput(image, square)));
   return {
     hash: image.hash,
     width: image.width,
@@ -87,6 +43,48 @@ export async function prepareAvatar(image: AvatarImage, runtime: MuseTalkRuntime
     photo: image.rgb,
     faceBox,
     latents,
-    alpha,
+    alpha: blendingAlpha(mask512, faceBox, square),
   };
+}
+
+/** inference.py: the face box cut out and resized to 256 × 256 with cv2's Lanczos-4. */
+export function faceCrop(image: { rgb: Uint8Array; width: number; height: number }, box: Box): Uint8Array {
+  const region = cropRgb(image.rgb, image.width, image.height, box);
+  return resizeLikeOpenCv(region, box.x2 - box.x1, box.y2 - box.y1, 3, 256, 256, 'lanczos4');
+}
+
+/** FaceParsing's input: the blending square (black where it leaves the photo), Pillow-bilinear to 512². */
+export function parserInput(
+  image: { rgb: Uint8Array; width: number; height: number },
+  square: Box,
+): Uint8Array {
+  const size = square.x2 - square.x1;
+  const large = cropRgb(image.rgb, image.width, image.height, square);
+  return resizeLikePillow(large, size, size, 3, 512, 512, 'bilinear');
+}
+
+/**
+ * blending.get_image's mask, as alpha over the face box: the 512² jaw mask resized to the square
+ * (Pillow's default bicubic), kept only inside the face box and below half the square's height, then
+ * feathered with cv2.GaussianBlur (kernel 0.05 × the square's width). Outside the face box the photo
+ * is blended with itself, so only the face box's alpha matters.
+ */
+export function blendingAlpha(mask512: Uint8Array, faceBox: Box, square: Box): Uint8Array {
+  const size = square.x2 - square.x1;
+  const resized = resizeLikePillow(mask512, 512, 512, 1, size, size, 'bicubic');
+  const placed = new Uint8Array(size * size);
+  const top = Math.floor(0.5 * size);
+  for (let y = Math.max(faceBox.y1 - square.y1, top); y < faceBox.y2 - square.y1; y += 1) {
+    for (let x = faceBox.x1 - square.x1; x < faceBox.x2 - square.x1; x += 1)
+      placed[y * size + x] = resized[y * size + x];
+  }
+  const feathered = gaussianBlurLikeOpenCv(placed, size, size, blurKernel(size).size);
+  const faceWidth = faceBox.x2 - faceBox.x1;
+  const faceHeight = faceBox.y2 - faceBox.y1;
+  const alpha = new Uint8Array(faceWidth * faceHeight);
+  for (let y = 0; y < faceHeight; y += 1) {
+    for (let x = 0; x < faceWidth; x += 1)
+      alpha[y * faceWidth + x] = feathered[(y + faceBox.y1 - square.y1) * size + x + faceBox.x1 - square.x1];
+  }
+  return alpha;
 }

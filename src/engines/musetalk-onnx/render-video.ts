@@ -16,8 +16,8 @@ export type RenderStage = 'features' | 'lipsync' | 'encode';
 /**
  * Speech + prepared avatar → MP4: Whisper features per 30 s segment, the encoder's hidden states, one
  * 50 × 384 window per video frame, batched UNet + VAE decoding, blending into the photo, and the
- * frames streamed into ffmpeg with the speech. The video has round(seconds × 25) frames, so it lasts as
- * long as the audio to within half a frame.
+ * frames streamed into ffmpeg with the speech. The video has floor(seconds × 25) frames, as the official
+ * get_whisper_chunk counts them (the last, partial frame's worth of speech plays over the last frame).
  */
 export async function renderVideo(
   runtime: MuseTalkRuntime,
@@ -34,7 +34,6 @@ export async function renderVideo(
     if (options.cancelled()) throw new CancelledError();
   };
   const audio16k = resample(speech.samples, speech.sampleRate, WHISPER_SAMPLE_RATE);
-  const seconds = speech.samples.length / speech.sampleRate;
   const { whisperStates: states, audioFeature: feature, whisperPositions } = runtime.manifest.dimensions;
   const whisperFrames = Math.floor((audio16k.length / WHISPER_SAMPLE_RATE) * 50);
   const hidden = new Float32Array(
@@ -50,7 +49,7 @@ export async function renderVideo(
   options.onProgress('features', 1);
   const featuresMs = performance.now() - startedAt;
 
-  const videoFrames = Math.max(1, Math.round(seconds * VIDEO_ENCODING.fps));
+  const videoFrames = videoFrameCount(audio16k.length);
   const windows = audioWindows(hidden, whisperFrames, states, feature, videoFrames);
   const blender = new FaceBlender(avatar.photo, avatar.width, avatar.height, avatar.faceBox, avatar.alpha);
   const encoder = await createVideoEncoder({ width: avatar.width, height: avatar.height, speech });
@@ -73,7 +72,7 @@ export async function renderVideo(
       neuralMs += performance.now() - before;
       for (let index = 0; index < batch; index += 1) {
         const blendStart = performance.now();
-        const frame = blender.blend(toRgbBytes(faces, index));
+        const frame = blender.blend(faceBytes(faces, index));
         blendMs += performance.now() - blendStart;
         await encoder.writeFrame(frame);
       }
@@ -99,16 +98,25 @@ export async function renderVideo(
   };
 }
 
-/** Decoder output [B × 3 × 256 × 256] in [0, 1] → one face as RGB bytes. */
-function toRgbBytes(faces: Float32Array, index: number): Uint8Array {
+/** audio_processor.get_whisper_chunk: floor(seconds × fps) video frames of the 16 kHz speech (at least one). */
+export function videoFrameCount(samples16k: number): number {
+  return Math.max(1, Math.floor((samples16k / WHISPER_SAMPLE_RATE) * VIDEO_ENCODING.fps));
+}
+
+/**
+ * Decoder output [B × 3 × 256 × 256] in [0, 1] → one face as RGB bytes, as vae.decode_latents does:
+ * float32 × 255, rounded half to even (numpy's round).
+ */
+export function faceBytes(faces: Float32Array, index: number): Uint8Array {
   const plane = 256 * 256;
   const offset = index * 3 * plane;
   const rgb = new Uint8Array(plane * 3);
   for (let pixel = 0; pixel < plane; pixel += 1) {
     for (let channel = 0; channel < 3; channel += 1) {
-      rgb[pixel * 3 + channel] = Math.round(
-        Math.min(1, Math.max(0, faces[offset + channel * plane + pixel])) * 255,
-      );
+      const value = Math.fround(Math.min(1, Math.max(0, faces[offset + channel * plane + pixel])) * 255);
+      const floor = Math.floor(value);
+      rgb[pixel * 3 + channel] =
+        value - floor === 0.5 ? (floor % 2 === 0 ? floor : floor + 1) : Math.round(value);
     }
   }
   return rgb;
