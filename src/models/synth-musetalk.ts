@@ -82,33 +82,38 @@ function vaeDecoder(): GraphBuilder {
   return g;
 }
 
+/**
+ * Returns the reference latents with the mouth darkened in proportion to the loudness of the frame's
+ * own Whisper frames (feature 0 of the window's rows 20–29, which the synthetic encoder fills with
+ * loudness above silence): the mouth opens with speech and stays exactly as in the photo in silence.
+ */
 function unet(): GraphBuilder {
   const g = new GraphBuilder('unet');
   const latents = g.input('latents', 'float32', ['batch', 8, LATENT, LATENT]);
   const audio = g.input('audio', 'float32', ['batch', 50, FEATURE]);
   const reference = g.op('Slice', [latents, g.int64([4]), g.int64([8]), g.int64([1])]); // [B,4,32,32]
-  // The rows of the frame's own two Whisper frames (time steps 4 and 5 of the window), so the mouth follows the sound now.
-  const current = g.op('Slice', [audio, g.int64([20]), g.int64([30]), g.int64([1])]);
-  const pooled = g.op('ReduceMean', [current], { axes: { ints: [1] }, keepdims: { int: 0 } }); // [B,384]
-  // Small weights keep tanh out of saturation, so the mouth follows the audio instead of sticking.
-  const projection = Float32Array.from(
-    { length: FEATURE * 4 },
-    (_value, index) => Math.sin(index * 12.9898) * 0.25,
-  );
-  const drive = g.op('Tanh', [g.op('MatMul', [pooled, g.float([...projection], [FEATURE, 4])])]); // [B,4]
-  const driveMap = g.op('Unsqueeze', [drive, g.int64([2, 3])]); // [B,4,1,1]
-  // The mouth: rows 20–27, columns 10–21 of the 32×32 latent (lower middle of the crop).
+  // Rows 20–29 are time steps 4 and 5 of the window: the frame's own two Whisper frames.
+  const current = g.op('Slice', [audio, g.int64([20, 0]), g.int64([30, 1]), g.int64([1, 2])]); // [B,10,1]
+  const loudness = g.op('ReduceMean', [current], { axes: { ints: [1, 2] }, keepdims: { int: 0 } }); // [B]
+  const opening = g.op('Unsqueeze', [loudness, g.int64([1, 2, 3])]); // [B,1,1,1]
+  // The mouth: rows 17–22, columns 11–20 of the 32×32 latent (where the crop's mouth is), strongest in its middle.
   const mouth = new Float32Array(LATENT * LATENT);
-  for (let row = 20; row < 28; row += 1)
-    for (let column = 10; column < 22; column += 1) mouth[row * LATENT + column] = 1;
+  for (let row = 17; row < 23; row += 1)
+    for (let column = 11; column < 21; column += 1)
+      mouth[row * LATENT + column] = 1 - Math.abs(row - 19.5) / 4 - Math.abs(column - 15.5) / 8;
   const delta = g.op('Mul', [
-    g.op('Mul', [driveMap, g.float([...mouth], [1, 1, LATENT, LATENT])]),
-    g.float([6], []),
+    g.op('Mul', [opening, g.float([...mouth], [1, 1, LATENT, LATENT])]),
+    g.float([-1.6], []),
   ]);
   g.output(g.op('Add', [reference, delta]), 'latents_out', 'float32', ['batch', 4, LATENT, LATENT]);
   return g;
 }
 
+/**
+ * Five hidden states per Whisper frame: feature 0 of each is the frame's loudness above the quietest
+ * frame of the segment (0 in silence, so a silent face stays still), the others a fixed projection of
+ * the log-mel frame.
+ */
 function whisperEncoder(): GraphBuilder {
   const g = new GraphBuilder('whisper_encoder');
   const features = g.input('input_features', 'float32', ['batch', 80, 3000]);
@@ -121,7 +126,19 @@ function whisperEncoder(): GraphBuilder {
     { length: 80 * STATES * FEATURE },
     (_value, index) => Math.sin(index * 78.233) * 0.3,
   );
-  const states = g.op('Tanh', [g.op('MatMul', [frames, g.float([...projection], [80, STATES * FEATURE])])]);
+  const projected = g.op('Tanh', [
+    g.op('MatMul', [frames, g.float([...projection], [80, STATES * FEATURE])]),
+  ]);
+  const frameLevel = g.op('ReduceMean', [frames], { axes: { ints: [2] }, keepdims: { int: 1 } }); // [B,1500,1]
+  const quietest = g.op('ReduceMin', [frameLevel], { axes: { ints: [1] }, keepdims: { int: 1 } }); // [B,1,1]
+  const loudness = g.op('Sub', [frameLevel, quietest]);
+  const loudnessSlots = new Float32Array(STATES * FEATURE);
+  for (let state = 0; state < STATES; state += 1) loudnessSlots[state * FEATURE] = 1;
+  const keep = Float32Array.from(loudnessSlots, (value) => 1 - value);
+  const states = g.op('Add', [
+    g.op('Mul', [projected, g.float([...keep], [STATES * FEATURE])]),
+    g.op('Mul', [loudness, g.float([...loudnessSlots], [STATES * FEATURE])]),
+  ]);
   g.output(g.op('Reshape', [states, g.int64([0, 1500, STATES, FEATURE])]), 'hidden_states', 'float32', [
     'batch',
     1500,
