@@ -34,7 +34,7 @@ const httpUrl = z
 /** A hub repository id, optionally pinned to a branch, tag or commit: `owner/name[@revision]`. */
 const hubRepository = z
   .string()
-  .regex(/^[A-Za-z0-9][\w.-]*\/[\w.-]+(@[\w./-]+)?$/, 'owner/name or owner/name@revision');
+  .regex(/^([A-Za-z0-9][\w.-]*\/[\w.-]+(@[\w./-]+)?)?$/, 'owner/name or owner/name@revision (or empty)');
 
 /** Each entry: variable name → [schema, default as it would be written in .env, description]. */
 const variables = {
@@ -75,18 +75,28 @@ const variables = {
   HF_TOKEN: [z.string(), '', 'hub access token, if the repository needs one'],
   MODEL_REPO_BASE_0_6B: [
     hubRepository,
-    'CHANGE-ME/qwen3-tts-12hz-0.6b-base-onnx',
-    'hub repository (owner/name[@revision]) holding YOUR export of base_0.6b; the default is a placeholder',
+    '',
+    'hub repository (owner/name[@revision]) with an export of base_0.6b in our layout; empty: models pull exports the official checkpoint',
   ],
   MODEL_REPO_BASE_1_7B: [
     hubRepository,
-    'CHANGE-ME/qwen3-tts-12hz-1.7b-base-onnx',
-    'hub repository (owner/name[@revision]) holding YOUR export of base_1.7b; the default is a placeholder',
+    '',
+    'hub repository (owner/name[@revision]) with an export of base_1.7b in our layout; empty: models pull exports the official checkpoint',
   ],
   MODEL_REPO_MUSETALK: [
     hubRepository,
-    'CHANGE-ME/musetalk-v1.5-onnx',
-    'hub repository (owner/name[@revision]) holding YOUR export of MuseTalk; the default is a placeholder',
+    '',
+    'hub repository (owner/name[@revision]) with an export of MuseTalk in our layout (see the README: MuseTalk cannot be exported automatically)',
+  ],
+  EXPORT_PYTHON: [
+    z.string(),
+    '',
+    'Python with the exporter’s requirements for models pull; empty: a virtual environment under MODEL_DIR is made',
+  ],
+  EXPORT_TORCH_INDEX: [
+    z.string(),
+    'https://download.pytorch.org/whl/cpu',
+    'extra pip index for PyTorch in that environment (CPU builds); empty: only pip’s own configuration',
   ],
   VLLM_OMNI_URL: [httpUrl, 'http://localhost:8091', 'vLLM-Omni server (TTS_ENGINE=vllm-omni)'],
   VLLM_OMNI_API_KEY: [z.string(), '', 'bearer key for vLLM-Omni, if it was started with --api-key'],

@@ -55,11 +55,21 @@ models
   .command('pull')
   .argument('<key>', 'base_0.6b, base_1.7b or musetalk')
   .option('--dtype <dtype>', 'float32, float16 or all (default: TTS_DTYPE)')
-  .description('download an exported model from the hub (HF_ENDPOINT, HF_TOKEN), resumable and checked')
-  .action(async (key: string, options: { dtype?: 'float32' | 'float16' | 'all' }) => {
-    const { runModelsPullCommand } = await import('../models/pull-command.ts');
-    await runModelsPullCommand(key, { config: configOrExit(), dtype: options.dtype });
-  });
+  .option('--gpu', 'export the official checkpoint with CUDA PyTorch on the GPU (needed for float16)')
+  .option('--keep-checkpoint', 'keep the downloaded official checkpoint under MODEL_DIR/.checkpoints')
+  .description(
+    'install a model: an export in our layout from MODEL_REPO_*, else the official checkpoint from the hub ' +
+      '(HF_ENDPOINT, HF_TOKEN), exported and checked on this machine',
+  )
+  .action(
+    async (
+      key: string,
+      options: { dtype?: 'float32' | 'float16' | 'all'; gpu?: boolean; keepCheckpoint?: boolean },
+    ) => {
+      const { runModelsPullCommand } = await import('../models/pull-command.ts');
+      await runModelsPullCommand(key, { config: configOrExit(), ...options });
+    },
+  );
 
 models
   .command('synth')

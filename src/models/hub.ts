@@ -157,6 +157,62 @@ export class HubClient {
     );
   }
 
+  /**
+   * Every file of a repository with what checks it: the sha256 the hub lists for LFS files, else the
+   * git blob id (sha1 of "blob <size>\0" + content). Fails clearly when the tree cannot be read.
+   */
+  async listFiles(repository: string, revision: string, hint: string): Promise<HubFile[]> {
+    const files: HubFile[] = [];
+    let url: string | undefined = this.treeUrl(repository, revision);
+    while (url !== undefined) {
+      const hubResponse: HubResponse = await this.get(url, { accept: 'application/json' });
+      if (!hubResponse.response.ok)
+        throw await this.failure(url, hubResponse, `cannot list the files of ${repository}`, hint);
+      const text = await readText(hubResponse);
+      let entries: unknown;
+      try {
+        entries = JSON.parse(text);
+      } catch {
+        entries = undefined;
+      }
+      if (!Array.isArray(entries))
+        throw new ModelPullError(
+          `${url} did not answer a file list: is HF_ENDPOINT a model hub?`,
+          'hub_http_error',
+        );
+      for (const entry of entries as TreeEntry[]) {
+        if (entry.type !== 'file' || typeof entry.path !== 'string' || typeof entry.size !== 'number')
+          continue;
+        const sha256 = entry.lfs?.oid ?? entry.lfs?.sha256;
+        files.push({
+          path: entry.path,
+          size: entry.lfs?.size ?? entry.size,
+          sha256: typeof sha256 === 'string' ? sha256.replace(/^sha256:/, '') : undefined,
+          gitBlobSha1: entry.lfs ? undefined : typeof entry.oid === 'string' ? entry.oid : undefined,
+        });
+      }
+      url = nextPage(hubResponse.response.headers.get('link'), url);
+    }
+    return files;
+  }
+
+  /** The commit a branch or tag points at (for the record), or the revision itself when the hub does not say. */
+  async commitOf(repository: string, revision: string): Promise<string> {
+    if (/^[0-9a-f]{40}$/.test(revision)) return revision;
+    const url = `${this.endpoint}/api/models/${repository}/revision/${encodeURIComponent(revision)}`;
+    const hubResponse = await this.get(url, { accept: 'application/json' });
+    if (!hubResponse.response.ok) {
+      await hubResponse.discard();
+      return revision;
+    }
+    try {
+      const sha = (JSON.parse(await readText(hubResponse)) as { sha?: unknown }).sha;
+      return typeof sha === 'string' ? sha : revision;
+    } catch {
+      return revision;
+    }
+  }
+
   /** Sizes of every file in the repository, or undefined when the hub has no tree API. */
   async fileSizes(repository: string, revision: string): Promise<Map<string, number> | undefined> {
     const sizes = new Map<string, number>();
@@ -184,6 +240,23 @@ export class HubClient {
     }
     return sizes;
   }
+}
+
+export interface HubFile {
+  path: string;
+  size: number;
+  /** LFS files: the content's sha256. */
+  sha256?: string;
+  /** Files kept in git: the blob id. */
+  gitBlobSha1?: string;
+}
+
+interface TreeEntry {
+  type?: unknown;
+  path?: unknown;
+  size?: unknown;
+  oid?: unknown;
+  lfs?: { oid?: unknown; sha256?: unknown; size?: number };
 }
 
 async function readText(hubResponse: HubResponse): Promise<string> {

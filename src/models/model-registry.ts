@@ -3,18 +3,14 @@ import type { Config, ConfigName } from '../config.ts';
 import { InvalidInputError } from '../errors.ts';
 
 /**
- * The models `models pull` / `models list` know of, where each one's exported layout lives on the
- * hub, and which variable names its directory. Only our own exported layout is pulled: the official
- * checkpoints are PyTorch and must go through tools/export first.
+ * The models `models pull` / `models list` know of: where an export in our layout may live on the hub,
+ * which official checkpoint it comes from, and which variable names its directory.
  */
 export const INSTALLABLE_MODEL_KEYS = ['base_0.6b', 'base_1.7b', 'musetalk'] as const;
 export type InstallableModelKey = (typeof INSTALLABLE_MODEL_KEYS)[number];
 
 export const MODEL_VARIANTS = ['float32', 'float16'] as const;
 export type ModelVariant = (typeof MODEL_VARIANTS)[number];
-
-/** Repository defaults in config.ts start with this owner: they name no real repository. */
-export const PLACEHOLDER_REPOSITORY_OWNER = 'CHANGE-ME';
 
 export interface ModelRegistryEntry {
   key: InstallableModelKey;
@@ -24,6 +20,8 @@ export interface ModelRegistryEntry {
   repositoryVariable: ConfigName;
   /** Variable that names an explicit model directory (used as it is; pull never writes there). */
   directoryVariable: ConfigName;
+  /** The official PyTorch checkpoint `models pull` exports when no export repository is set. */
+  officialCheckpoint?: string;
   description: string;
 }
 
@@ -33,6 +31,7 @@ export const MODEL_REGISTRY: Readonly<Record<InstallableModelKey, ModelRegistryE
     manifestFormat: 'qwen3-tts-onnx',
     repositoryVariable: 'MODEL_REPO_BASE_0_6B',
     directoryVariable: 'MODEL_0_6B_BASE',
+    officialCheckpoint: 'Qwen/Qwen3-TTS-12Hz-0.6B-Base',
     description: 'Qwen3-TTS 12Hz 0.6B Base (voice cloning)',
   },
   'base_1.7b': {
@@ -40,6 +39,7 @@ export const MODEL_REGISTRY: Readonly<Record<InstallableModelKey, ModelRegistryE
     manifestFormat: 'qwen3-tts-onnx',
     repositoryVariable: 'MODEL_REPO_BASE_1_7B',
     directoryVariable: 'MODEL_1_7B_BASE',
+    officialCheckpoint: 'Qwen/Qwen3-TTS-12Hz-1.7B-Base',
     description: 'Qwen3-TTS 12Hz 1.7B Base (voice cloning)',
   },
   musetalk: {
@@ -70,19 +70,16 @@ export interface HubRepository {
   repository: string;
   /** Branch, tag or commit; `main` unless the variable says `owner/name@revision`. */
   revision: string;
-  isPlaceholder: boolean;
 }
 
-/** Reads `owner/name[@revision]` from the key's repository variable. */
-export function modelRepository(config: Config, key: InstallableModelKey): HubRepository {
+/** Reads `owner/name[@revision]` from the key's repository variable; undefined when it is empty. */
+export function modelRepository(config: Config, key: InstallableModelKey): HubRepository | undefined {
   const value = String(config[MODEL_REGISTRY[key].repositoryVariable]);
+  if (value === '') return undefined;
   const at = value.indexOf('@');
-  const repository = at === -1 ? value : value.slice(0, at);
-  const revision = at === -1 ? 'main' : value.slice(at + 1);
   return {
-    repository,
-    revision,
-    isPlaceholder: repository.startsWith(`${PLACEHOLDER_REPOSITORY_OWNER}/`),
+    repository: at === -1 ? value : value.slice(0, at),
+    revision: at === -1 ? 'main' : value.slice(at + 1),
   };
 }
 

@@ -8,6 +8,9 @@ export interface ModelsPullCommandOptions {
   config: Config;
   /** `float32`, `float16` or `all`; default TTS_DTYPE. */
   dtype?: ModelVariant | 'all';
+  /** Export official checkpoints with CUDA PyTorch on the GPU (needed for float16). */
+  gpu?: boolean;
+  keepCheckpoint?: boolean;
   signal?: AbortSignal;
   /** Where the bar and messages go (default stderr, so stdout stays clean for scripts). */
   output?: NodeJS.WritableStream & { isTTY?: boolean };
@@ -35,7 +38,26 @@ export async function runModelsPullCommand(
   );
   let started = false;
   let lastFile: string | undefined;
+  let lastMessage: string | undefined;
   const onProgress = (progress: PullProgress) => {
+    // PyTorch's and transformers' chatter (NNPACK on CPUs without it, tracer warnings) is not news.
+    if (
+      progress.message !== undefined &&
+      /NNPACK|Warning|warnings\.warn|^\s+(_C\.|len\(|mask =|for idx|if codes|is_causal)/.test(
+        progress.message,
+      )
+    )
+      return;
+    if (progress.message !== undefined) {
+      // The exporter's own output, one line at a time (the bar is for downloads).
+      if (started) {
+        bar.stop();
+        started = false;
+      }
+      if (progress.message !== lastMessage) output.write(`  [${progress.phase}] ${progress.message}\n`);
+      lastMessage = progress.message;
+      return;
+    }
     const payload = {
       done: formatBytes(progress.bytes),
       all: progress.totalBytes === undefined ? '?' : formatBytes(progress.totalBytes),
@@ -66,11 +88,21 @@ export async function runModelsPullCommand(
     const result = await pullModel(key, {
       config: options.config,
       dtype: options.dtype,
+      gpu: options.gpu,
+      keepCheckpoint: options.keepCheckpoint,
       signal: options.signal,
       onProgress,
     });
     if (started) bar.stop();
     const fetched = result.downloaded.length;
+    if (result.exportedFrom) {
+      output.write(
+        `${key} (${result.variants.join(', ')}) was exported from the official checkpoint ${result.exportedFrom.checkpoint}` +
+          `@${result.exportedFrom.revision} and installed in ${result.directory}. Parity with the official code:\n` +
+          `${result.exportedFrom.parity}\n`,
+      );
+      return result;
+    }
     output.write(
       `${key} (${result.variants.join(', ')}) is installed in ${result.directory} from ${result.repository}` +
         `@${result.revision}: ${fetched} file(s) downloaded, ${result.files.length - fetched} already present.\n`,

@@ -12,7 +12,9 @@ export interface PullFileOptions {
   url: string;
   /** Final path; bytes arrive in `<destination>.part`, renamed into place once the sha256 matches. */
   destination: string;
+  /** The expected digest: a sha256 (default), or a git blob id when `digest` says so. */
   sha256: string;
+  digest?: 'sha256' | 'git-blob-sha1';
   /** From the hub's tree listing, when known: lets a finished `.part` skip the request. */
   expectedSize?: number;
   /** Network attempts per file; each one resumes where the last stopped. */
@@ -40,6 +42,14 @@ async function fileSize(file: string): Promise<number> {
 
 export async function sha256OfFile(file: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20, signal }))
+    hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** git's blob id: sha1 of "blob <size>\0" followed by the content. */
+export async function gitBlobSha1OfFile(file: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha1').update(`blob ${(await stat(file)).size}\0`);
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20, signal }))
     hash.update(chunk as Buffer);
   return hash.digest('hex');
@@ -97,7 +107,10 @@ export async function pullFile(options: PullFileOptions): Promise<void> {
       resumedFromEarlierBytes = true;
     }
 
-    const actual = await sha256OfFile(part, options.signal);
+    const actual =
+      options.digest === 'git-blob-sha1'
+        ? await gitBlobSha1OfFile(part, options.signal)
+        : await sha256OfFile(part, options.signal);
     if (actual === options.sha256) {
       await rename(part, options.destination);
       return;
@@ -110,7 +123,7 @@ export async function pullFile(options: PullFileOptions): Promise<void> {
       continue;
     }
     throw new ModelPullError(
-      `${options.displayName} from ${options.url} is corrupt: sha256 ${actual}, the manifest says ${options.sha256}. ` +
+      `${options.displayName} from ${options.url} is corrupt: ${options.digest ?? 'sha256'} ${actual}, expected ${options.sha256}. ` +
         'The partial file was deleted. Re-upload the file or fix manifest.json in the repository, then pull again.',
       'checksum_mismatch',
     );

@@ -36,7 +36,9 @@ export interface PullRecord {
 }
 
 export interface PullProgress {
-  phase: 'manifest' | 'checking' | 'downloading' | 'done';
+  phase: 'manifest' | 'checking' | 'downloading' | 'done' | 'environment' | 'export' | 'parity' | 'install';
+  /** For the phases that run the Python exporter: what it said last. */
+  message?: string;
   /** Path inside the model directory of the file being checked or downloaded. */
   file?: string;
   fileIndex: number;
@@ -61,6 +63,10 @@ export interface PullModelOptions {
   /** Attempts per file (default 5). */
   attempts?: number;
   retryDelayMs?: number;
+  /** Official-checkpoint exports: a CUDA PyTorch and export device (float16 needs it). */
+  gpu?: boolean;
+  /** Official-checkpoint exports: keep the downloaded checkpoint under MODEL_DIR/.checkpoints. */
+  keepCheckpoint?: boolean;
 }
 
 export interface PullResult {
@@ -72,14 +78,16 @@ export interface PullResult {
   /** Files fetched in this run (the rest were already present and matched their sha256). */
   downloaded: string[];
   files: string[];
+  /** Set when the model was exported here from the official checkpoint. */
+  exportedFrom?: { checkpoint: string; revision: string; python: string; parity: string };
 }
 
 const MAX_MANIFEST_BYTES = 16 << 20;
 
 /**
- * Installs our exported layout of `key` from the hub into MODEL_DIR/<key>: manifest.json first,
- * then every file of the chosen variants, each resumable and checked against the manifest's sha256,
- * and manifest.json last, so a directory with a manifest is complete.
+ * Installs `key` into MODEL_DIR/<key>: from a hub repository holding our exported layout when its
+ * MODEL_REPO_* variable names one, else by exporting the official checkpoint on this machine
+ * (official-install.ts).
  */
 export async function pullModel(key: string, options: PullModelOptions): Promise<PullResult> {
   const { config } = options;
@@ -92,14 +100,34 @@ export async function pullModel(key: string, options: PullModelOptions): Promise
       'directory_is_explicit',
     );
   }
-  const { repository, revision, isPlaceholder } = modelRepository(config, entry.key);
-  if (isPlaceholder) {
-    throw new ModelPullError(
-      `${entry.repositoryVariable} is still the placeholder "${repository}". Export ${entry.key} with tools/export ` +
-        `(docs/export.md), upload the result to a hub repository, and set ${entry.repositoryVariable}=owner/name.`,
-      'repository_not_set',
-    );
+  const repository = modelRepository(config, entry.key);
+  if (repository) return pullExportedLayout(entry.key, repository, location.directory, options);
+  if (entry.officialCheckpoint) {
+    const { installFromOfficialCheckpoint } = await import('./official-install.ts');
+    return installFromOfficialCheckpoint(entry.key, entry.officialCheckpoint, location.directory, options);
   }
+  throw new ModelPullError(
+    `${entry.key} cannot be exported automatically: its face-parser weights are not on the hub (MuseTalk's ` +
+      'download_weights.sh fetches them from Google Drive) and its code is not a pip package. Fetch MuseTalk and its ' +
+      'weights, export with tools/export/musetalk/export.py (docs/export.md), then set MUSETALK_MODEL_DIR to the ' +
+      `export, or upload it and set ${entry.repositoryVariable}=owner/name.`,
+    'repository_not_set',
+  );
+}
+
+/**
+ * Our exported layout from a hub repository: manifest.json first, then every file of the chosen
+ * variants, each resumable and checked against the manifest's sha256, and manifest.json last, so a
+ * directory with a manifest is complete.
+ */
+async function pullExportedLayout(
+  key: InstallableModelKey,
+  { repository, revision }: { repository: string; revision: string },
+  directory: string,
+  options: PullModelOptions,
+): Promise<PullResult> {
+  const { config } = options;
+  const entry = modelRegistryEntry(key);
   const variants = chooseVariants(options.dtype ?? config.TTS_DTYPE);
   const client = new HubClient({
     endpoint: config.HF_ENDPOINT,
@@ -137,7 +165,6 @@ export async function pullModel(key: string, options: PullModelOptions): Promise
     sizes && files.every((file) => sizes.has(file))
       ? files.reduce((sum, file) => sum + (sizes.get(file) ?? 0), 0)
       : undefined;
-  const directory = location.directory;
   await mkdir(directory, { recursive: true });
   const manifestSha256 = createHash('sha256').update(manifestText).digest('hex');
   const previous = await readInstalledState(directory);
@@ -193,7 +220,7 @@ export async function pullModel(key: string, options: PullModelOptions): Promise
   return { key: entry.key, directory, repository, revision, variants, downloaded, files };
 }
 
-function chooseVariants(dtype: string): ModelVariant[] {
+export function chooseVariants(dtype: string): ModelVariant[] {
   if (dtype === 'all') return [...MODEL_VARIANTS];
   if ((MODEL_VARIANTS as readonly string[]).includes(dtype)) return [dtype as ModelVariant];
   throw new ModelPullError(
@@ -283,7 +310,7 @@ async function removeStaleFiles(
   }
 }
 
-async function writeAtomically(file: string, text: string): Promise<void> {
+export async function writeAtomically(file: string, text: string): Promise<void> {
   const temporary = `${file}.part`;
   await writeFile(temporary, text);
   await rename(temporary, file);

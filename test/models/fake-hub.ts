@@ -25,6 +25,8 @@ export interface FakeHubOptions {
   ignoreRange?: boolean;
   /** No tree API (as some mirrors): 404. */
   withoutTree?: boolean;
+  /** Path → content served for downloads instead of the listed one (a corrupt file). */
+  serveInstead?: Record<string, Buffer>;
 }
 
 export interface FakeHub {
@@ -35,6 +37,10 @@ export interface FakeHub {
 
 export function sha256Hex(content: Buffer | string): string {
   return createHash('sha256').update(content).digest('hex');
+}
+
+export function gitBlobSha1(content: Buffer): string {
+  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
 }
 
 export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
@@ -59,16 +65,31 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
         response.writeHead(404).end();
         return;
       }
+      // As the real hub lists them: every file's git blob id, and LFS details for large or binary ones.
       const entries = Object.entries(files).map(([path, content]) => ({
         type: 'file',
         path,
         size: content.length,
+        oid: gitBlobSha1(content),
+        ...(content.length >= 100_000 || path.endsWith('.safetensors')
+          ? { lfs: { oid: sha256Hex(content), size: content.length, pointerSize: 134 } }
+          : {}),
       }));
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(entries));
       return;
     }
+    const revision = url.pathname.match(/^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/);
+    if (revision) {
+      if (!options.repositories[revision[1]]) return void response.writeHead(404).end();
+      response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ id: revision[1], sha: createHash('sha1').update(revision[1]).digest('hex') }));
+      return;
+    }
     const resolve = url.pathname.match(/^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/);
-    const content = resolve ? options.repositories[resolve[1]]?.[decodeURIComponent(resolve[3])] : undefined;
+    const listed = resolve ? options.repositories[resolve[1]]?.[decodeURIComponent(resolve[3])] : undefined;
+    const content =
+      resolve && listed ? (options.serveInstead?.[decodeURIComponent(resolve[3])] ?? listed) : listed;
     if (!resolve || content === undefined) {
       response.writeHead(404).end('Entry not found');
       return;

@@ -96,17 +96,16 @@ describe('listInstalledModels', () => {
 
 describe('modelRepository', () => {
   const cases = [
-    { value: 'me/qwen-onnx', repository: 'me/qwen-onnx', revision: 'main', isPlaceholder: false },
-    { value: 'me/qwen-onnx@v1.2', repository: 'me/qwen-onnx', revision: 'v1.2', isPlaceholder: false },
-    { value: 'CHANGE-ME/qwen', repository: 'CHANGE-ME/qwen', revision: 'main', isPlaceholder: true },
+    { value: 'me/qwen-onnx', repository: 'me/qwen-onnx', revision: 'main' },
+    { value: 'me/qwen-onnx@v1.2', repository: 'me/qwen-onnx', revision: 'v1.2' },
   ];
   for (const { value, ...expected } of cases) {
     test(value, () => {
       assert.deepEqual(modelRepository(loadConfig({ MODEL_REPO_BASE_0_6B: value }), 'base_0.6b'), expected);
     });
   }
-  test('the defaults are placeholders', () => {
-    assert.equal(modelRepository(loadConfig({}), 'musetalk').isPlaceholder, true);
+  test('the defaults are empty: models pull exports the official checkpoint', () => {
+    assert.equal(modelRepository(loadConfig({}), 'base_0.6b'), undefined);
   });
   test('a malformed repository is a configuration error', () => {
     assert.throws(
