@@ -117,8 +117,18 @@ export class ReferenceAudioResolver {
     return this.readLocalFile(value);
   }
 
-  /** Only files inside REF_AUDIO_DIR, also after following symbolic links. */
-  private async readLocalFile(name: string): Promise<Buffer> {
+  /**
+   * Only files inside REF_AUDIO_DIR, also after following symbolic links. A Windows path (the seed's
+   * page and NewAvata default to `c:/Qwen3-TTS/sample(1).mp3`) names a file on another machine: it
+   * is looked up by its file name in REF_AUDIO_DIR.
+   */
+  private async readLocalFile(value: string): Promise<Buffer> {
+    const windowsPath = /^[a-z]:[\\/]/i.test(value) || value.includes('\\');
+    const name = windowsPath ? (value.split(/[\\/]/).pop() ?? '') : value;
+    if (windowsPath && (name === '' || name === '.' || name === '..'))
+      throw new InvalidInputError(`ref_audio ${JSON.stringify(value)} does not end in a file name`, {
+        code: 'invalid_ref_audio',
+      });
     const root = path.resolve(this.options.directory);
     const candidate = path.resolve(root, name);
     const outside = () =>
@@ -133,8 +143,12 @@ export class ReferenceAudioResolver {
       realRoot = await realpath(root);
       realFile = await realpath(candidate);
     } catch {
+      const where = windowsPath
+        ? `ref_audio ${JSON.stringify(value)} is a path on another machine; its file name ` +
+          `${JSON.stringify(name)} was looked up in REF_AUDIO_DIR and is not there`
+        : `ref_audio file ${JSON.stringify(path.relative(root, candidate))} was not found in REF_AUDIO_DIR`;
       throw new InvalidInputError(
-        `ref_audio file ${JSON.stringify(path.relative(root, candidate))} was not found in REF_AUDIO_DIR`,
+        `${where}: copy the recording into REF_AUDIO_DIR, or send a URL or base64 audio`,
         { code: 'ref_audio_not_found', statusCode: 404 },
       );
     }

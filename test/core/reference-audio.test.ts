@@ -106,7 +106,23 @@ describe('reference audio', () => {
       await resolver.resolve('nested/inner.wav', signal());
       await resolver.resolve(path.join(directory, 'voice.wav'), signal());
     });
+    it("looks up a Windows path (NewAvata's default) by its file name in the folder", async () => {
+      const expected = await resolver.resolve('sample(1).mp3', signal());
+      for (const value of [
+        'c:/Qwen3-TTS/sample(1).mp3',
+        'C:\\Qwen3-TTS\\sample(1).mp3',
+        '\\\\host\\share\\sample(1).mp3',
+      ])
+        assert.equal((await resolver.resolve(value, signal())).hash, expected.hash, value);
+    });
     const refused: [string, string, number, RegExp][] = [
+      [
+        'Windows paths whose file is not in the folder',
+        'c:/voices/absent.mp3',
+        404,
+        /"absent\.mp3" was looked up in REF_AUDIO_DIR/,
+      ],
+      ['Windows paths that end in a folder', 'c:\\voices\\..', 400, /does not end in a file name/],
       ['.. escapes', '../outside/secret.wav', 400, /outside REF_AUDIO_DIR/],
       ['absolute paths elsewhere', '/etc/passwd', 400, /outside REF_AUDIO_DIR/],
       ['symlinks that leave the folder', 'escape.wav', 400, /outside REF_AUDIO_DIR/],

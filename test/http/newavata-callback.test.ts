@@ -8,9 +8,10 @@ import { buildTestApp, SEED_REFERENCE_NAME, type TestApp } from '../helper.ts';
 import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
 
 /**
- * NewAvata (tts_engine=qwen3tts) uses this server as its TTS backend: it checks GET /health for 200,
- * then posts {text, language: "Korean", ref_audio: <URL>, ref_text, split_sentences: false} and
- * accepts any audio/* answer. That request must work unchanged.
+ * NewAvata (tts_engine=qwen3tts) uses this server as its TTS backend. Its lip-sync path does not check
+ * /health first: it posts {text, language: "Korean", ref_audio: QWEN3_TTS_REF_AUDIO, ref_text,
+ * split_sentences: false} to /tts/voice_clone?model_size=… and accepts any audio/* answer. That request
+ * must work unchanged, with its default ref_audio (a Windows path) as well as a URL.
  */
 describe("NewAvata's callback to /tts/voice_clone", () => {
   let test: TestApp;
@@ -30,8 +31,19 @@ describe("NewAvata's callback to /tts/voice_clone", () => {
     await test.close();
   });
 
-  it('answers the health check with 200', async () => {
-    assert.equal((await test.app.inject({ method: 'GET', url: '/health' })).statusCode, 200);
+  it("finds NewAvata's default Windows ref_audio by its file name in REF_AUDIO_DIR", async () => {
+    const response = await test.app.inject({
+      method: 'POST',
+      url: '/tts/voice_clone?model_size=0.6b',
+      payload: {
+        text: '안녕하세요.',
+        language: 'Korean',
+        ref_audio: 'c:/Qwen3-TTS/sample(1).mp3',
+        ref_text: '안녕하세요, 반갑습니다.',
+        split_sentences: false,
+      },
+    });
+    assert.equal(response.statusCode, 200, response.body);
   });
 
   it('speaks with a reference given as a URL, as one piece', async () => {
