@@ -15,6 +15,7 @@ import { createTextPreparer } from './core/text-preparer.ts';
 import { Metrics } from './observability/metrics.ts';
 import { VoiceLibrary } from './core/voice-library.ts';
 import { SpeechResultCache } from './core/speech-result-cache.ts';
+import { VoiceCallbackLedger } from './core/voice-callbacks.ts';
 
 /** Chooses and starts the configured engines; the only place that knows concrete engine classes. */
 async function createTtsEngine(config: Config, logger: Logger): Promise<TtsEngine> {
@@ -74,6 +75,7 @@ export async function createServices(
   let videoFiles: VideoStore | undefined;
   let videoJobs: VideoJobs | undefined;
   let lipsync: LipsyncEngine | undefined;
+  const callbacks = new VoiceCallbackLedger();
   if (config.ENABLE_VIDEO) {
     lipsync = overrides.lipsync ?? (await createLipsyncEngine(config, logger));
     const videoAdmission = new AdmissionQueue({
@@ -83,7 +85,14 @@ export async function createServices(
       onOutcome: (outcome) => metrics?.admission('video', outcome),
     });
     metrics?.watchQueue('video', videoAdmission);
-    video = new VideoService({ lipsync, speech, admission: videoAdmission, observer: metrics });
+    video = new VideoService({
+      lipsync,
+      speech,
+      admission: videoAdmission,
+      observer: metrics,
+      callbacks,
+      allowFallbackVoice: config.NEWAVATA_ALLOW_FALLBACK_VOICE,
+    });
     videoFiles = new VideoStore({
       directory: config.VIDEO_OUTPUT_DIR,
       keepSeconds: config.VIDEO_OUTPUT_KEEP_S,
@@ -114,6 +123,7 @@ export async function createServices(
     videoJobs,
     metrics,
     voices: new VoiceLibrary(config.REF_AUDIO_DIR),
+    callbacks,
     async close() {
       videoJobs?.close();
       await Promise.allSettled([engine.close(), lipsync?.close()]);

@@ -108,6 +108,16 @@ const variables = {
     'true: video through a NewAvata service; false: embedded MuseTalk',
   ],
   NEWAVATA_API_URL: [httpUrl, 'http://localhost:8001', 'the NewAvata service'],
+  NEWAVATA_REF_AUDIO: [
+    z.string(),
+    'c:/Qwen3-TTS/sample(1).mp3',
+    'the ref_audio NewAvata sends when it calls /tts/voice_clone back (its QWEN3_TTS_REF_AUDIO); checked before each render',
+  ],
+  NEWAVATA_ALLOW_FALLBACK_VOICE: [
+    booleanString,
+    'false',
+    'answer a NewAvata video even when NewAvata spoke it with its own fallback TTS (said in X-Voice-Fallback)',
+  ],
   NEWAVATA_PATH: [z.string(), 'NewAvata', 'seed name kept as a fallback for MUSETALK_MODEL_DIR'],
   MUSETALK_MODEL_DIR: [z.string(), '', 'embedded lip-sync model directory (default MODEL_DIR/musetalk)'],
   VIDEO_AVATAR_DIR: [z.string().min(1), 'avatars', 'avatar images a request may name'],

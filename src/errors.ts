@@ -91,10 +91,10 @@ export class EngineUnavailableError extends ServerError {
 export class EngineFailedError extends ServerError {
   constructor(
     message: string,
-    options: { statusCode?: 500 | 502; isRetryable?: boolean; cause?: unknown } = {},
+    options: { code?: string; statusCode?: 500 | 502; isRetryable?: boolean; cause?: unknown } = {},
   ) {
     super(message, {
-      code: 'engine_failed',
+      code: options.code ?? 'engine_failed',
       statusCode: options.statusCode ?? 500,
       isRetryable: options.isRetryable ?? false,
       expose: true,

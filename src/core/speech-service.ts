@@ -198,8 +198,18 @@ export class SpeechService {
 
   /** Loads the model on first use; the engine says how to install it (or start it) when it cannot. */
   private async requireModel(job: SpeechJob): Promise<void> {
-    if (this.options.engine.loadedModels().includes(job.model)) return;
-    await this.options.engine.loadModel(job.model);
+    await this.ensureModel(job.model);
+  }
+
+  /** The model loaded (or an error that says how to install it), as a request for it would need. */
+  async ensureModel(model: SpeechJob['model']): Promise<void> {
+    if (this.options.engine.loadedModels().includes(model)) return;
+    await this.options.engine.loadModel(model);
+  }
+
+  /** A ref_audio value as a request would resolve it (path, URL or base64), or the error it would get. */
+  resolveReference(value: string, signal: AbortSignal): Promise<ReferenceAudio> {
+    return this.options.references.resolve(value, signal);
   }
 
   /** One voice prompt per distinct (reference, transcript); engines also cache them across requests. */

@@ -1,20 +1,27 @@
 import type { AvatarSource, LipsyncEngine, RenderStreamPart } from '../engines/spec/lipsync-engine.ts';
-import { CancelledError, EngineFailedError, ServerError } from '../errors.ts';
+import { CancelledError, EngineFailedError, InvalidInputError, ServerError } from '../errors.ts';
 import type { AdmissionQueue } from './admission.ts';
 import type { SpeechJob } from './speech-job.ts';
 import { collectSpeech, type SpeechService } from './speech-service.ts';
+import type { PendingVoice, VoiceCallbackLedger } from './voice-callbacks.ts';
 import type { WorkObserver, WorkOutcome } from './work-observer.ts';
 
 export interface VideoJob {
   /** The speech to lip-sync: exactly one item. */
   speech: SpeechJob;
   avatar: AvatarSource;
+  /** The form fields the client sent, to tell a chosen setting from a default one. */
+  sentFields?: readonly string[];
 }
 
 export interface RenderedVideo {
   mp4: Buffer;
   avatarUsed: string;
   notices: string[];
+  /** Request settings the engine could not honour (X-Ignored). */
+  ignored: string[];
+  /** Set when the video speaks with another voice than the clone and that was allowed: why. */
+  voiceFallback?: string;
   /** Advice about the reference recording, as the speech service gave it. */
   referenceWarnings: string[];
   ttsSeconds: number;
@@ -34,8 +41,83 @@ export class VideoService {
       speech: SpeechService;
       admission: AdmissionQueue;
       observer?: WorkObserver;
+      /** Where the TTS route records the callbacks of text-driven engines. */
+      callbacks?: VoiceCallbackLedger;
+      /** Answer a video whose engine fell back to another voice (said in the result) instead of failing. */
+      allowFallbackVoice?: boolean;
     },
   ) {}
+
+  /**
+   * Settings of this request that the engine cannot honour: a text-driven engine that calls our TTS
+   * back passes neither the seed nor x_vector_only_mode (so X-Seed is not sent when the seed is here).
+   */
+  ignoredSettings(job: VideoJob): string[] {
+    const ignores = this.options.lipsync.speechCallback?.ignores ?? [];
+    const ignored: string[] = [];
+    if (ignores.includes('seed') && job.speech.repeatable) ignored.push('seed');
+    // The form defaults x_vector_only_mode to true: only a value the client chose is worth reporting.
+    if (ignores.includes('x_vector_only_mode') && job.sentFields?.includes('x_vector_only_mode'))
+      ignored.push('x_vector_only_mode');
+    return ignored;
+  }
+
+  /** Whether the seed decides the video (false for engines that cannot pass it on). */
+  honoursSeed(): boolean {
+    return !(this.options.lipsync.speechCallback?.ignores ?? []).includes('seed');
+  }
+
+  /**
+   * What a text-driven engine's callback will need, checked before it starts (in milliseconds, not
+   * after a render): a language it asks for, the model it will ask for, the reference it will send.
+   */
+  private async checkCallback(job: VideoJob, signal: AbortSignal): Promise<void> {
+    const callback = this.options.lipsync.speechCallback;
+    if (!callback) return;
+    const name = callback.label;
+    if (job.speech.language !== 'Auto' && !callback.languages.includes(job.speech.language)) {
+      throw new InvalidInputError(
+        `language ${job.speech.language} cannot be honoured: ${name} always asks this server for ` +
+          `${callback.languages.join(' or ')} speech, so the text would be read as ${callback.languages[0]}. ` +
+          `Send ${callback.languages[0]} text, or render with the embedded lip-sync engine (USE_NEWAVATA_API=false).`,
+        { statusCode: 422, code: 'language_not_supported' },
+      );
+    }
+    await this.options.speech.ensureModel(job.speech.model);
+    try {
+      await this.options.speech.resolveReference(callback.referenceAudio, signal);
+    } catch (error) {
+      if (error instanceof ServerError) {
+        throw new ServerError(
+          `${name} will send ref_audio=${JSON.stringify(callback.referenceAudio)} when it asks for the speech ` +
+            `(its QWEN3_TTS_REF_AUDIO, NEWAVATA_REF_AUDIO here), and this server cannot use it: ${error.message}`,
+          { statusCode: 503, code: 'callback_reference_missing', expose: true, cause: error },
+        );
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * A text-driven engine that failed after our TTS refused its callback reports only its own words
+   * ("TTS 생성 실패"): the user gets ours, which say what to fix.
+   */
+  private explainFailure(error: unknown, pending: PendingVoice | undefined): unknown {
+    const refused = pending?.outcomes.find(({ outcome }) => !outcome.ok)?.outcome;
+    const label = this.options.lipsync.speechCallback?.label;
+    if (!refused || !label || !(error instanceof EngineFailedError)) return error;
+    const ours = refused.status === 503 || (refused.status >= 400 && refused.status < 500);
+    return new ServerError(
+      `${error.message}, after ${label}'s call back to /tts/voice_clone was answered ` +
+        `${refused.status}: ${refused.detail ?? 'no detail'}`,
+      {
+        statusCode: ours ? (refused.status === 503 ? 503 : 422) : 502,
+        code: 'voice_callback_failed',
+        expose: true,
+        cause: error,
+      },
+    );
+  }
 
   get engine(): LipsyncEngine {
     return this.options.lipsync;
@@ -103,32 +185,90 @@ export class VideoService {
       notices.push(
         `ref_audio was not used: ${lipsync.name} synthesizes the speech itself with its configured voice`,
       );
+      await this.checkCallback(job, signal);
     }
+    const ignored = this.ignoredSettings(job);
+    // Text-driven engines that call us back: their callbacks are recorded against this render.
+    const pending = lipsync.speechCallback ? this.options.callbacks?.expect(item.text) : undefined;
+    try {
+      return await this.runEngine(job, signal, onProgress, startedAt, {
+        speech,
+        ttsSeconds,
+        referenceWarnings,
+        notices,
+        ignored,
+        pending,
+      });
+    } finally {
+      pending?.dispose();
+    }
+  }
+
+  private runEngine(
+    job: VideoJob,
+    signal: AbortSignal,
+    onProgress: VideoProgress,
+    startedAt: number,
+    state: {
+      speech: { samples: Float32Array; sampleRate: number } | undefined;
+      ttsSeconds: number;
+      referenceWarnings: string[];
+      notices: string[];
+      ignored: string[];
+      pending: PendingVoice | undefined;
+    },
+  ): Promise<RenderedVideo> {
+    const lipsync = this.options.lipsync;
+    const item = job.speech.items[0];
+    const { speech, referenceWarnings, notices, ignored, pending } = state;
+    let { ttsSeconds } = state;
     return this.options.admission.run(async () => {
       let end: Extract<RenderStreamPart, { type: 'render-end' }> | undefined;
-      for await (const part of lipsync.render(
-        {
-          avatar: job.avatar,
-          speech,
-          text: item.text,
-          language: job.speech.language,
-          model: job.speech.model,
-        },
-        signal,
-      )) {
-        if (signal.aborted) throw new CancelledError();
-        if (part.type === 'render-progress') {
-          onProgress(part.stage, part.fraction);
-          if (part.stage === 'tts_done' && ttsSeconds === 0)
-            ttsSeconds = (performance.now() - startedAt) / 1000;
-        } else end = part;
+      try {
+        for await (const part of lipsync.render(
+          {
+            avatar: job.avatar,
+            speech,
+            text: item.text,
+            language: job.speech.language,
+            model: job.speech.model,
+          },
+          signal,
+        )) {
+          if (signal.aborted) throw new CancelledError();
+          if (part.type === 'render-progress') {
+            onProgress(part.stage, part.fraction);
+            if (part.stage === 'tts_done' && ttsSeconds === 0)
+              ttsSeconds = (performance.now() - startedAt) / 1000;
+          } else end = part;
+        }
+      } catch (error) {
+        throw this.explainFailure(error, pending);
       }
       if (!end) throw new EngineFailedError(`${lipsync.name} finished without a video`);
       if (ttsSeconds === 0 && end.timings?.tts !== undefined) ttsSeconds = end.timings.tts / 1000;
+      const verdict = pending?.verdict(lipsync.speechCallback?.label ?? lipsync.name);
+      let voiceFallback: string | undefined;
+      if (verdict && !verdict.ours) {
+        if (!this.options.allowFallbackVoice) {
+          throw new EngineFailedError(
+            `the video was not answered because it does not speak with the cloned voice: ${verdict.reason}. ` +
+              'Fix the cause and try again, or set NEWAVATA_ALLOW_FALLBACK_VOICE=true to accept such videos.',
+            { statusCode: 502, code: 'voice_substituted' },
+          );
+        }
+        voiceFallback = verdict.reason;
+      }
       return {
         mp4: end.mp4,
         avatarUsed: end.avatarUsed,
-        notices: [...notices, ...end.notices],
+        notices: [
+          ...notices,
+          ...end.notices,
+          ...(voiceFallback ? [`not the cloned voice: ${voiceFallback}`] : []),
+        ],
+        ignored,
+        ...(voiceFallback ? { voiceFallback } : {}),
         referenceWarnings,
         ttsSeconds,
         totalSeconds: (performance.now() - startedAt) / 1000,

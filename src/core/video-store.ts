@@ -12,6 +12,10 @@ export interface KeptVideo {
   avatar_used: string;
   notices: string[];
   reference_warnings: string[];
+  /** Request settings the engine could not honour. */
+  ignored: string[];
+  /** Present only when the video does not speak with the cloned voice and that was allowed: why. */
+  voice_fallback?: string;
   elapsed: { tts: number; total: number };
 }
 
@@ -54,6 +58,8 @@ export class VideoStore {
       avatar_used: video.avatarUsed,
       notices: video.notices,
       reference_warnings: video.referenceWarnings,
+      ignored: video.ignored,
+      ...(video.voiceFallback ? { voice_fallback: video.voiceFallback } : {}),
       elapsed: { tts: video.ttsSeconds, total: video.totalSeconds },
     };
   }

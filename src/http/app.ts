@@ -23,6 +23,7 @@ import { registerErrorHandler } from './error-handler.ts';
 import { systemRoutes } from './routes/system-routes.ts';
 import { textRoutes } from './routes/text-routes.ts';
 import { ttsRoutes } from './routes/tts-routes.ts';
+import type { VoiceCallbackLedger } from '../core/voice-callbacks.ts';
 import { uiRoutes } from './routes/ui-routes.ts';
 import { videoRoutes } from './routes/video-routes.ts';
 
@@ -43,6 +44,8 @@ export interface AppServices {
   metrics?: Metrics;
   /** Named voices for the OpenAI-compatible API. */
   voices: VoiceLibrary;
+  /** Renders of a lip-sync engine that calls /tts/voice_clone back, waiting for those callbacks. */
+  callbacks?: VoiceCallbackLedger;
 }
 
 export interface BuildAppOptions {
@@ -86,6 +89,7 @@ export async function buildApp(
       'X-Voice',
       'X-Sample-Rate',
       'X-Ignored',
+      'X-Voice-Fallback',
       'X-Cache',
       'Retry-After',
     ],
@@ -115,7 +119,11 @@ export async function buildApp(
     admission: services.admission,
     video: config.ENABLE_VIDEO ? services.video : undefined,
   });
-  await app.register(ttsRoutes, { speech: services.speech, requestTimeoutMs: config.REQUEST_TIMEOUT_MS });
+  await app.register(ttsRoutes, {
+    speech: services.speech,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    callbacks: services.callbacks,
+  });
   await app.register(openAiRoutes, {
     speech: services.speech,
     voices: services.voices,

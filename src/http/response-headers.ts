@@ -10,3 +10,18 @@ export function referenceWarningsHeader(warnings: string[]): Record<string, stri
 export function cacheHeader(fromCache: boolean): Record<string, string> {
   return fromCache ? { 'X-Cache': 'hit' } : {};
 }
+
+/** X-Ignored: request settings the engine could not honour (NewAvata drops seed and x_vector_only_mode). */
+export function ignoredHeader(ignored: string[]): Record<string, string> {
+  return ignored.length > 0 ? { 'X-Ignored': ignored.join(', ') } : {};
+}
+
+/** X-Seed, only when the seed decided the result (an engine that cannot pass it on reports it in X-Ignored). */
+export function seedHeader(seed: number, honoured: boolean): Record<string, string> {
+  return honoured ? { 'X-Seed': String(seed) } : {};
+}
+
+/** X-Voice-Fallback: why the video speaks with another voice than the clone, when that was allowed. */
+export function voiceFallbackHeader(reason: string | undefined): Record<string, string> {
+  return reason ? { 'X-Voice-Fallback': encodeURIComponent(reason) } : {};
+}

@@ -92,7 +92,9 @@ export async function videoJobFromRequest(
   }
   const body = parsed.data;
   let avatar: AvatarSource;
-  if (form.avatarImage) avatar = { kind: 'image', ...form.avatarImage };
+  // Both may come: engines that cannot use photos (NewAvata) render the named avatar instead.
+  if (form.avatarImage)
+    avatar = { kind: 'image', ...form.avatarImage, ...(body.avatar ? { name: body.avatar } : {}) };
   else if (body.avatar) avatar = { kind: 'named', name: body.avatar };
   else {
     throw new RequestValidationError([
@@ -120,5 +122,5 @@ export async function videoJobFromRequest(
     // The lip-sync engine needs the whole audio before it renders anything.
     { streaming: false },
   );
-  return { job: { speech, avatar }, extra };
+  return { job: { speech, avatar, sentFields: Object.keys(form.fields) }, extra };
 }

@@ -4,10 +4,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ffmpegPath } from '../../src/media/ffmpeg.ts';
 
-/** The body fields of NewAvata's /api/v2/lipsync(/stream); anything else is a typo on our side. */
-const LIPSYNC_FIELDS = new Set([
+/** The body fields NewAvata's /api/v2/lipsync(/stream) reads; it ignores any others, as Flask does. */
+export const LIPSYNC_FIELDS = new Set([
   'text',
   'avatar',
   'avatar_path',
@@ -23,65 +24,141 @@ const LIPSYNC_FIELDS = new Set([
 export type FakeNewAvataMode =
   'ok' | 'error-event' | 'die-mid-stream' | 'garbage' | 'no-stream-endpoint' | 'busy' | 'not-mp4';
 
+/** Which TTS spoke a render: our callback, or NewAvata's fallback after the callback failed. */
+export type SpokenBy = 'qwen3tts' | 'cosyvoice';
+
 export interface FakeNewAvataServer {
   url: string;
   mode: FakeNewAvataMode;
+  /** Its prepared avatars. */
+  avatars: string[];
+  /** Bodies of the lip-sync requests it accepted. */
   requests: Record<string, unknown>[];
-  /** Where NewAvata calls back for speech (QWEN3_TTS_API_URL), and the reference it sends. */
-  callback?: { ttsUrl: string; referenceUrl: string; referenceText: string };
-  callbackStatuses: number[];
+  /**
+   * Where NewAvata calls back for speech (its QWEN3_TTS_API_URL) and the ref_audio it sends (its
+   * QWEN3_TTS_REF_AUDIO, by default a Windows path). Unset: it never calls back, as when
+   * QWEN3_TTS_API_URL points elsewhere.
+   */
+  callback?: { ttsUrl: string; referenceAudio?: string; referenceText?: string };
+  /** The bodies it posted to /tts/voice_clone and the statuses it got. */
+  callbacks: { query: string; body: Record<string, unknown>; status: number }[];
+  /** Whether its fallback TTS works (CosyVoice installed); without it a failed callback ends in an error. */
+  fallbackTts: boolean;
+  spokenBy: SpokenBy[];
+  /** How long the lip-sync stage takes, to watch load and cancellation. */
+  lipsyncMs: number;
+  /** Renders running now, the most at once, and the number finished. */
+  active: number;
+  maxActive: number;
+  finished: number;
   close(): Promise<void>;
 }
 
+/** NewAvata's default QWEN3_TTS_REF_AUDIO. */
+export const NEWAVATA_DEFAULT_REF_AUDIO = 'c:/Qwen3-TTS/sample(1).mp3';
+
+/** NewAvata's text chunking for the Qwen3 callback: sentences grouped up to 200 characters. */
+function chunksOf(text: string): string[] {
+  if (text.length <= 200) return [text];
+  const chunks: string[] = [];
+  let current = '';
+  for (const sentence of text.split(/(?<=[.!?。])\s+/)) {
+    if (current && current.length + sentence.length + 1 > 200) {
+      chunks.push(current);
+      current = sentence;
+    } else current = current ? `${current} ${sentence}` : sentence;
+  }
+  if (current) chunks.push(current);
+  return chunks;
+}
+
 /**
- * A local NewAvata speaking its real protocol (SEED_CONTRACT.md; realtime-interview-avatar/app.py):
- * GET /api/v2/status, GET /api/avatars (a bare array), POST /api/v2/lipsync/stream (SSE `data:` lines),
- * POST /api/v2/lipsync, GET /video/<file>. With tts_engine=qwen3tts it calls the TTS server back as
- * NewAvata does and muxes the returned speech into a real MP4.
+ * A local NewAvata behaving as its code does (realtime-interview-avatar/app.py; SEED_CONTRACT.md):
+ * Flask JSON parsing (HTML 415/400 for a body that is not JSON, HTML 404 for a missing route), a bare
+ * avatar list, SSE `data:` lines with the stages tts → tts_done → lipsync → done, errors as an
+ * `error` event on HTTP 200, an unknown avatar as a JSON 404. Its TTS calls /tts/voice_clone back
+ * without checking /health first, up to three attempts per chunk, always as Korean with its own
+ * ref_audio; when that fails it speaks with its fallback TTS and still renders.
  */
 export async function startFakeNewAvata(): Promise<FakeNewAvataServer> {
   const directory = mkdtempSync(path.join(tmpdir(), 'fake-newavata-'));
   const state: FakeNewAvataServer = {
     url: '',
     mode: 'ok',
+    avatars: ['new_talk_short', 'new_talk_long'],
     requests: [],
-    callbackStatuses: [],
+    callbacks: [],
+    fallbackTts: true,
+    spokenBy: [],
+    lipsyncMs: 0,
+    active: 0,
+    maxActive: 0,
+    finished: 0,
     close: async () => {},
   };
   const json = (response: http.ServerResponse, status: number, body: unknown) => {
     response.writeHead(status, { 'content-type': 'application/json' });
     response.end(JSON.stringify(body));
   };
+  const html = (response: http.ServerResponse, status: number, title: string) => {
+    response.writeHead(status, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(`<!doctype html>\n<html lang=en>\n<title>${title}</title>\n<h1>${title}</h1>\n`);
+  };
 
-  async function speechFor(body: Record<string, unknown>): Promise<Buffer | undefined> {
-    if (!state.callback || body.tts_engine !== 'qwen3tts') return undefined;
-    const size = body.tts_voice === 'clone_1.7b' ? '1.7b' : '0.6b';
-    const health = await fetch(`${state.callback.ttsUrl}/health`);
-    if (health.status !== 200) throw new Error('TTS server unhealthy');
-    const response = await fetch(`${state.callback.ttsUrl}/tts/voice_clone?model_size=${size}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        text: body.text,
+  /** One chunk through our callback: three attempts, then undefined (the caller falls back). */
+  async function callBack(text: string, size: string): Promise<Buffer | undefined> {
+    const callback = state.callback!;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const body = {
+        text,
         language: 'Korean',
-        ref_audio: state.callback.referenceUrl,
-        ref_text: state.callback.referenceText,
+        ref_audio: callback.referenceAudio ?? NEWAVATA_DEFAULT_REF_AUDIO,
+        ref_text: callback.referenceText ?? '',
         split_sentences: false,
-      }),
-    });
-    state.callbackStatuses.push(response.status);
-    if (!response.ok || !/^audio\//.test(response.headers.get('content-type') ?? ''))
-      throw new Error(`TTS callback failed: ${response.status}`);
-    return Buffer.from(await response.arrayBuffer());
+      };
+      try {
+        const response = await fetch(`${callback.ttsUrl}/tts/voice_clone?model_size=${size}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        const bytes = Buffer.from(await response.arrayBuffer());
+        state.callbacks.push({ query: `model_size=${size}`, body, status: response.status });
+        if (response.ok && /^audio\//.test(response.headers.get('content-type') ?? '')) return bytes;
+      } catch {
+        state.callbacks.push({ query: `model_size=${size}`, body, status: 0 });
+      }
+    }
+    return undefined;
   }
 
-  function render(speech: Buffer | undefined): string {
-    const name = `video_${state.requests.length}.mp4`;
-    const output = path.join(directory, name);
-    const audioArgs = speech
-      ? (writeFileSync(path.join(directory, 'speech.wav'), speech),
-        ['-i', path.join(directory, 'speech.wav')])
-      : ['-f', 'lavfi', '-i', 'sine=frequency=200:duration=1'];
+  /** The speech of a render: our voice, or its fallback; throws 'TTS 생성 실패' when both fail. */
+  async function speak(body: Record<string, unknown>): Promise<string> {
+    const size = body.tts_voice === 'clone_1.7b' ? '1.7b' : '0.6b';
+    const pieces: Buffer[] = [];
+    if (state.callback && body.tts_engine === 'qwen3tts') {
+      for (const chunk of chunksOf(String(body.text))) {
+        const speech = await callBack(chunk, size);
+        if (!speech) break;
+        pieces.push(speech);
+      }
+      if (pieces.length === chunksOf(String(body.text)).length) {
+        state.spokenBy.push('qwen3tts');
+        // The first chunk's audio is enough for a test video.
+        const file = path.join(directory, `speech_${state.requests.length}.wav`);
+        writeFileSync(file, pieces[0]);
+        return file;
+      }
+    }
+    if (!state.fallbackTts) throw new Error('TTS 생성 실패');
+    state.spokenBy.push('cosyvoice');
+    return '';
+  }
+
+  async function render(speechFile: string): Promise<string> {
+    await sleep(state.lipsyncMs);
+    const name = `output_${state.requests.length}_${Date.now()}.mp4`;
+    const audio = speechFile ? ['-i', speechFile] : ['-f', 'lavfi', '-i', 'sine=frequency=300:duration=1'];
     execFileSync(ffmpegPath(), [
       '-hide_banner',
       '-loglevel',
@@ -91,7 +168,7 @@ export async function startFakeNewAvata(): Promise<FakeNewAvataServer> {
       'lavfi',
       '-i',
       'color=c=gray:s=64x64:r=25',
-      ...audioArgs,
+      ...audio,
       '-shortest',
       '-c:v',
       'libx264',
@@ -101,73 +178,51 @@ export async function startFakeNewAvata(): Promise<FakeNewAvataServer> {
       'aac',
       '-movflags',
       '+faststart',
-      output,
+      path.join(directory, name),
     ]);
     return `/video/${name}`;
   }
 
-  const server = http.createServer(async (request, response) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const url = request.url ?? '';
-    if (request.method === 'GET' && url === '/api/v2/status')
-      return json(response, 200, {
-        status: 'ok',
-        models_loaded: true,
-        available_avatars: ['new_talk_short'],
-        tts_engines: ['cosyvoice', 'qwen3tts'],
-      });
-    if (request.method === 'GET' && url === '/api/avatars')
-      return json(response, 200, [
-        { id: 'new_talk_short', name: 'new_talk_short', path: 'precomputed/a.pkl', preview: null },
-        { id: 'new_talk_long', name: 'new_talk_long', path: 'precomputed/b.pkl', preview: null },
-      ]);
-    if (request.method === 'GET' && url.startsWith('/video/')) {
-      if (state.mode === 'not-mp4') return response.end('<html>not found</html>');
-      try {
-        return response.end(readFileSync(path.join(directory, path.basename(decodeURIComponent(url)))));
-      } catch {
-        return json(response, 404, { success: false, error: 'not found' });
-      }
+  /** Flask's request.json: a JSON content type and a parsable body, else an HTML error page. */
+  function flaskJson(
+    request: http.IncomingMessage,
+    raw: Buffer,
+    response: http.ServerResponse,
+  ): Record<string, unknown> | undefined {
+    if (!(request.headers['content-type'] ?? '').includes('application/json')) {
+      html(response, 415, '415 Unsupported Media Type');
+      return undefined;
     }
-    if (request.method === 'POST' && (url === '/api/v2/lipsync' || url === '/api/v2/lipsync/stream')) {
-      if (url.endsWith('/stream') && state.mode === 'no-stream-endpoint')
-        return json(response, 404, { success: false, error: 'Not Found' });
-      if (state.mode === 'busy')
-        return json(response, 503, { success: false, error: '모델이 로드되지 않았습니다' });
-      let body: Record<string, unknown>;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-      } catch {
-        return json(response, 400, { success: false, error: 'invalid JSON' });
-      }
-      const unknown = Object.keys(body).filter((key) => !LIPSYNC_FIELDS.has(key));
-      if (unknown.length > 0)
-        return json(response, 400, { success: false, error: `unknown field ${unknown[0]}` });
-      if (typeof body.text !== 'string' || body.text === '')
-        return json(response, 400, { success: false, error: 'text is required' });
-      if (
-        body.tts_engine !== undefined &&
-        !['cosyvoice', 'qwen3tts', 'elevenlabs'].includes(String(body.tts_engine))
-      )
-        return json(response, 400, { success: false, error: 'unknown tts_engine' });
-      if (body.tts_engine === 'qwen3tts' && !['clone_0.6b', 'clone_1.7b'].includes(String(body.tts_voice)))
-        return json(response, 400, { success: false, error: 'unknown tts_voice' });
-      if (
-        body.avatar !== undefined &&
-        !['auto', 'new_talk_short', 'new_talk_long'].includes(String(body.avatar))
-      )
-        return json(response, 404, { success: false, error: `avatar ${String(body.avatar)} not found` });
-      state.requests.push(body);
-      if (!url.endsWith('/stream')) {
+    try {
+      return JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      html(response, 400, '400 Bad Request');
+      return undefined;
+    }
+  }
+
+  async function lipsync(stream: boolean, body: Record<string, unknown>, response: http.ServerResponse) {
+    if (typeof body.text !== 'string' || body.text.trim() === '')
+      return json(response, 400, { success: false, error: 'text is required' });
+    const avatar = String(body.avatar ?? 'auto');
+    if (avatar !== 'auto' && !state.avatars.includes(avatar))
+      return json(
+        response,
+        404,
+        stream
+          ? { error: `Avatar not found: ${avatar}` }
+          : { success: false, error: `Avatar not found: ${avatar}` },
+      );
+    if (state.mode === 'busy')
+      return json(response, 503, { success: false, error: '모델이 로드되지 않았습니다' });
+    state.requests.push(body);
+    state.active += 1;
+    state.maxActive = Math.max(state.maxActive, state.active);
+    try {
+      if (!stream) {
         try {
-          return json(response, 200, {
-            success: true,
-            video_path: 'results/x.mp4',
-            video_url: render(await speechFor(body)),
-            elapsed: 1.2,
-            persistent: false,
-          });
+          const videoUrl = await render(await speak(body));
+          return json(response, 200, { success: true, video_url: videoUrl, elapsed: 0.3, persistent: false });
         } catch (error) {
           return json(response, 500, { success: false, error: (error as Error).message });
         }
@@ -182,22 +237,54 @@ export async function startFakeNewAvata(): Promise<FakeNewAvataServer> {
         return response.end();
       }
       try {
-        const speech = await speechFor(body);
-        send({ type: 'status', stage: 'tts_done', message: 'TTS 완료', duration: 1 });
+        const speech = await speak(body);
+        send({ type: 'status', stage: 'tts_done', message: 'TTS 완료' });
         send({ type: 'status', stage: 'lipsync', message: '립싱크 비디오 생성 중...' });
-        const videoUrl = render(speech);
-        send({
-          type: 'done',
-          video_url: videoUrl,
-          persistent: false,
-          elapsed: { tts: 0.1, lipsync: 0.2, total: 0.3 },
-        });
+        const videoUrl = await render(speech);
+        send({ type: 'done', video_url: videoUrl, elapsed: { tts: 0.1, lipsync: 0.2, total: 0.3 } });
       } catch (error) {
         send({ type: 'error', message: (error as Error).message });
       }
-      return response.end();
+      response.end();
+    } finally {
+      state.active -= 1;
+      state.finished += 1;
     }
-    json(response, 404, { success: false, error: 'Not Found' });
+  }
+
+  const server = http.createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const url = request.url ?? '';
+    if (request.method === 'GET' && url === '/api/v2/status')
+      return json(response, 200, {
+        status: 'ok',
+        models_loaded: true,
+        available_avatars: state.avatars,
+        tts_engines: ['cosyvoice', 'qwen3tts'],
+      });
+    if (request.method === 'GET' && url === '/api/avatars')
+      return json(
+        response,
+        200,
+        state.avatars.map((id) => ({ id, name: id, path: `precomputed/${id}.pkl`, preview: null })),
+      );
+    if (request.method === 'GET' && url.startsWith('/video/')) {
+      if (state.mode === 'not-mp4') return html(response, 200, 'not a video');
+      try {
+        return response.end(readFileSync(path.join(directory, path.basename(decodeURIComponent(url)))));
+      } catch {
+        return html(response, 404, '404 Not Found');
+      }
+    }
+    const stream = url === '/api/v2/lipsync/stream';
+    if (request.method === 'POST' && (url === '/api/v2/lipsync' || stream)) {
+      if (stream && state.mode === 'no-stream-endpoint') return html(response, 404, '404 Not Found');
+      const body = flaskJson(request, Buffer.concat(chunks), response);
+      if (body) await lipsync(stream, body, response);
+      return;
+    }
+    html(response, 404, '404 Not Found');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,12 +1,26 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config.ts';
-import { CancelledError, EngineFailedError, ServerError } from '../../errors.ts';
-import type { LipsyncEngine, RenderRequest, RenderStreamPart } from '../spec/lipsync-engine.ts';
+import {
+  CancelledError,
+  EngineFailedError,
+  EngineUnavailableError,
+  InvalidInputError,
+  ServerError,
+} from '../../errors.ts';
+import type {
+  AvatarSource,
+  LipsyncEngine,
+  RenderRequest,
+  RenderStreamPart,
+  SpeechCallback,
+} from '../spec/lipsync-engine.ts';
 import type { EngineHealth } from '../spec/tts-engine.ts';
-import { errorForStatus, unreachable } from '../remote-errors.ts';
+import { errorForStatus, remoteErrorMessage, unreachable } from '../remote-errors.ts';
 
 const ENGINE = 'NewAvata';
 const MAX_VIDEO_BYTES = 512 * 1024 * 1024;
+/** How long NewAvata's avatar list is trusted when checking a request's avatar. */
+const AVATAR_LIST_TTL_MS = 10000;
 
 export interface NewAvataOptions {
   fetch?: typeof fetch;
@@ -28,13 +42,25 @@ type NewAvataEvent =
 export class NewAvataEngine implements LipsyncEngine {
   readonly name = 'newavata';
   readonly drivenBy = 'text' as const;
+  /**
+   * NewAvata's lip-sync path calls /tts/voice_clone with its own QWEN3_TTS_REF_AUDIO, always as
+   * Korean, and without a seed or x_vector_only_mode (realtime-interview-avatar/app.py).
+   */
+  readonly speechCallback: SpeechCallback;
   private readonly fetch: typeof fetch;
+  private avatarList: { names: string[]; at: number } | undefined;
 
   private constructor(
     private readonly config: Config,
     private readonly options: NewAvataOptions,
   ) {
     this.fetch = options.fetch ?? fetch;
+    this.speechCallback = {
+      label: ENGINE,
+      referenceAudio: config.NEWAVATA_REF_AUDIO,
+      languages: ['Korean'],
+      ignores: ['seed', 'x_vector_only_mode', 'ref_audio', 'ref_text'],
+    };
   }
 
   static async connect(config: Config, options: NewAvataOptions = {}): Promise<NewAvataEngine> {
@@ -53,13 +79,18 @@ export class NewAvataEngine implements LipsyncEngine {
   }
 
   private async call(path: string, init: RequestInit & { timeoutMs?: number } = {}): Promise<Response> {
-    const timeout = AbortSignal.timeout(init.timeoutMs ?? 10000);
+    const timeoutMs = init.timeoutMs ?? 10000;
+    const timeout = AbortSignal.timeout(timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
     const target = /^https?:\/\//.test(path) ? path : `${this.url}${path}`;
     try {
       return await this.fetch(target, { ...init, signal });
     } catch (error) {
       if (init.signal?.aborted) throw new CancelledError();
+      if (timeout.aborted)
+        throw new EngineUnavailableError(`${ENGINE} did not answer ${path} within ${timeoutMs} ms`, {
+          cause: error,
+        });
       throw unreachable(ENGINE, this.url, error);
     }
   }
@@ -106,74 +137,122 @@ export class NewAvataEngine implements LipsyncEngine {
       .sort();
   }
 
-  async *render(request: RenderRequest, signal: AbortSignal): AsyncGenerator<RenderStreamPart> {
-    const notices: string[] = [];
-    let avatar = 'auto';
-    if (request.avatar.kind === 'named') avatar = request.avatar.name;
-    else
-      notices.push(
+  /**
+   * NewAvata renders only its prepared avatars: a named one wins over an uploaded photo, and without
+   * a name it picks one itself ("auto").
+   */
+  private chooseAvatar(source: AvatarSource): { avatar: string; notices: string[] } {
+    if (source.kind === 'named') return { avatar: source.name, notices: [] };
+    if (source.name)
+      return {
+        avatar: source.name,
+        notices: [
+          `avatar_image was not used: ${ENGINE} renders only its prepared avatars, so the avatar you named (${source.name}) was used`,
+        ],
+      };
+    return {
+      avatar: 'auto',
+      notices: [
         `avatar_image was not used: ${ENGINE} renders only its prepared avatars, so "auto" was used (name one in the avatar field; see /video/avatars)`,
-      );
-    const body = {
-      text: request.text,
-      avatar,
-      tts_engine: 'qwen3tts',
-      tts_voice: request.model === 'base_1.7b' ? 'clone_1.7b' : 'clone_0.6b',
-      persist: false,
+      ],
+    };
+  }
+
+  /** A named avatar must be one NewAvata has, checked before it starts a render. */
+  private async checkAvatar(avatar: string): Promise<void> {
+    if (avatar === 'auto') return;
+    if (!this.avatarList || performance.now() - this.avatarList.at > AVATAR_LIST_TTL_MS)
+      this.avatarList = { names: await this.listAvatars(), at: performance.now() };
+    if (!this.avatarList.names.includes(avatar)) {
+      const error = this.unknownAvatar(avatar);
+      // A fresh list next time, in case the avatar is being prepared right now.
+      this.avatarList = undefined;
+      throw error;
+    }
+  }
+
+  private unknownAvatar(avatar: string, detail?: string): InvalidInputError {
+    const known = this.avatarList?.names;
+    const list = known?.length ? `: use one of ${known.join(', ')} or "auto"` : ' (see /video/avatars)';
+    return new InvalidInputError(
+      `avatar ${JSON.stringify(avatar)} is not one of ${ENGINE}'s avatars${detail ? ` (${detail})` : ''}${list}`,
+      { statusCode: 404, code: 'avatar_not_found' },
+    );
+  }
+
+  /**
+   * NewAvata answers an unknown avatar with a JSON 404, and a route it lacks with Flask's HTML 404.
+   * Returns undefined for the latter.
+   */
+  private async refusal(response: Response, avatar: string): Promise<ServerError | undefined> {
+    const text = await response.text();
+    const json = (response.headers.get('content-type') ?? '').includes('application/json');
+    if (response.status === 404 && !json) return undefined;
+    if (response.status === 404) return this.unknownAvatar(avatar, remoteErrorMessage(text));
+    return errorForStatus(ENGINE, response.status, text, response.headers.get('retry-after'));
+  }
+
+  /**
+   * NewAvata cannot be cancelled, so its request is not tied to the client: when the client leaves,
+   * the render is still followed to its end (within REQUEST_TIMEOUT_MS) and only then is the
+   * CancelledError thrown, which keeps the caller's queue slot taken while NewAvata works.
+   */
+  async *render(request: RenderRequest, signal: AbortSignal): AsyncGenerator<RenderStreamPart> {
+    const { avatar, notices } = this.chooseAvatar(request.avatar);
+    await this.checkAvatar(avatar);
+    const init = {
+      method: 'POST',
+      body: JSON.stringify({
+        text: request.text,
+        avatar,
+        tts_engine: 'qwen3tts',
+        tts_voice: request.model === 'base_1.7b' ? 'clone_1.7b' : 'clone_0.6b',
+        persist: false,
+      }),
+      headers: { 'content-type': 'application/json' },
+      timeoutMs: this.config.REQUEST_TIMEOUT_MS,
     };
     const startedAt = performance.now();
     let videoUrl: string | undefined;
     let ttsMs: number | undefined;
-    const response = await this.call('/api/v2/lipsync/stream', {
-      method: 'POST',
-      body: JSON.stringify(body),
-      headers: { 'content-type': 'application/json' },
-      signal,
-      timeoutMs: this.config.REQUEST_TIMEOUT_MS,
-    });
-    if (response.status === 404) {
+    const response = await this.call('/api/v2/lipsync/stream', init);
+    if (!response.ok) {
+      const refused = await this.refusal(response, avatar);
+      if (refused) throw refused;
       // Older NewAvata builds have only the blocking endpoint.
-      await response.arrayBuffer();
       yield { type: 'render-progress', stage: 'lipsync' };
-      const result = await this.json<{ success?: boolean; video_url?: string; error?: string }>(
-        '/api/v2/lipsync',
-        {
-          method: 'POST',
-          body: JSON.stringify(body),
-          headers: { 'content-type': 'application/json' },
-          signal,
-          timeoutMs: this.config.REQUEST_TIMEOUT_MS,
-        },
-      );
-      if (!result.success || !result.video_url)
-        throw new EngineFailedError(`${ENGINE} failed: ${result.error ?? 'no video_url'}`, {
-          statusCode: 502,
-        });
-      videoUrl = result.video_url;
+      videoUrl = await this.renderBlocking(init, avatar);
     } else {
-      if (!response.ok)
-        throw errorForStatus(
-          ENGINE,
-          response.status,
-          await response.text(),
-          response.headers.get('retry-after'),
-        );
-      for await (const event of this.events(response, signal)) {
-        if (event.type === 'status') {
+      const events = this.events(response);
+      let finished = false;
+      try {
+        for (;;) {
+          const next = await events.next();
+          if (next.done) break;
+          const event = next.value;
+          if (event.type === 'error') {
+            finished = true;
+            throw new EngineFailedError(`${ENGINE} failed: ${event.message ?? 'no message'}`, {
+              statusCode: 502,
+            });
+          }
+          if (event.type === 'done') {
+            finished = true;
+            videoUrl = event.video_url;
+            break;
+          }
           if (event.stage === 'tts_done') ttsMs = performance.now() - startedAt;
           yield { type: 'render-progress', stage: event.stage ?? 'working' };
-        } else if (event.type === 'error') {
-          throw new EngineFailedError(`${ENGINE} failed: ${event.message ?? 'no message'}`, {
-            statusCode: 502,
-          });
-        } else if (event.type === 'done') {
-          videoUrl = event.video_url;
-          break;
         }
+        finished = true;
+      } finally {
+        if (!finished) await this.awaitEnd(events);
+        await events.return(undefined);
       }
       if (!videoUrl)
         throw new EngineFailedError(`${ENGINE} ended its stream without a video`, { statusCode: 502 });
     }
+    if (signal.aborted) throw new CancelledError();
     yield { type: 'render-progress', stage: 'download' };
     const mp4 = await this.download(videoUrl, signal);
     yield {
@@ -185,8 +264,49 @@ export class NewAvataEngine implements LipsyncEngine {
     };
   }
 
+  private async renderBlocking(init: RequestInit & { timeoutMs: number }, avatar: string): Promise<string> {
+    const response = await this.call('/api/v2/lipsync', init);
+    if (!response.ok) {
+      const refused = await this.refusal(response, avatar);
+      throw (
+        refused ??
+        new EngineFailedError(
+          `${ENGINE} at ${this.url} has neither /api/v2/lipsync/stream nor /api/v2/lipsync`,
+          {
+            statusCode: 502,
+          },
+        )
+      );
+    }
+    const text = await response.text();
+    let result: { success?: boolean; video_url?: string; error?: string };
+    try {
+      result = JSON.parse(text) as typeof result;
+    } catch {
+      throw new EngineFailedError(`${ENGINE} answered /api/v2/lipsync with something that is not JSON`, {
+        statusCode: 502,
+      });
+    }
+    if (!result.success || !result.video_url)
+      throw new EngineFailedError(`${ENGINE} failed: ${result.error ?? 'no video_url'}`, { statusCode: 502 });
+    return result.video_url;
+  }
+
+  /** Follows a render whose client left until NewAvata ends it, so it is not counted as finished early. */
+  private async awaitEnd(events: AsyncGenerator<NewAvataEvent>): Promise<void> {
+    this.options.logger?.info(`the client left; waiting for ${ENGINE} to finish the render it cannot cancel`);
+    try {
+      for (;;) {
+        const next = await events.next();
+        if (next.done || next.value.type === 'done' || next.value.type === 'error') return;
+      }
+    } catch {
+      // Its failure no longer matters to anyone: the wait is over.
+    }
+  }
+
   /** Reads NewAvata's `data: {json}` lines; a line that is not JSON is a broken server, not ours. */
-  private async *events(response: Response, signal: AbortSignal): AsyncGenerator<NewAvataEvent> {
+  private async *events(response: Response): AsyncGenerator<NewAvataEvent> {
     const reader = response.body!.getReader();
     const decoder = new TextDecoder();
     const idleMs = this.options.idleTimeoutMs ?? 300000;
@@ -221,7 +341,6 @@ export class NewAvataEngine implements LipsyncEngine {
         }
       }
     } catch (error) {
-      if (signal.aborted) throw new CancelledError();
       if (error instanceof ServerError) throw error;
       throw new EngineFailedError(
         `${ENGINE} stopped in the middle of its event stream (${(error as Error).message})`,

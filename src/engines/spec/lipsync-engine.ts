@@ -1,8 +1,30 @@
 import type { EngineHealth, Language, ModelKey } from './tts-engine.ts';
 
-/** The face to animate: an uploaded image, or an avatar the engine already knows by name. */
+/**
+ * The face to animate: an uploaded image, or an avatar the engine already knows by name. A request
+ * may carry both (`name` on an image): engines that cannot use photos take the name.
+ */
 export type AvatarSource =
-  { kind: 'image'; bytes: Buffer; fileName?: string } | { kind: 'named'; name: string };
+  { kind: 'image'; bytes: Buffer; fileName?: string; name?: string } | { kind: 'named'; name: string };
+
+/** Request settings a text-driven engine's callback to our TTS cannot carry. */
+export type CallbackIgnorableSetting = 'seed' | 'x_vector_only_mode' | 'ref_audio' | 'ref_text';
+
+/**
+ * How a text-driven engine asks this server for speech (NewAvata calls /tts/voice_clone back), so a
+ * request can be checked before the engine starts: the reference it will send must resolve here, its
+ * language must be one the engine asks for, and settings it cannot pass on are reported.
+ */
+export interface SpeechCallback {
+  /** The engine as users know it, for messages ("NewAvata"). */
+  label: string;
+  /** The ref_audio value the engine sends with each callback. */
+  referenceAudio: string;
+  /** The languages the engine asks for (NewAvata always says Korean). */
+  languages: readonly Language[];
+  /** What the engine's callback leaves out, so it has no effect. */
+  ignores: readonly CallbackIgnorableSetting[];
+}
 
 export interface RenderRequest {
   avatar: AvatarSource;
@@ -42,6 +64,8 @@ export interface LipsyncEngine {
   readonly name: string;
   /** `audio`: needs `speech` in the request; `text`: synthesizes speech itself. */
   readonly drivenBy: 'audio' | 'text';
+  /** For text-driven engines that call this server's TTS back: what they send. */
+  readonly speechCallback?: SpeechCallback;
   health(): Promise<EngineHealth>;
   /** Avatar names a client may pass instead of uploading an image. */
   listAvatars(): Promise<string[]>;

@@ -3,6 +3,8 @@ import { publicError } from '../../errors.ts';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { encodeWav } from '../../audio/wav.ts';
 import { collectSpeech, type SpeechService } from '../../core/speech-service.ts';
+import type { VoiceCallbackLedger } from '../../core/voice-callbacks.ts';
+import { RequestValidationError } from '../request-validation-error.ts';
 import { requestSignal } from '../request-signal.ts';
 import {
   voiceCloneBodySchema,
@@ -16,6 +18,33 @@ import { cacheHeader, referenceWarningsHeader } from '../response-headers.ts';
 export interface TtsRoutesOptions {
   speech: SpeechService;
   requestTimeoutMs: number;
+  /** Renders of a text-driven lip-sync engine waiting for its callbacks (NewAvata mode). */
+  callbacks?: VoiceCallbackLedger;
+}
+
+/**
+ * Runs a /tts/voice_clone request and tells a render waiting for this text (NewAvata calls back for
+ * the speech of its renders) whether it was answered, and if not, why.
+ */
+async function reportingTo<T>(
+  callbacks: VoiceCallbackLedger | undefined,
+  text: unknown,
+  reference: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (!callbacks || typeof text !== 'string') return work();
+  try {
+    const result = await work();
+    callbacks.record(text, { ok: true, status: 200 });
+    return result;
+  } catch (error) {
+    const failure =
+      error instanceof RequestValidationError
+        ? { status_code: 422, detail: error.message }
+        : publicError(error, reference);
+    callbacks.record(text, { ok: false, status: failure.status_code, detail: failure.detail });
+    throw error;
+  }
 }
 
 const seconds = (startedAt: number) => ((performance.now() - startedAt) / 1000).toFixed(3);
@@ -39,12 +68,19 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
     },
     async (request, reply) => {
       const startedAt = performance.now();
-      const job = speechJobFromBody(request.body, modelKeyForSize(request.query.model_size), {
-        streaming: false,
-      });
-      const signal = requestSignal(request, reply, options.requestTimeoutMs);
-      const opened = await speech.open(job, signal);
-      const waveforms = await collectSpeech(opened);
+      const { job, opened, waveforms } = await reportingTo(
+        options.callbacks,
+        request.body.text,
+        `request ${request.id}`,
+        async () => {
+          const job = speechJobFromBody(request.body, modelKeyForSize(request.query.model_size), {
+            streaming: false,
+          });
+          const signal = requestSignal(request, reply, options.requestTimeoutMs);
+          const opened = await speech.open(job, signal);
+          return { job, opened, waveforms: await collectSpeech(opened) };
+        },
+      );
       const generationTime = seconds(startedAt);
       reply
         .header('X-Generation-Time', generationTime)

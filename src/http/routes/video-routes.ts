@@ -5,7 +5,12 @@ import path from 'node:path';
 import type { VideoService } from '../../core/video-service.ts';
 import type { VideoStore } from '../../core/video-store.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
-import { referenceWarningsHeader } from '../response-headers.ts';
+import {
+  ignoredHeader,
+  referenceWarningsHeader,
+  seedHeader,
+  voiceFallbackHeader,
+} from '../response-headers.ts';
 import { InvalidInputError, publicError } from '../../errors.ts';
 import { requestSignal } from '../request-signal.ts';
 import { videoJobFromRequest } from '../video-form.ts';
@@ -52,9 +57,13 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
         .header('Content-Disposition', 'attachment; filename=output.mp4')
         .header('X-Generation-Time', result.totalSeconds.toFixed(3))
         .header('X-TTS-Time', result.ttsSeconds.toFixed(3))
-        .header('X-Seed', String(job.speech.seed))
         .header('X-Avatar-Used', encodeURIComponent(result.avatarUsed))
-        .headers(referenceWarningsHeader(result.referenceWarnings));
+        .headers({
+          ...seedHeader(job.speech.seed, video.honoursSeed()),
+          ...ignoredHeader(result.ignored),
+          ...voiceFallbackHeader(result.voiceFallback),
+          ...referenceWarningsHeader(result.referenceWarnings),
+        });
       if (result.notices.length > 0)
         reply.header('X-Avatar-Notice', encodeURIComponent(result.notices.join(' | ')));
       return reply.send(result.mp4);
@@ -77,8 +86,18 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
     async (request, reply) => {
       const { job } = await videoJobFromRequest(request);
       const signal = requestSignal(request, reply, config.REQUEST_TIMEOUT_MS);
-      const sse = new SseWriter(reply, { ...corsHeadersFor(reply), 'X-Seed': String(job.speech.seed) });
-      sse.send('meta', { status: 'rendering', seed: job.speech.seed });
+      const honoursSeed = video.honoursSeed();
+      const ignored = video.ignoredSettings(job);
+      const sse = new SseWriter(reply, {
+        ...corsHeadersFor(reply),
+        ...seedHeader(job.speech.seed, honoursSeed),
+        ...ignoredHeader(ignored),
+      });
+      sse.send('meta', {
+        status: 'rendering',
+        ...(honoursSeed ? { seed: job.speech.seed } : {}),
+        ignored,
+      });
       const startedAt = performance.now();
       const elapsed = () => Number(((performance.now() - startedAt) / 1000).toFixed(3));
       try {
