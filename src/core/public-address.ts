@@ -1,40 +1,45 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
-/** Addresses a server-side fetch must not reach unless explicitly allowed (SSRF protection). */
-const privateRanges = new BlockList();
-for (const [network, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  privateRanges.addSubnet(network, prefix, 'ipv4');
-}
-for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const) {
-  privateRanges.addSubnet(network, prefix, 'ipv6');
+/**
+ * The IPv4 address an IPv6 address carries and would reach: IPv4-mapped and -translated forms,
+ * NAT64 (64:ff9b::/96), 6to4 (2002:AABB:CCDD::), Teredo (server and XOR-ed client) and the
+ * deprecated IPv4-compatible ::a.b.c.d. A fetch to any of them can end at that IPv4 address.
+ */
+function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4[] {
+  const words = address.parts;
+  const ipv4 = (high: number, low: number) => new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+  switch (address.range()) {
+    case 'ipv4Mapped':
+    case 'rfc6145':
+    case 'rfc6052':
+      return [ipv4(words[6], words[7])];
+    case '6to4':
+      return [ipv4(words[1], words[2])];
+    case 'teredo':
+      return [ipv4(words[2], words[3]), ipv4(words[6] ^ 0xffff, words[7] ^ 0xffff)];
+    default:
+      // IPv4-compatible (::a.b.c.d); :: and ::1 are judged as themselves.
+      if (words.slice(0, 6).every((word) => word === 0) && words[6] !== 0) return [ipv4(words[6], words[7])];
+      return [];
+  }
 }
 
+/**
+ * Addresses a server-side fetch must not reach unless explicitly allowed (SSRF protection): anything
+ * but global unicast, by ipaddr.js's special-purpose ranges, also when hidden inside an IPv6 address.
+ */
 export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return true;
-  // IPv4-mapped IPv6 (::ffff:127.0.0.1) is judged by its IPv4 part.
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return privateRanges.check(mapped[1], 'ipv4');
-  return privateRanges.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  if (!isIP(address) || !ipaddr.isValid(address)) return true;
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv4') return parsed.range() !== 'unicast';
+  const ipv6 = parsed as ipaddr.IPv6;
+  // The local-use NAT64 prefix (RFC 8215) may embed IPv4 anywhere: never fetched.
+  if (ipv6.match(ipaddr.IPv6.parse('64:ff9b:1::'), 48)) return true;
+  const embedded = embeddedIPv4(ipv6);
+  if (embedded.length > 0) return embedded.some((ipv4) => ipv4.range() !== 'unicast');
+  return ipv6.range() !== 'unicast';
 }
 
 export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
