@@ -65,6 +65,7 @@ export async function createServices(
     text,
     pauseMs: config.SENTENCE_PAUSE_MS,
     maxTextLength: config.MAX_TEXT_LENGTH,
+    maxReferenceTextLength: config.MAX_REF_TEXT_LENGTH,
     maxNewTokens: config.TTS_MAX_NEW_TOKENS,
     logger,
     observer: metrics,

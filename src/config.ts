@@ -169,6 +169,11 @@ const variables = {
     '5000',
     'longest text per request (characters, all list items together)',
   ],
+  MAX_REF_TEXT_LENGTH: [
+    integer(1, 100000),
+    '1000',
+    'longest ref_text (characters); a transcript of REF_AUDIO_MAX_SECONDS of speech is far shorter',
+  ],
   TTS_MAX_NEW_TOKENS: [
     integer(1, 8192),
     '4096',

@@ -39,6 +39,8 @@ export interface SpeechServiceOptions {
   pauseMs: number;
   /** Longest text per request, all items together. */
   maxTextLength: number;
+  /** Longest transcript of a reference (ref_text); it goes through the model with every sentence. */
+  maxReferenceTextLength?: number;
   /** The most frames a request may ask for per sentence (TTS_MAX_NEW_TOKENS). */
   maxNewTokens?: number;
   logger?: Logger;
@@ -85,11 +87,13 @@ export class SpeechService {
     const arrivedAt = performance.now();
     const prepared = this.prepareText(job);
     await this.requireModel(job);
+    // Downloads and decoding happen before the slot: a slow URL must not hold the engine.
+    const referenceWarnings = new Set<string>();
+    const references = await this.resolveReferences(job, signal, referenceWarnings);
     const release = await this.options.admission.acquire(signal);
     let handedOver = false;
     try {
-      const referenceWarnings = new Set<string>();
-      const items = await this.prepareVoices(job, prepared, signal, referenceWarnings);
+      const items = await this.prepareVoices(job, prepared, references, signal);
       const sampleRate = this.options.engine.capabilities.sampleRate;
       const opened = {
         items: items.map((entry) => ({ text: entry.item.text, sentences: entry.sentences })),
@@ -162,6 +166,15 @@ export class SpeechService {
         { code: 'max_new_tokens_too_large', statusCode: 422 },
       );
     }
+    const maxReference = this.options.maxReferenceTextLength;
+    const longest = Math.max(...job.items.map((item) => (job.xVectorOnly ? 0 : item.referenceText.length)));
+    if (maxReference !== undefined && longest > maxReference) {
+      throw new InvalidInputError(
+        `ref_text is ${longest} characters long; the limit is ${maxReference} (MAX_REF_TEXT_LENGTH). ` +
+          'Send the transcript of the reference recording only (a few seconds of speech).',
+        { code: 'ref_text_too_long', statusCode: 413 },
+      );
+    }
     const totalLength = job.items.reduce((sum, item) => sum + item.text.length, 0);
     if (totalLength > this.options.maxTextLength) {
       throw new InvalidInputError(
@@ -212,37 +225,50 @@ export class SpeechService {
     return this.options.references.resolve(value, signal);
   }
 
+  /** Each distinct ref_audio resolved once (downloaded, decoded, checked), before any engine work. */
+  private async resolveReferences(
+    job: SpeechJob,
+    signal: AbortSignal,
+    warnings: Set<string>,
+  ): Promise<Map<string, ReferenceAudio>> {
+    const references = new Map<string, ReferenceAudio>();
+    for (const item of job.items) {
+      if (references.has(item.referenceAudio)) continue;
+      const reference = await this.options.references.resolve(item.referenceAudio, signal);
+      for (const warning of reference.warnings ?? []) warnings.add(warning);
+      references.set(item.referenceAudio, reference);
+    }
+    return references;
+  }
+
   /** One voice prompt per distinct (reference, transcript); engines also cache them across requests. */
   private async prepareVoices(
     job: SpeechJob,
     prepared: { item: SpeechItem; sentences: string[] }[],
+    references: Map<string, ReferenceAudio>,
     signal: AbortSignal,
-    warnings: Set<string>,
   ): Promise<PreparedItem[]> {
-    const prompts = new Map<string, Promise<VoicePrompt>>();
-    const voiceFor = (item: SpeechItem): Promise<VoicePrompt> => {
-      const key = `${item.referenceAudio}\u0000${job.xVectorOnly ? '' : item.referenceText}`;
-      let prompt = prompts.get(key);
-      if (!prompt) {
-        prompt = this.options.references.resolve(item.referenceAudio, signal).then((reference) => {
-          for (const warning of reference.warnings ?? []) warnings.add(warning);
-          return this.options.engine.prepareVoice(
-            {
-              model: job.model,
-              reference,
-              referenceText: item.referenceText,
-              xVectorOnly: job.xVectorOnly,
-            },
-            signal,
-          );
-        });
-        prompts.set(key, prompt);
-      }
-      return prompt;
-    };
+    const prompts = new Map<string, VoicePrompt>();
     // Sequential on purpose: references are usually one and the same, and the engine works one at a time.
     const result: PreparedItem[] = [];
-    for (const entry of prepared) result.push({ ...entry, voice: await voiceFor(entry.item) });
+    for (const entry of prepared) {
+      const { item } = entry;
+      const key = `${item.referenceAudio}\u0000${job.xVectorOnly ? '' : item.referenceText}`;
+      let voice = prompts.get(key);
+      if (!voice) {
+        voice = await this.options.engine.prepareVoice(
+          {
+            model: job.model,
+            reference: references.get(item.referenceAudio)!,
+            referenceText: item.referenceText,
+            xVectorOnly: job.xVectorOnly,
+          },
+          signal,
+        );
+        prompts.set(key, voice);
+      }
+      result.push({ ...entry, voice });
+    }
     return result;
   }
 

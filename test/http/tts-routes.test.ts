@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { decodeWav, encodeWav } from '../../src/audio/wav.ts';
 import { buildTestApp, parseSse, SEED_BODY, type TestApp } from '../helper.ts';
@@ -167,6 +169,12 @@ describe('POST /tts/voice_clone', () => {
       expect: /MAX_TEXT_LENGTH/,
     },
     {
+      name: 'ref_text over MAX_REF_TEXT_LENGTH',
+      body: { ...SEED_BODY, ref_text: '가'.repeat(1001) },
+      status: 413,
+      expect: /ref_text is 1001 characters long.*MAX_REF_TEXT_LENGTH/,
+    },
+    {
       name: 'mismatched list lengths',
       body: { ...SEED_BODY, text: ['하나.', '둘.'], ref_audio: ['a.wav', 'b.wav', 'c.wav'] },
       status: 422,
@@ -266,6 +274,38 @@ describe('admission queue over HTTP', () => {
       assert.equal((await first).statusCode, 200);
       assert.equal((await post(test, SEED_BODY)).statusCode, 200);
     } finally {
+      await test.close();
+    }
+  });
+});
+
+describe('reference downloads and the engine slot', () => {
+  it('downloads a slow ref_audio URL before taking the slot, so other requests go first', async () => {
+    const test = await buildTestApp({
+      environment: { QUEUE_CONCURRENCY: '1', REF_AUDIO_ALLOW_PRIVATE_URLS: 'true' },
+    });
+    const bytes = readFileSync(path.join(test.referenceDirectory, SEED_BODY.ref_audio));
+    // Sends half the file, then the rest a second later.
+    const slow = http.createServer((_request, response) => {
+      response.write(bytes.subarray(0, bytes.length >> 1));
+      setTimeout(() => response.end(bytes.subarray(bytes.length >> 1)), 1000);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/voice.mp3`;
+      let slowDone = 0;
+      const slowRequest = post(test, { ...SEED_BODY, ref_audio: url }).then((response) => {
+        slowDone = performance.now();
+        return response;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const fast = await post(test, SEED_BODY);
+      const fastDone = performance.now();
+      assert.equal(fast.statusCode, 200, fast.body);
+      assert.equal((await slowRequest).statusCode, 200);
+      assert.ok(fastDone < slowDone, 'the local reference was answered while the URL was downloading');
+    } finally {
+      slow.close();
       await test.close();
     }
   });
