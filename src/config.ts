@@ -186,7 +186,11 @@ const variables = {
   FFMPEG_PATH: [z.string(), '', 'ffmpeg binary (default: the one the npm package ships)'],
   PRONUNCIATION_LEXICON_FILE: [z.string(), '', 'JSON file {"word": "reading"} applied to every request'],
   CACHE_DIR: [z.string().min(1), 'cache', 'voice prompts and prepared avatars'],
-  CORS_ORIGINS: [z.string().min(1), '*', 'allowed CORS origins, comma-separated, * for any'],
+  CORS_ORIGINS: [
+    z.string().min(1),
+    '*',
+    'browser origins allowed to call the API, comma-separated (these get credentials); * for any, without credentials',
+  ],
   API_KEY: [
     z.string(),
     '',

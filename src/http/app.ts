@@ -20,6 +20,7 @@ import { metricsRoutes, recordRequestMetrics } from './routes/metrics-routes.ts'
 import { requireApiKey } from './api-key.ts';
 import type { TtsEngine } from '../engines/spec/tts-engine.ts';
 import { registerErrorHandler } from './error-handler.ts';
+import { requestForLog } from '../observability/log-redaction.ts';
 import { systemRoutes } from './routes/system-routes.ts';
 import { textRoutes } from './routes/text-routes.ts';
 import { ttsRoutes } from './routes/tts-routes.ts';
@@ -63,8 +64,13 @@ export async function buildApp(
   options: BuildAppOptions = {},
 ): Promise<FastifyInstance> {
   const { config } = services;
+  const logger = options.logger ?? { level: config.LOG_LEVEL };
   const app = Fastify({
-    logger: options.logger ?? { level: config.LOG_LEVEL },
+    // Requests are logged with secrets in their query (the WebSocket's ?api_key=) masked.
+    logger:
+      typeof logger === 'object'
+        ? { ...logger, serializers: { req: requestForLog, ...logger.serializers } }
+        : logger,
     bodyLimit: bodyLimit(config),
     requestIdHeader: 'x-request-id',
   });
@@ -74,10 +80,14 @@ export async function buildApp(
     reply.header('X-Request-Id', request.id);
   });
 
-  const origins = config.CORS_ORIGINS.split(',').map((origin) => origin.trim());
+  // Any origin (*) is answered without credentials; credentials only go to origins listed by name.
+  const origins = config.CORS_ORIGINS.split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  const anyOrigin = origins.includes('*');
   await app.register(cors, {
-    origin: origins.includes('*') ? true : origins,
-    credentials: true,
+    origin: anyOrigin ? '*' : origins,
+    credentials: !anyOrigin,
     exposedHeaders: [
       'X-Generation-Time',
       'X-TTS-Time',

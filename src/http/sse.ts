@@ -18,7 +18,6 @@ export class SseWriter {
     reply.raw.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
-      Connection: 'keep-alive',
       // nginx buffers responses unless told not to; buffering would defeat streaming.
       'X-Accel-Buffering': 'no',
       ...headers,
@@ -58,11 +57,12 @@ export class SseWriter {
   }
 }
 
-/** Access-Control-Expose-Headers must be set by hand on hijacked replies (no onSend hooks run). */
+/** The CORS headers must be copied by hand onto hijacked replies (no onSend hooks run). */
 export function corsHeadersFor(reply: FastifyReply): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const name of [
     'access-control-allow-origin',
+    'access-control-allow-credentials',
     'access-control-expose-headers',
     'vary',
     'x-request-id',

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { buildTestApp, eventually, SEED_BODY, type TestApp } from '../helper.ts';
@@ -57,6 +58,35 @@ describe('SSE over a real connection', () => {
     assert.equal(sentencesStartedAtFirstAudio, 1, 'only the first sentence had started');
     assert.ok(engine.requests.length >= 3);
     assert.ok(firstAudioAt - startedAt < (doneAt - startedAt) / 2, 'the first audio came early');
+  });
+
+  it('honours Connection: close: says so and closes the socket when the stream ends', async () => {
+    const url = new URL(`${baseUrl}/tts/voice_clone/sse?model_size=0.6b`);
+    const closed = await new Promise<{ connection: string | undefined; closedAfterEndMs: number }>(
+      (resolve, reject) => {
+        const request = http.request(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', connection: 'close' },
+          timeout: 10000,
+        });
+        request.on('timeout', () => request.destroy(new Error('no answer within 10 s')));
+        request.on('error', reject);
+        request.on('response', (response) => {
+          let endedAt = 0;
+          response.resume();
+          response.on('end', () => (endedAt = performance.now()));
+          response.socket.on('close', () =>
+            resolve({
+              connection: response.headers.connection,
+              closedAfterEndMs: performance.now() - endedAt,
+            }),
+          );
+        });
+        request.end(JSON.stringify(SEED_BODY));
+      },
+    );
+    assert.equal(closed.connection, 'close');
+    assert.ok(closed.closedAfterEndMs < 1000, `closed ${closed.closedAfterEndMs} ms after the end`);
   });
 
   it('cancels generation when the client disconnects', async () => {

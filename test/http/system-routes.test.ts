@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { buildTestApp, type TestApp } from '../helper.ts';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { createServices } from '../../src/app-services.ts';
+import { loadConfig } from '../../src/config.ts';
+import { buildApp } from '../../src/http/app.ts';
+import { buildTestApp, SEED_BODY, type TestApp } from '../helper.ts';
 import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
 
 describe('system routes', () => {
@@ -81,19 +86,92 @@ describe('system routes', () => {
     assert.match(page.headers['content-type'] as string, /text\/html/);
   });
 
-  it('answers CORS preflights as the seed did', async () => {
+  it('answers CORS preflights from any origin by default, without credentials', async () => {
     const response = await test.app.inject({
       method: 'OPTIONS',
       url: '/tts/voice_clone',
       headers: { origin: 'http://example.test', 'access-control-request-method': 'POST' },
     });
     assert.equal(response.statusCode, 204);
-    assert.equal(response.headers['access-control-allow-origin'], 'http://example.test');
+    assert.equal(response.headers['access-control-allow-origin'], '*');
+    assert.equal(response.headers['access-control-allow-credentials'], undefined);
   });
 
   it('unknown routes are a 404 that points at the docs', async () => {
     const response = await test.app.inject({ method: 'GET', url: '/nope' });
     assert.equal(response.statusCode, 404);
     assert.match(response.json().detail, /\/docs/);
+  });
+});
+
+describe('CORS with a list of origins', () => {
+  let test: TestApp;
+  before(async () => {
+    test = await buildTestApp({
+      environment: { CORS_ORIGINS: 'https://app.example, https://admin.example' },
+    });
+  });
+  after(() => test.close());
+
+  it('allows a listed origin with credentials and no other, null included', async () => {
+    const preflight = (origin: string) =>
+      test.app.inject({
+        method: 'OPTIONS',
+        url: '/tts/voice_clone',
+        headers: { origin, 'access-control-request-method': 'POST' },
+      });
+    const listed = await preflight('https://admin.example');
+    assert.equal(listed.headers['access-control-allow-origin'], 'https://admin.example');
+    assert.equal(listed.headers['access-control-allow-credentials'], 'true');
+    for (const origin of ['https://evil.example', 'null'])
+      assert.equal((await preflight(origin)).headers['access-control-allow-origin'], undefined, origin);
+  });
+
+  it('sends the same CORS headers on streaming responses as on the others', async () => {
+    const headers = { origin: 'https://app.example' };
+    const plain = await test.app.inject({
+      method: 'POST',
+      url: '/tts/voice_clone',
+      payload: SEED_BODY,
+      headers,
+    });
+    const streamed = await test.app.inject({
+      method: 'POST',
+      url: '/tts/voice_clone/sse',
+      payload: SEED_BODY,
+      headers,
+    });
+    for (const name of [
+      'access-control-allow-origin',
+      'access-control-allow-credentials',
+      'access-control-expose-headers',
+    ])
+      assert.equal(streamed.headers[name], plain.headers[name], name);
+    assert.equal(streamed.headers['access-control-allow-credentials'], 'true');
+  });
+});
+
+describe('request logs', () => {
+  it('never show the API key a WebSocket client puts in the query', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const services = await createServices(loadConfig({ LOG_LEVEL: 'silent' }), pino({ level: 'silent' }), {
+      engine: new FakeTtsEngine(),
+    });
+    const app = await buildApp(services, { logger: { level: 'info', stream } });
+    try {
+      await app.inject({ method: 'GET', url: '/health?api_key=s3cret-value&x=1' });
+      const logged = lines.join('');
+      assert.match(logged, /api_key=%5Bredacted%5D&x=1/);
+      assert.doesNotMatch(logged, /s3cret/);
+    } finally {
+      await app.close();
+      await services.close();
+    }
   });
 });
