@@ -14,7 +14,7 @@ import { videoJobRoutes } from './routes/video-job-routes.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { VoiceLibrary } from '../core/voice-library.ts';
 import { openAiRoutes } from './routes/openai-routes.ts';
-import { speechStreamRoutes } from './routes/speech-stream-routes.ts';
+import { MAX_STREAM_MESSAGE_BYTES, speechStreamRoutes } from './routes/speech-stream-routes.ts';
 import websocket from '@fastify/websocket';
 import { metricsRoutes, recordRequestMetrics } from './routes/metrics-routes.ts';
 import { requireApiKey } from './api-key.ts';
@@ -74,6 +74,8 @@ export async function buildApp(
     bodyLimit: bodyLimit(config),
     requestIdHeader: 'x-request-id',
   });
+  // No route reads plain text: JSON sent as text/plain is a 415 that says so, not a puzzling 422.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addHook('onRequest', async (request, reply) => {
@@ -139,12 +141,15 @@ export async function buildApp(
     voices: services.voices,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
   });
-  await app.register(websocket, { options: { maxPayload: 1 << 20 } });
+  // The protocol layer cuts frames far over the limit; the route refuses the rest with a message.
+  await app.register(websocket, { options: { maxPayload: 4 * MAX_STREAM_MESSAGE_BYTES } });
   await app.register(speechStreamRoutes, {
     speech: services.speech,
     voices: services.voices,
     maxTextLength: config.MAX_TEXT_LENGTH,
-    idleTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    idleTimeoutMs: config.STREAM_IDLE_TIMEOUT_S * 1000,
+    maxSessionText: config.STREAM_SESSION_MAX_TEXT,
+    maxSessions: config.STREAM_MAX_SESSIONS,
   });
   await app.register(textRoutes, { text: services.text, maxTextLength: config.MAX_TEXT_LENGTH });
   await app.register(uiRoutes);

@@ -49,6 +49,15 @@ export function registerErrorHandler(app: FastifyInstance): void {
         detail: [{ type: 'json_invalid', loc: ['body'], msg: `JSON decode error: ${error.message}` }],
       });
     }
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      const sent = request.headers['content-type'] ?? 'none';
+      return reply.status(415).send({
+        detail:
+          `Content-Type ${sent} is not accepted: send a JSON body with Content-Type: application/json ` +
+          '(the /video routes take multipart/form-data)',
+        code: 'unsupported_media_type',
+      });
+    }
     const status = error.statusCode ?? 500;
     if (status < 500) {
       // Fastify's own 4xx (body too large, unsupported media type, …) already say what was wrong.

@@ -239,6 +239,14 @@ describe('POST /tts/voice_clone', () => {
     assert.equal(response.json().detail[0].type, 'json_invalid');
   });
 
+  it('answers a body that is not JSON by its Content-Type with a 415 that says what to send', async () => {
+    for (const type of ['text/plain', 'application/xml']) {
+      const response = await post(test, JSON.stringify(SEED_BODY), undefined, { 'content-type': type });
+      assert.equal(response.statusCode, 415, response.body);
+      assert.match(response.json().detail, /application\/json/);
+    }
+  });
+
   it('keeps serving after bad input', async () => {
     const response = await post(test, SEED_BODY);
     assert.equal(response.statusCode, 200);
