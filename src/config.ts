@@ -182,6 +182,21 @@ const variables = {
   SENTENCE_PAUSE_MS: [integer(0, 5000), '250', 'silence between sentences'],
   QUEUE_MAX_PENDING: [integer(0, 100000), '16', 'requests that may wait per engine before 503 + Retry-After'],
   QUEUE_CONCURRENCY: [integer(1, 1024), '1', 'requests an engine works on at once'],
+  STREAM_IDLE_TIMEOUT_S: [
+    integer(1, 3600),
+    '60',
+    'a WebSocket speech session that sends nothing for this long (with nothing left to speak) is closed',
+  ],
+  STREAM_SESSION_MAX_TEXT: [
+    integer(1, 1000000),
+    '20000',
+    'most text one WebSocket speech session may send (characters, all messages together)',
+  ],
+  STREAM_MAX_SESSIONS: [
+    integer(1, 100000),
+    '64',
+    'WebSocket speech sessions open at once; more are refused (close code 1013, try again later)',
+  ],
   REQUEST_TIMEOUT_MS: [integer(1000, 3600000), '600000', 'longest a synthesis may run'],
   FFMPEG_PATH: [z.string(), '', 'ffmpeg binary (default: the one the npm package ships)'],
   PRONUNCIATION_LEXICON_FILE: [z.string(), '', 'JSON file {"word": "reading"} applied to every request'],

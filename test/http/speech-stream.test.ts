@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { WebSocket } from 'ws';
+import { WebSocket as WebSocketClient, type WebSocket } from 'ws';
 import { buildTestApp, eventually, type TestApp } from '../helper.ts';
 import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
 
@@ -183,5 +183,78 @@ describe('WS /v1/audio/speech/stream', () => {
     } finally {
       await slowTest.close();
     }
+  });
+});
+
+describe('WS /v1/audio/speech/stream limits', () => {
+  let test: TestApp;
+  let url: string;
+  before(async () => {
+    test = await buildTestApp({
+      environment: { STREAM_SESSION_MAX_TEXT: '40', STREAM_MAX_SESSIONS: '2', STREAM_IDLE_TIMEOUT_S: '1' },
+    });
+    url = `${(await test.app.listen({ host: '127.0.0.1', port: 0 })).replace('http', 'ws')}/v1/audio/speech/stream`;
+  });
+  after(async () => test.close());
+
+  // A real connection: what the server says the moment it accepts a session must reach the client.
+  const open = async () => {
+    const socket = new WebSocketClient(url);
+    const session = record(socket);
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    return { socket, session };
+  };
+  const errorOf = (session: ReturnType<typeof record>) =>
+    session.messages.find((m) => m.type === 'error') as unknown as {
+      detail: string;
+      message: string;
+      code: string;
+    };
+
+  it('refuses a message over 1 MB with an error that says so (1009), not a bare cut', async () => {
+    const { socket, session } = await open();
+    socket.send(JSON.stringify({ type: 'input.text', text: 'a'.repeat(1100000) }));
+    await session.until(() => session.closeCode() !== undefined, 'the socket to close');
+    assert.equal(session.closeCode(), 1009);
+    assert.match(errorOf(session).detail, /over the 1048576-byte limit/);
+  });
+
+  it('ends a session that sends more text than STREAM_SESSION_MAX_TEXT', async () => {
+    const { socket, session } = await open();
+    socket.send(JSON.stringify({ type: 'session.config', voice: 'sample(1)', response_format: 'pcm' }));
+    for (let i = 0; i < 3; i += 1)
+      socket.send(JSON.stringify({ type: 'input.text', text: '가나다라마바사아자차카 ' }));
+    socket.send(JSON.stringify({ type: 'input.text', text: '타파하'.repeat(5) }));
+    await session.until(() => session.closeCode() !== undefined, 'the socket to close');
+    assert.equal(session.closeCode(), 1008);
+    assert.equal(errorOf(session).code, 'session_text_too_long');
+    assert.match(errorOf(session).message, /STREAM_SESSION_MAX_TEXT/, 'vLLM-Omni clients read `message`');
+  });
+
+  it('closes a session that sends nothing for STREAM_IDLE_TIMEOUT_S', async () => {
+    const { session } = await open();
+    await session.until(() => session.closeCode() !== undefined, 'the idle session to close', 5000);
+    assert.equal(errorOf(session).code, 'idle');
+  });
+
+  it('refuses sessions over STREAM_MAX_SESSIONS with 1013, and takes new ones once they close', async () => {
+    const first = await open();
+    const second = await open();
+    const third = await open();
+    await third.session.until(() => third.session.closeCode() !== undefined, 'the third to be refused');
+    assert.equal(third.session.closeCode(), 1013);
+    assert.match(errorOf(third.session).detail, /STREAM_MAX_SESSIONS/);
+    first.socket.close();
+    await first.session.until(() => first.session.closeCode() !== undefined, 'the first to close');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const fourth = await open();
+    fourth.socket.send(JSON.stringify({ type: 'session.config', voice: 'sample(1)' }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(fourth.session.closeCode(), undefined, 'a free place was taken');
+    second.socket.close();
+    fourth.socket.close();
   });
 });

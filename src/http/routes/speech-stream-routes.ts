@@ -5,7 +5,7 @@ import { encodeSpeechStream, SPEECH_FORMATS } from '../../media/speech-encoder.t
 import { SentenceAccumulator } from '../../core/sentence-accumulator.ts';
 import type { SpeechService } from '../../core/speech-service.ts';
 import type { VoiceLibrary } from '../../core/voice-library.ts';
-import { InvalidInputError, publicError } from '../../errors.ts';
+import { InvalidInputError, publicError, ServerError } from '../../errors.ts';
 import { splitSentences } from '../../text/index.ts';
 import { audioOf, openAiSpeechJob, referenceFor, type ChosenReference } from '../openai-speech-job.ts';
 import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
@@ -14,8 +14,23 @@ export interface SpeechStreamRoutesOptions {
   speech: SpeechService;
   voices: VoiceLibrary;
   maxTextLength: number;
-  /** A session with no message for this long is closed. */
+  /** A session with no message for this long (and nothing left to speak) is closed. */
   idleTimeoutMs: number;
+  /** Most text per session, all input.text messages together. */
+  maxSessionText: number;
+  /** Sessions open at once. */
+  maxSessions: number;
+}
+
+/** Largest client message; text arrives in small pieces, so anything near this is a mistake. */
+export const MAX_STREAM_MESSAGE_BYTES = 1 << 20;
+
+/** Close codes: 1008 policy (bad input), 1009 message too big, 1011 server failure, 1013 try later. */
+function closeCodeFor(error: unknown): number {
+  if (!(error instanceof ServerError)) return 1011;
+  if (error.code === 'message_too_large') return 1009;
+  if (error.code === 'too_many_sessions') return 1013;
+  return error.statusCode < 500 ? 1008 : 1011;
 }
 
 /** session.config: whose voice and how, as POST /v1/audio/speech takes it, less the text. */
@@ -45,7 +60,10 @@ const clientMessageSchema = z.discriminatedUnion('type', [
  * answers `input.cancelled`; the session goes on. Closing the socket cancels the work.
  */
 export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> = async (app, options) => {
+  let openSessions = 0;
   app.get('/v1/audio/speech/stream', { websocket: true }, (socket: WebSocket, request) => {
+    openSessions += 1;
+    let textReceived = 0;
     const controller = new AbortController();
     const signal = controller.signal;
     const sentences = new SentenceAccumulator((text) => splitSentences(text), options.maxTextLength);
@@ -64,9 +82,11 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
     const fail = (error: unknown) => {
       if (signal.aborted) return;
       request.log.warn({ err: error }, 'speech stream session failed');
-      send({ type: 'error', ...publicError(error, `request ${request.id}`) });
+      const reported = publicError(error, `request ${request.id}`);
+      // vLLM-Omni's clients read `message`; the seed's shape is `detail`.
+      send({ type: 'error', message: reported.detail, ...reported });
       controller.abort();
-      socket.close(error instanceof InvalidInputError ? 1008 : 1011);
+      socket.close(closeCodeFor(error));
     };
     const keepAlive = () => {
       clearTimeout(idle);
@@ -135,6 +155,13 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
       if (!config) throw new InvalidInputError('send session.config before any text');
       if (inputDone) throw new InvalidInputError('input.done was already sent: open a new session');
       if (message.type === 'input.text') {
+        textReceived += message.text.length;
+        if (textReceived > options.maxSessionText)
+          throw new InvalidInputError(
+            `this session has sent ${textReceived} characters; a session may send ${options.maxSessionText} ` +
+              '(STREAM_SESSION_MAX_TEXT): open a new session for the next answer',
+            { code: 'session_text_too_long', statusCode: 413 },
+          );
         for (const sentence of sentences.push(message.text)) speak(sentence);
         return;
       }
@@ -150,9 +177,24 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
     };
 
     keepAlive();
+    if (openSessions > options.maxSessions)
+      fail(
+        new ServerError(
+          `${options.maxSessions} speech sessions are open (STREAM_MAX_SESSIONS): try again in a moment`,
+          { code: 'too_many_sessions', statusCode: 503, isRetryable: true, expose: true },
+        ),
+      );
     socket.on('message', (data, isBinary) => {
       keepAlive();
       try {
+        const bytes = Array.isArray(data)
+          ? data.reduce((sum, part) => sum + part.length, 0)
+          : (data as Buffer | ArrayBuffer).byteLength;
+        if (bytes > MAX_STREAM_MESSAGE_BYTES)
+          throw new InvalidInputError(
+            `a message of ${bytes} bytes is over the ${MAX_STREAM_MESSAGE_BYTES}-byte limit: send the text in pieces`,
+            { code: 'message_too_large', statusCode: 413 },
+          );
         if (isBinary) throw new InvalidInputError(`send JSON text messages: ${MESSAGE_SHAPE}`);
         let json: unknown;
         try {
@@ -168,6 +210,7 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
       }
     });
     socket.on('close', () => {
+      openSessions -= 1;
       clearTimeout(idle);
       controller.abort();
     });
