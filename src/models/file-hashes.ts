@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { VERIFIED_FILE } from './verify-model-files.ts';
 
 /** sha256 of every file under a model directory (relative paths with '/'), except manifest.json itself. */
 export async function hashModelFiles(directory: string): Promise<Record<string, string>> {
@@ -10,7 +11,12 @@ export async function hashModelFiles(directory: string): Promise<Record<string, 
     for (const entry of await readdir(path.join(directory, relative), { withFileTypes: true })) {
       const child = relative ? `${relative}/${entry.name}` : entry.name;
       if (entry.isDirectory()) await walk(child);
-      else if (entry.isFile() && child !== 'manifest.json' && child !== 'pull.json') {
+      else if (
+        entry.isFile() &&
+        child !== 'manifest.json' &&
+        child !== 'pull.json' &&
+        child !== VERIFIED_FILE
+      ) {
         const hash = createHash('sha256');
         for await (const chunk of createReadStream(path.join(directory, child))) hash.update(chunk as Buffer);
         hashes[child] = hash.digest('hex');

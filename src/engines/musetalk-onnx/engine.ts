@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { verifyInstalledModel } from '../../models/verify-model-files.ts';
 import type { Logger } from 'pino';
 import { modelDirectory, type Config } from '../../config.ts';
 import {
@@ -92,6 +93,15 @@ export class MuseTalkEngine implements LipsyncEngine {
         },
         batchSize: this.config.VIDEO_BATCH_SIZE,
       };
+      try {
+        // A truncated or damaged weight file would load and render garbage: its hash is checked first.
+        await verifyInstalledModel(this.directory, workerData.dtype);
+      } catch (error) {
+        throw new ModelNotAvailableError(
+          `the lip-sync model cannot be used: ${(error as Error).message}. Run \`npm run cli -- models pull musetalk\` again to replace it.`,
+          { cause: error },
+        );
+      }
       const pool = new WorkerPool<MuseTalkWorkerResponse>({
         size: 1,
         script: new URL('./worker.ts', import.meta.url),

@@ -15,6 +15,7 @@ import {
 import { readQwen3Manifest, type Qwen3Manifest } from '../../models/qwen3-manifest.ts';
 import { chooseProvider, type ProviderChoice } from '../../onnx/session-options.ts';
 import type { FloatType } from '../../onnx/tensors.ts';
+import { verifyInstalledModel } from '../../models/verify-model-files.ts';
 import { crashError, WorkerPool } from '../../onnx/worker-pool.ts';
 import type { SpeechStreamPart } from '../spec/speech-stream-parts.ts';
 import {
@@ -123,6 +124,7 @@ export class Qwen3OnnxEngine implements TtsEngine {
       throw new ModelNotAvailableError(
         `${directory} holds ${manifest.modelKey}, not ${key}: fix ${VARIABLE[key]}`,
       );
+    await this.verifyFiles(key, directory);
     const pool = new WorkerPool<WorkerResponse>({
       size: this.config.TTS_WORKERS,
       script: new URL('./worker.ts', import.meta.url),
@@ -146,6 +148,23 @@ export class Qwen3OnnxEngine implements TtsEngine {
     }
     this.manifests.set(key, manifest);
     this.pools.set(key, pool);
+  }
+
+  /** A truncated or damaged weight file would load and speak garbage: its hash is checked first. */
+  private async verifyFiles(key: ModelKey, directory: string): Promise<void> {
+    const startedAt = performance.now();
+    try {
+      const { hashed } = await verifyInstalledModel(directory, this.variant);
+      if (hashed.length > 0)
+        this.logger?.info(
+          `${key}: ${hashed.length} files match the manifest (${Math.round(performance.now() - startedAt)} ms; remembered for the next start)`,
+        );
+    } catch (error) {
+      throw new ModelNotAvailableError(
+        `model ${key} cannot be used: ${(error as Error).message}. Run \`npm run cli -- models pull ${key}\` again to replace it.`,
+        { cause: error },
+      );
+    }
   }
 
   private pool(key: ModelKey): WorkerPool<WorkerResponse> {

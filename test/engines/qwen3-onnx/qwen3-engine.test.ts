@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -351,6 +351,27 @@ describe('Qwen3 ONNX engine configuration', () => {
       (await engine.models()).map((model) => model.installed),
       [false, false],
     );
+  });
+
+  it('refuses a model whose weight file is truncated, naming the file and how to replace it', async () => {
+    const directory = await syntheticQwen3();
+    const manifest = JSON.parse(readFileSync(path.join(directory, 'manifest.json'), 'utf8'));
+    const weights = Object.keys(manifest.files.sha256).find((file) =>
+      file.endsWith('residual_embeddings.bin'),
+    );
+    assert.ok(weights, 'the synthetic model has the file the real one has');
+    truncateSync(path.join(directory, weights), 64);
+    const engine = new Qwen3OnnxEngine(loadConfig({ MODEL_0_6B_BASE: directory }));
+    try {
+      await assert.rejects(engine.loadModel('base_0.6b'), (error: unknown) => {
+        assert.ok(error instanceof ModelNotAvailableError);
+        assert.match(error.message, /residual_embeddings\.bin .* is damaged or incomplete/);
+        assert.match(error.message, /models pull base_0\.6b` again/);
+        return true;
+      });
+    } finally {
+      await engine.close();
+    }
   });
 
   it('refuses CUDA when its provider is not installed, saying how to get it', () => {
