@@ -197,6 +197,11 @@ const variables = {
     '64',
     'WebSocket speech sessions open at once; more are refused (close code 1013, try again later)',
   ],
+  SHUTDOWN_GRACE_S: [
+    integer(0, 3600),
+    '10',
+    'on SIGTERM/SIGINT, how long running requests may finish before they are ended with an error',
+  ],
   REQUEST_TIMEOUT_MS: [integer(1000, 3600000), '600000', 'longest a synthesis may run'],
   FFMPEG_PATH: [z.string(), '', 'ffmpeg binary (default: the one the npm package ships)'],
   PRONUNCIATION_LEXICON_FILE: [z.string(), '', 'JSON file {"word": "reading"} applied to every request'],

@@ -2,22 +2,30 @@ import { pino } from 'pino';
 import { createServices } from './app-services.ts';
 import type { Config } from './config.ts';
 import { buildApp } from './http/app.ts';
+import { shutDown } from './shutdown.ts';
 
-/** Starts the server and closes it gracefully on SIGINT/SIGTERM (in-flight requests finish first). */
+/** Starts the server and shuts it down in order on SIGINT/SIGTERM (see shutDown). */
 export async function startServer(config: Config): Promise<void> {
   const logger = pino({ level: config.LOG_LEVEL });
   const services = await createServices(config, logger);
   const app = await buildApp(services, { logger: { level: config.LOG_LEVEL } });
-  const stop = async (signal: string) => {
-    app.log.info({ signal }, 'shutting down');
-    const forced = setTimeout(() => process.exit(1), 15000);
-    forced.unref();
-    await app.close();
-    await services.close();
-    process.exit(0);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal, graceSeconds: config.SHUTDOWN_GRACE_S }, 'shutting down');
+    shutDown(app, services, { graceMs: config.SHUTDOWN_GRACE_S * 1000, forceMs: 5000 })
+      .then(() => {
+        app.log.info('stopped');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        app.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   await app.listen({ host: config.TTS_HOST, port: config.TTS_PORT });
   app.log.info(
     `serving on http://${config.TTS_HOST}:${config.TTS_PORT} (docs at /docs, try it at /ui); speech engine: ${services.engine.name}` +
