@@ -98,6 +98,7 @@ export async function createServices(
       directory: config.VIDEO_OUTPUT_DIR,
       keepSeconds: config.VIDEO_OUTPUT_KEEP_S,
     });
+    videoFiles.startSweeping();
     videoJobs = new VideoJobs({
       video,
       files: videoFiles,
@@ -127,6 +128,7 @@ export async function createServices(
     callbacks,
     async close() {
       videoJobs?.close();
+      videoFiles?.close();
       await Promise.allSettled([engine.close(), lipsync?.close()]);
     },
   };

@@ -206,6 +206,16 @@ const variables = {
   FFMPEG_PATH: [z.string(), '', 'ffmpeg binary (default: the one the npm package ships)'],
   PRONUNCIATION_LEXICON_FILE: [z.string(), '', 'JSON file {"word": "reading"} applied to every request'],
   CACHE_DIR: [z.string().min(1), 'cache', 'voice prompts and prepared avatars'],
+  VOICE_CACHE_DISK_MB: [
+    integer(0, 1000000),
+    '256',
+    'voice prompts kept in CACHE_DIR/voices (MB, least recently used out; a few KB each)',
+  ],
+  AVATAR_CACHE_DISK_MB: [
+    integer(0, 1000000),
+    '2048',
+    'prepared avatars kept in CACHE_DIR/avatars (MB, least recently used out)',
+  ],
   CORS_ORIGINS: [
     z.string().min(1),
     '*',

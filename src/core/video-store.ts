@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ServerError } from '../errors.ts';
 import type { RenderedVideo } from './video-service.ts';
 
 /** A rendered video once kept: where to download it and what the rendering reported. */
@@ -21,6 +22,7 @@ export interface KeptVideo {
 
 /** Names this store gives its files; anything else in the folder is never served or deleted. */
 const STORED_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.mp4$/;
+const PARTIAL_NAME = /^\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.mp4\.partial$/;
 
 /**
  * Rendered videos kept for a while so that a client told about one over SSE can download it.
@@ -28,6 +30,7 @@ const STORED_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
  */
 export class VideoStore {
   private readonly directory: string;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: { directory: string; keepSeconds: number }) {
     this.directory = path.resolve(options.directory);
@@ -37,15 +40,41 @@ export class VideoStore {
     return this.options.keepSeconds;
   }
 
-  /** Writes the MP4 (through a temporary name, so a reader never sees half a file); returns its name. */
+  /**
+   * Writes the MP4 (through a temporary name, so a reader never sees half a file); returns its name.
+   * A write that fails (disk full) leaves nothing behind and says where space is missing.
+   */
   async save(mp4: Buffer): Promise<string> {
-    await mkdir(this.directory, { recursive: true });
     await this.removeExpired();
     const name = `${randomUUID()}.mp4`;
     const partial = path.join(this.directory, `.${name}.partial`);
-    await writeFile(partial, mp4);
-    await rename(partial, path.join(this.directory, name));
+    try {
+      await mkdir(this.directory, { recursive: true });
+      await writeFile(partial, mp4);
+      await rename(partial, path.join(this.directory, name));
+    } catch (error) {
+      await unlink(partial).catch(() => {});
+      throw new ServerError(
+        `the video was rendered but could not be stored for download (${(error as NodeJS.ErrnoException).code ?? 'write failed'}): ` +
+          'free space in VIDEO_OUTPUT_DIR, or use /video/generate, which answers the MP4 directly',
+        { code: 'storage_failed', statusCode: 507, expose: true, cause: error },
+      );
+    }
     return name;
+  }
+
+  /** Removes expired videos every so often, so they do not wait for the next render to go. */
+  startSweeping(): void {
+    if (this.sweeper) return;
+    const everyMs = Math.min(60, Math.max(1, this.options.keepSeconds)) * 1000;
+    this.sweeper = setInterval(() => void this.removeExpired(), everyMs);
+    this.sweeper.unref();
+    void this.removeExpired();
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
   }
 
   /** Saves a rendered video and describes it for the client (the SSE `done` event, a job's state). */
@@ -80,10 +109,14 @@ export class VideoStore {
       return 0;
     }
     let removed = 0;
-    for (const name of names.filter((candidate) => STORED_NAME.test(candidate))) {
+    for (const name of names) {
+      const partial = PARTIAL_NAME.test(name);
+      if (!partial && !STORED_NAME.test(name)) continue;
       const file = path.join(this.directory, name);
+      // A temporary file older than a minute is a write that died (a crash, a full disk).
+      const ageLimitMs = partial ? 60000 : this.options.keepSeconds * 1000;
       try {
-        if (now - (await stat(file)).mtimeMs > this.options.keepSeconds * 1000) {
+        if (now - (await stat(file)).mtimeMs > ageLimitMs) {
           await unlink(file);
           removed += 1;
         }

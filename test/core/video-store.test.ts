@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { VideoStore } from '../../src/core/video-store.ts';
+import { ServerError } from '../../src/errors.ts';
+import { eventually } from '../helper.ts';
 
 describe('VideoStore', () => {
   const directory = mkdtempSync(path.join(tmpdir(), 'video-store-'));
@@ -32,6 +34,47 @@ describe('VideoStore', () => {
     assert.ok(store.find(fresh));
     assert.ok(existsSync(foreign), 'a file the store did not name is left alone');
     assert.equal(store.find('interview-final.mp4'), undefined);
+  });
+
+  it('removes temporary files of writes that died, once they are a minute old', async () => {
+    const videos = path.join(directory, 'videos');
+    const dead = path.join(videos, '.0b6e2d6a-1c1e-4a8e-9d3f-2f1f6a0c9b1e.mp4.partial');
+    const underWay = path.join(videos, '.1b6e2d6a-1c1e-4a8e-9d3f-2f1f6a0c9b1e.mp4.partial');
+    writeFileSync(dead, 'half');
+    writeFileSync(underWay, 'half');
+    const twoMinutesAgo = new Date(Date.now() - 120_000);
+    utimesSync(dead, twoMinutesAgo, twoMinutesAgo);
+    await store.removeExpired();
+    assert.ok(!existsSync(dead));
+    assert.ok(existsSync(underWay), 'a write under way is left alone');
+  });
+
+  it('answers a failed write with a 507 that says what to do, leaving nothing behind', async () => {
+    const blocked = path.join(directory, 'not-a-folder');
+    writeFileSync(blocked, 'a file where the folder should be');
+    const broken = new VideoStore({ directory: blocked, keepSeconds: 60 });
+    await assert.rejects(broken.save(Buffer.from('mp4')), (error: unknown) => {
+      assert.ok(error instanceof ServerError);
+      assert.equal(error.statusCode, 507);
+      assert.match(error.message, /free space in VIDEO_OUTPUT_DIR/);
+      return true;
+    });
+  });
+
+  it('deletes expired videos by itself, without waiting for the next render', async () => {
+    const videos = path.join(directory, 'swept');
+    const swept = new VideoStore({ directory: videos, keepSeconds: 1 });
+    const name = await swept.save(Buffer.from('mp4'));
+    swept.startSweeping();
+    try {
+      await eventually(
+        () => existsSync(path.join(videos, name)),
+        (exists) => !exists,
+        5000,
+      );
+    } finally {
+      swept.close();
+    }
   });
 
   it('rejects names that try to leave the folder', () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { LRUCache } from 'lru-cache';
+import { DiskCache } from '../../storage/disk-cache.ts';
 import type { AvatarImage } from './image-input.ts';
 import type { MuseTalkRuntime } from './musetalk-runtime.ts';
 import { prepareAvatar, type PreparedAvatar } from './prepare-avatar.ts';
@@ -17,10 +17,16 @@ const PREPARATION_VERSION = 2;
  * and variant, and the preparation code's version. Switching models (say from synthetic ones to real
  * ones) therefore prepares avatars again instead of reusing latents and masks made by other weights.
  */
-export class AvatarCache {
-  private readonly memory = new Map<string, Promise<PreparedAvatar>>();
+/** Prepared avatars kept in memory; each holds its photo, latents and mask (a few MB). */
+const AVATARS_IN_MEMORY = 16;
 
-  constructor(private readonly directory: string) {}
+export class AvatarCache {
+  private readonly memory = new LRUCache<string, Promise<PreparedAvatar>>({ max: AVATARS_IN_MEMORY });
+  private readonly files: DiskCache;
+
+  constructor(options: { directory: string; maxBytes: number }) {
+    this.files = new DiskCache({ ...options, label: 'prepared avatar' });
+  }
 
   static key(image: AvatarImage, runtime: Pick<MuseTalkRuntime, 'fingerprint'>): string {
     return createHash('sha256')
@@ -41,40 +47,51 @@ export class AvatarCache {
     return avatar;
   }
 
-  private files(hash: string) {
-    return {
-      meta: path.join(this.directory, `${hash}.json`),
-      data: path.join(this.directory, `${hash}.bin`),
-    };
+  /** A stored avatar, or undefined when absent or incomplete (evicted halfway, written by a crash). */
+  private async read(key: string, image: AvatarImage): Promise<PreparedAvatar | undefined> {
+    const [metaBytes, data] = await Promise.all([
+      this.files.read(`${key}.json`),
+      this.files.read(`${key}.bin`),
+    ]);
+    if (!metaBytes || !data) return undefined;
+    try {
+      const meta = JSON.parse(metaBytes.toString('utf8')) as Omit<
+        PreparedAvatar,
+        'photo' | 'latents' | 'alpha'
+      > & {
+        latents: number;
+        alpha: number;
+      };
+      const latentBytes = meta.latents * 4;
+      if (data.length !== latentBytes + meta.alpha) return undefined;
+      const latents = new Float32Array(new Uint8Array(data.subarray(0, latentBytes)).buffer);
+      const alpha = new Uint8Array(data.subarray(latentBytes));
+      return { ...meta, photo: image.rgb, latents, alpha };
+    } catch {
+      return undefined;
+    }
   }
 
   private async load(key: string, image: AvatarImage, runtime: MuseTalkRuntime): Promise<PreparedAvatar> {
-    const files = this.files(key);
-    try {
-      const meta = JSON.parse(await readFile(files.meta, 'utf8')) as Omit<
-        PreparedAvatar,
-        'photo' | 'latents' | 'alpha'
-      > & { latents: number; alpha: number };
-      const data = await readFile(files.data);
-      const latentBytes = meta.latents * 4;
-      const latents = new Float32Array(new Uint8Array(data.subarray(0, latentBytes)).buffer);
-      const alpha = new Uint8Array(data.subarray(latentBytes, latentBytes + meta.alpha));
-      return { ...meta, photo: image.rgb, latents, alpha };
-    } catch {
-      // Not prepared yet (or an unreadable cache entry): prepare it now.
-    }
+    const stored = await this.read(key, image);
+    if (stored) return stored;
     const prepared = await prepareAvatar(image, runtime);
-    await mkdir(this.directory, { recursive: true });
     const { photo: _photo, latents, alpha, ...meta } = prepared;
     void _photo;
-    await writeFile(
-      files.data,
+    // The data first: the metadata's presence says the pair is complete. A failed write only means
+    // the avatar is prepared again next time.
+    const written = await this.files.write(
+      `${key}.bin`,
       Buffer.concat([
         Buffer.from(latents.buffer, latents.byteOffset, latents.byteLength),
         Buffer.from(alpha),
       ]),
     );
-    await writeFile(files.meta, JSON.stringify({ ...meta, latents: latents.length, alpha: alpha.length }));
+    if (written)
+      await this.files.write(
+        `${key}.json`,
+        JSON.stringify({ ...meta, latents: latents.length, alpha: alpha.length }),
+      );
     return prepared;
   }
 }

@@ -86,6 +86,7 @@ export class MuseTalkEngine implements LipsyncEngine {
         provider: this.provider,
         dtype: this.config.TTS_DTYPE === 'float16' ? 'float16' : 'float32',
         cacheDirectory: path.resolve(this.config.CACHE_DIR, 'avatars'),
+        cacheMaxBytes: this.config.AVATAR_CACHE_DISK_MB * 1024 * 1024,
         limits: {
           maxBytes: this.config.VIDEO_MAX_UPLOAD_BYTES,
           maxPixels: this.config.VIDEO_MAX_PIXELS,

@@ -12,6 +12,8 @@ export interface MuseTalkWorkerConfiguration {
   provider: ProviderChoice;
   dtype: 'float32' | 'float16';
   cacheDirectory: string;
+  /** Budget of the prepared-avatar files on disk. */
+  cacheMaxBytes: number;
   limits: { maxBytes: number; maxPixels: number; maxSide: number };
   batchSize: number;
 }
@@ -47,7 +49,10 @@ try {
   port.postMessage({ type: 'load-failed', message: (error as Error).message });
   process.exit(1);
 }
-const avatars = new AvatarCache(configuration.cacheDirectory);
+const avatars = new AvatarCache({
+  directory: configuration.cacheDirectory,
+  maxBytes: configuration.cacheMaxBytes,
+});
 
 async function prepared(image: Buffer) {
   const decoded = await decodeAvatarImage(Buffer.from(image), configuration.limits);

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -16,6 +15,8 @@ import { readQwen3Manifest, type Qwen3Manifest } from '../../models/qwen3-manife
 import { chooseProvider, type ProviderChoice } from '../../onnx/session-options.ts';
 import type { FloatType } from '../../onnx/tensors.ts';
 import { verifyInstalledModel } from '../../models/verify-model-files.ts';
+import { DiskCache } from '../../storage/disk-cache.ts';
+import { LRUCache } from 'lru-cache';
 import { crashError, WorkerPool } from '../../onnx/worker-pool.ts';
 import type { SpeechStreamPart } from '../spec/speech-stream-parts.ts';
 import {
@@ -54,6 +55,9 @@ export function variantFor(dtype: Config['TTS_DTYPE'], provider: ProviderChoice)
   return dtype;
 }
 
+/** Voice prompts kept in memory (the rest are read back from disk when used again). */
+const VOICES_IN_MEMORY = 512;
+
 /**
  * The embedded Qwen3-TTS engine: models run in worker threads (TTS_WORKERS per model, one utterance
  * at a time each — requests queue for a free worker, so outputs never mix), voice prompts are cached
@@ -65,7 +69,9 @@ export class Qwen3OnnxEngine implements TtsEngine {
   readonly languages: readonly Language[] = LANGUAGES;
   private readonly pools = new Map<ModelKey, WorkerPool<WorkerResponse>>();
   private readonly loading = new Map<ModelKey, Promise<void>>();
-  private readonly voices = new Map<string, Promise<VoiceData>>();
+  /** Voice prompts by content: a few kilobytes each, the most recently used kept in memory. */
+  private readonly voices = new LRUCache<string, Promise<VoiceData>>({ max: VOICES_IN_MEMORY });
+  private readonly voiceFiles: DiskCache;
   private readonly manifests = new Map<ModelKey, Qwen3Manifest>();
   private readonly provider: ProviderChoice;
   private readonly variant: FloatType;
@@ -81,6 +87,12 @@ export class Qwen3OnnxEngine implements TtsEngine {
   ) {
     this.provider = chooseProvider(config.TTS_DEVICE, config.TTS_THREADS, config.TTS_TENSORRT);
     this.variant = variantFor(config.TTS_DTYPE, this.provider);
+    this.voiceFiles = new DiskCache({
+      directory: path.join(config.CACHE_DIR, 'voices'),
+      maxBytes: config.VOICE_CACHE_DISK_MB * 1024 * 1024,
+      logger,
+      label: 'voice prompt',
+    });
     logger?.info(`speech engine: Qwen3-TTS on ONNX Runtime (${this.provider.device.kind}, ${this.variant})`);
   }
 
@@ -194,10 +206,6 @@ export class Qwen3OnnxEngine implements TtsEngine {
     return { id, model: request.model, xVectorOnly: request.xVectorOnly, data: await voice };
   }
 
-  private voiceFile(id: string): string {
-    return path.join(this.config.CACHE_DIR, 'voices', `${id}.json`);
-  }
-
   /** The disk cache keeps voices across restarts; a broken file is recomputed, not fatal. */
   private async loadOrComputeVoice(
     id: string,
@@ -205,8 +213,10 @@ export class Qwen3OnnxEngine implements TtsEngine {
     referenceText: string,
     signal: AbortSignal,
   ): Promise<VoiceData> {
+    const cached = await this.voiceFiles.read(`${id}.json`);
     try {
-      const stored = JSON.parse(await readFile(this.voiceFile(id), 'utf8')) as {
+      if (!cached) throw new Error('not cached');
+      const stored = JSON.parse(cached.toString('utf8')) as {
         codes: number[];
         frames: number;
         embedding: number[];
@@ -219,7 +229,7 @@ export class Qwen3OnnxEngine implements TtsEngine {
         xVectorOnly: request.xVectorOnly,
       };
     } catch {
-      // Not cached yet.
+      // Not cached yet, or an unreadable entry: computed again.
     }
     const message = await this.ask(request.model, signal, (worker, jobId) => {
       const samples = request.reference.samples.slice();
@@ -240,15 +250,14 @@ export class Qwen3OnnxEngine implements TtsEngine {
       referenceText,
       xVectorOnly: request.xVectorOnly,
     };
-    await mkdir(path.dirname(this.voiceFile(id)), { recursive: true });
-    await writeFile(
-      this.voiceFile(id),
+    await this.voiceFiles.write(
+      `${id}.json`,
       JSON.stringify({
         codes: [...voice.referenceCodes],
         frames: voice.referenceFrames,
         embedding: [...voice.speakerEmbedding],
       }),
-    ).catch((error: unknown) => this.logger?.warn({ err: error }, 'could not write the voice cache'));
+    );
     return voice;
   }
 

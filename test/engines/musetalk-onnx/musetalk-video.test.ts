@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -315,6 +315,43 @@ describe('embedded MuseTalk engine, cancelled', () => {
       for await (const part of render(AbortSignal.timeout(60000)))
         if (part.type === 'render-end') video = part.mp4;
       assert.equal(video?.subarray(4, 8).toString('latin1'), 'ftyp');
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
+describe('embedded MuseTalk engine with a cache it cannot write', () => {
+  it('renders anyway (the avatar is prepared each time), leaving no half-written cache file', async () => {
+    const { loadConfig } = await import('../../../src/config.ts');
+    const { MuseTalkEngine } = await import('../../../src/engines/musetalk-onnx/engine.ts');
+    const work = mkdtempSync(path.join(tmpdir(), 'musetalk-full-cache-'));
+    const modelDirectory = path.join(work, 'musetalk');
+    await writeSyntheticMuseTalkModel(modelDirectory, { dtype: 'float32', size: 'tiny' });
+    // A file where CACHE_DIR/avatars should be: every cache write fails, as on a full disk.
+    mkdirSync(path.join(work, 'cache'));
+    writeFileSync(path.join(work, 'cache', 'avatars'), '');
+    const engine = new MuseTalkEngine(
+      loadConfig({ MUSETALK_MODEL_DIR: modelDirectory, CACHE_DIR: path.join(work, 'cache') }),
+    );
+    try {
+      const samples = Float32Array.from({ length: 16000 }, (_value, index) => 0.3 * Math.sin(index / 8));
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        let video: Buffer | undefined;
+        for await (const part of engine.render(
+          {
+            avatar: { kind: 'image', bytes: await singleFacePhoto(2) },
+            speech: { samples, sampleRate: 16000 },
+            text: '',
+            language: 'Korean',
+            model: 'base_0.6b',
+          },
+          AbortSignal.timeout(60000),
+        ))
+          if (part.type === 'render-end') video = part.mp4;
+        assert.equal(video?.subarray(4, 8).toString('latin1'), 'ftyp');
+      }
+      assert.deepEqual(readdirSync(path.join(work, 'cache')), ['avatars']);
     } finally {
       await engine.close();
     }
