@@ -182,6 +182,11 @@ const variables = {
   SENTENCE_PAUSE_MS: [integer(0, 5000), '250', 'silence between sentences'],
   QUEUE_MAX_PENDING: [integer(0, 100000), '16', 'requests that may wait per engine before 503 + Retry-After'],
   QUEUE_CONCURRENCY: [integer(1, 1024), '1', 'requests an engine works on at once'],
+  STREAM_STALL_TIMEOUT_S: [
+    integer(1, 3600),
+    '30',
+    'a streaming response whose client takes no data for this long is ended (generation waits for slow readers meanwhile)',
+  ],
   STREAM_IDLE_TIMEOUT_S: [
     integer(1, 3600),
     '60',

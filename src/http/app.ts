@@ -134,12 +134,14 @@ export async function buildApp(
   await app.register(ttsRoutes, {
     speech: services.speech,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    stallTimeoutMs: config.STREAM_STALL_TIMEOUT_S * 1000,
     callbacks: services.callbacks,
   });
   await app.register(openAiRoutes, {
     speech: services.speech,
     voices: services.voices,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    stallTimeoutMs: config.STREAM_STALL_TIMEOUT_S * 1000,
   });
   // The protocol layer cuts frames far over the limit; the route refuses the rest with a message.
   await app.register(websocket, { options: { maxPayload: 4 * MAX_STREAM_MESSAGE_BYTES } });

@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import type { FastifyReply } from 'fastify';
 
 /**
@@ -9,11 +10,15 @@ export class SseWriter {
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
 
+  private readonly stallMs: number;
+
   constructor(
     private readonly reply: FastifyReply,
     headers: Record<string, string>,
-    heartbeatMs = 15000,
+    options: { heartbeatMs?: number; stallTimeoutMs?: number } = {},
   ) {
+    const heartbeatMs = options.heartbeatMs ?? 15000;
+    this.stallMs = options.stallTimeoutMs ?? 30000;
     reply.hijack();
     reply.raw.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -39,6 +44,31 @@ export class SseWriter {
   /** A frame with no event name (OpenAI's style: the JSON names its own `type`). */
   sendData(data: unknown): void {
     this.writeRaw(`data: ${JSON.stringify(data)}\n\n`);
+  }
+
+  /**
+   * Back-pressure: resolves at once while the client keeps up, otherwise when it has taken what was
+   * sent, so the producer (and the generation behind it) waits for a slow reader instead of filling
+   * memory. A client that takes nothing for the stall timeout is cut off, which cancels the work.
+   */
+  async ready(): Promise<void> {
+    const raw = this.reply.raw;
+    // Only a network socket drains; an in-process response (tests' inject) never does.
+    if (!this.isOpen || !raw.writableNeedDrain || !(raw.socket instanceof Socket)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        raw.off('drain', done);
+        raw.off('close', done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        raw.destroy();
+        done();
+      }, this.stallMs);
+      raw.on('drain', done);
+      raw.on('close', done);
+    });
   }
 
   end(): void {

@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { buildTestApp, eventually, SEED_BODY, type TestApp } from '../helper.ts';
+import {
+  buildTestApp,
+  eventually,
+  parseSse,
+  SEED_BODY,
+  writeReferenceAudio,
+  type TestApp,
+} from '../helper.ts';
 import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
 
 /** Reads SSE events from a live response as they arrive. */
@@ -116,5 +125,82 @@ describe('SSE over a real connection', () => {
     assert.equal(requestsAfterCancel, 1);
     const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
     assert.match(metrics, /tts_requests_total\{model="base_0\.6b",outcome="cancelled"\} 1/);
+  });
+});
+
+describe('a streaming client that does not read', () => {
+  const text = Array.from({ length: 300 }, (_, i) => `${i + 1}번째 문장.`).join(' ');
+  const streams = [
+    { name: 'seed SSE', url: '/tts/voice_clone/sse?model_size=0.6b', body: { ...SEED_BODY, text } },
+    {
+      name: 'OpenAI SSE',
+      url: '/v1/audio/speech',
+      body: { input: text, voice: 'interviewer', response_format: 'pcm', stream_format: 'sse' },
+    },
+    {
+      name: 'OpenAI audio stream',
+      url: '/v1/audio/speech',
+      body: { input: text, voice: 'interviewer', response_format: 'pcm', stream_format: 'audio' },
+    },
+  ];
+  for (const stream of streams) {
+    it(`${stream.name}: generation pauses while the client is behind, and the stream ends after STREAM_STALL_TIMEOUT_S`, async () => {
+      const engine = new FakeTtsEngine({ partsPerSentence: 20 });
+      const test = await buildTestApp({ engine, environment: { STREAM_STALL_TIMEOUT_S: '2' } });
+      writeReferenceAudio(path.join(test.referenceDirectory, 'interviewer.wav'), 3, 180);
+      writeFileSync(path.join(test.referenceDirectory, 'interviewer.txt'), '안녕하세요, 반갑습니다.\n');
+      try {
+        const baseUrl = await test.app.listen({ host: '127.0.0.1', port: 0 });
+        const request = http.request(`${baseUrl}${stream.url}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+        });
+        request.on('error', () => {});
+        // Reads nothing at all, like a client on a dead network.
+        request.on('response', (response) => response.pause());
+        request.end(JSON.stringify(stream.body));
+        await sleep(1500);
+        const startedWhileStalled = engine.requests.length;
+        assert.ok(
+          startedWhileStalled > 0 && startedWhileStalled < 300,
+          `generation paused (${startedWhileStalled} of 300 sentences started)`,
+        );
+        // The server ends the stalled stream after 2 s, which frees the only engine slot: a request
+        // queued behind it completes (it would wait for ever if the stalled stream held the slot).
+        const next = await Promise.race([
+          test.app.inject({ method: 'POST', url: '/tts/voice_clone', payload: SEED_BODY }),
+          sleep(8000).then(() => assert.fail('the stalled stream still holds the engine')),
+        ]);
+        assert.equal(next.statusCode, 200);
+        request.destroy();
+        assert.ok(engine.requests.length < 300, 'the rest was never generated');
+      } finally {
+        await test.close();
+      }
+    });
+  }
+});
+
+describe('SSE timing', () => {
+  it('reports in each audio event the time that chunk took (the seed page adds them up)', async () => {
+    const engine = new FakeTtsEngine({ partDelayMs: 60 });
+    const test = await buildTestApp({ engine });
+    try {
+      const response = await test.app.inject({
+        method: 'POST',
+        url: '/tts/voice_clone/sse',
+        payload: SEED_BODY,
+      });
+      const events = parseSse(response.body) as { event: string; data: Record<string, number> }[];
+      const chunks = events
+        .filter((event) => event.event === 'audio')
+        .map((event) => event.data.generation_time);
+      const total = events.find((event) => event.event === 'done')!.data.total_time;
+      const sum = chunks.reduce((a, b) => a + b, 0);
+      assert.ok(chunks.length >= 3);
+      assert.ok(sum <= total + 0.01 && sum > total * 0.8, `chunks add up to ${sum}, the whole took ${total}`);
+    } finally {
+      await test.close();
+    }
   });
 });

@@ -8,6 +8,7 @@ import type { VoiceLibrary } from '../../core/voice-library.ts';
 import { requestSignal } from '../request-signal.ts';
 import { audioOf, openAiSpeechJob, referenceFor } from '../openai-speech-job.ts';
 import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
+import { endWhenStalled } from '../stall-watchdog.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
 import { cacheHeader, referenceWarningsHeader } from '../response-headers.ts';
 
@@ -15,6 +16,8 @@ export interface OpenAiRoutesOptions {
   speech: SpeechService;
   voices: VoiceLibrary;
   requestTimeoutMs: number;
+  /** A stream whose client takes nothing for this long is ended. */
+  stallTimeoutMs?: number;
 }
 
 interface ErrorBody {
@@ -109,15 +112,21 @@ export const openAiRoutes: FastifyPluginAsync<OpenAiRoutesOptions> = async (app,
           'instructions (the Base models clone a voice; they do not follow instructions)';
 
       if (body.stream_format === 'audio') {
+        endWhenStalled(reply.raw, options.stallTimeoutMs ?? 30000);
         return reply.headers(headers).type(CONTENT_TYPES[body.response_format]).send(Readable.from(encoded));
       }
-      const sse = new SseWriter(reply, { ...corsHeadersFor(reply), ...headers });
+      const sse = new SseWriter(
+        reply,
+        { ...corsHeadersFor(reply), ...headers },
+        { stallTimeoutMs: options.stallTimeoutMs },
+      );
       let bytes = 0;
       try {
         for await (const chunk of encoded) {
           if (!sse.isOpen) break; // the client left: stopping here cancels generation
           bytes += chunk.length;
           sse.sendData({ type: 'speech.audio.delta', audio: chunk.toString('base64') });
+          await sse.ready(); // a slow reader pauses the generation instead of filling memory
         }
         sse.sendData({
           type: 'speech.audio.done',

@@ -18,6 +18,8 @@ import { cacheHeader, referenceWarningsHeader } from '../response-headers.ts';
 export interface TtsRoutesOptions {
   speech: SpeechService;
   requestTimeoutMs: number;
+  /** A stream whose client takes nothing for this long is ended. */
+  stallTimeoutMs?: number;
   /** Renders of a text-driven lip-sync engine waiting for its callbacks (NewAvata mode). */
   callbacks?: VoiceCallbackLedger;
 }
@@ -126,12 +128,16 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
       const signal = requestSignal(request, reply, options.requestTimeoutMs);
       // Everything the input can get wrong fails here, before the stream starts, as a plain 4xx.
       const opened = await speech.open(job, signal);
-      const sse = new SseWriter(reply, {
-        ...corsHeadersFor(reply),
-        'X-Seed': String(job.seed),
-        ...referenceWarningsHeader(opened.referenceWarnings),
-        ...cacheHeader(opened.fromCache),
-      });
+      const sse = new SseWriter(
+        reply,
+        {
+          ...corsHeadersFor(reply),
+          'X-Seed': String(job.seed),
+          ...referenceWarningsHeader(opened.referenceWarnings),
+          ...cacheHeader(opened.fromCache),
+        },
+        { stallTimeoutMs: options.stallTimeoutMs },
+      );
       sse.send('meta', {
         status: 'generating',
         text: request.body.text,
@@ -142,21 +148,26 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
       });
       let chunkIndex = 0;
       const pending: Float32Array[] = [];
-      const sendAudio = (samples: Float32Array, extra: Record<string, unknown>) => {
+      // The seed's page adds up generation_time over the events: each is the time that chunk took.
+      let chunkStartedAt = startedAt;
+      const sendAudio = async (samples: Float32Array, extra: Record<string, unknown>) => {
         sse.send('audio', {
           chunk_index: chunkIndex,
           audio: encodeWav(samples, opened.sampleRate).toString('base64'),
           sample_rate: opened.sampleRate,
-          generation_time: Number(seconds(startedAt)),
+          generation_time: Number(seconds(chunkStartedAt)),
           ...extra,
         });
         chunkIndex += 1;
+        // Waiting for a slow reader here pauses the generation behind the loop.
+        await sse.ready();
+        chunkStartedAt = performance.now();
       };
       try {
         for await (const event of opened.events) {
           if (!sse.isOpen) break; // the client left: breaking the loop cancels generation
           if (event.type === 'audio' && request.query.streaming) {
-            sendAudio(event.samples, {
+            await sendAudio(event.samples, {
               item_index: event.itemIndex,
               sentence_index: event.sentenceIndex,
               sentence: event.sentence,
@@ -164,7 +175,7 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
           } else if (event.type === 'audio') {
             pending.push(event.samples);
           } else if (event.type === 'item-end' && !request.query.streaming) {
-            sendAudio(joinAll(pending.splice(0)), { item_index: event.itemIndex });
+            await sendAudio(joinAll(pending.splice(0)), { item_index: event.itemIndex });
           }
         }
         sse.send('done', { total_time: Number(seconds(startedAt)), total_chunks: chunkIndex });
