@@ -152,6 +152,7 @@ export async function buildApp(
     idleTimeoutMs: config.STREAM_IDLE_TIMEOUT_S * 1000,
     maxSessionText: config.STREAM_SESSION_MAX_TEXT,
     maxSessions: config.STREAM_MAX_SESSIONS,
+    stallTimeoutMs: config.STREAM_STALL_TIMEOUT_S * 1000,
   });
   await app.register(textRoutes, { text: services.text, maxTextLength: config.MAX_TEXT_LENGTH });
   await app.register(uiRoutes);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket as WebSocketClient, type WebSocket } from 'ws';
-import { buildTestApp, eventually, type TestApp } from '../helper.ts';
+import { buildTestApp, eventually, SEED_BODY, type TestApp } from '../helper.ts';
 import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
 
 type ServerMessage = { type: string; [key: string]: unknown } | { type: 'binary'; bytes: number };
@@ -256,5 +257,44 @@ describe('WS /v1/audio/speech/stream limits', () => {
     assert.equal(fourth.session.closeCode(), undefined, 'a free place was taken');
     second.socket.close();
     fourth.socket.close();
+  });
+});
+
+describe('WS /v1/audio/speech/stream to a client that does not read', () => {
+  it('pauses generation while the client is behind, and disconnects it after STREAM_STALL_TIMEOUT_S', async () => {
+    const engine = new FakeTtsEngine({ partsPerSentence: 20 });
+    const test = await buildTestApp({ engine, environment: { STREAM_STALL_TIMEOUT_S: '2' } });
+    try {
+      const base = await test.app.listen({ host: '127.0.0.1', port: 0 });
+      const client = new WebSocketClient(`${base.replace('http', 'ws')}/v1/audio/speech/stream`);
+      let transport: Socket | undefined;
+      client.on('upgrade', (response) => (transport = response.socket));
+      client.on('error', () => {});
+      await new Promise((resolve, reject) => {
+        client.once('open', resolve);
+        client.once('error', reject);
+      });
+      const text = Array.from({ length: 300 }, (_, i) => `${i + 1}번째 문장.`).join(' ');
+      client.send(JSON.stringify({ type: 'session.config', voice: 'sample(1)', response_format: 'pcm' }));
+      client.send(JSON.stringify({ type: 'input.text', text }));
+      client.send(JSON.stringify({ type: 'input.done' }));
+      // From here on it reads nothing, like a client on a dead network.
+      transport!.pause();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const started = engine.requests.length;
+      assert.ok(started > 0 && started < 300, `generation paused (${started} of 300 sentences started)`);
+      // Disconnected after 2 s, which frees the only engine slot for the request behind it.
+      const next = await Promise.race([
+        test.app.inject({ method: 'POST', url: '/tts/voice_clone', payload: SEED_BODY }),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('the stalled session still holds the engine')), 8000),
+        ),
+      ]);
+      assert.equal(next.statusCode, 200);
+      assert.ok(engine.requests.length < 300, 'the rest was never generated');
+      client.terminate();
+    } finally {
+      await test.close();
+    }
   });
 });

@@ -9,6 +9,7 @@ import { InvalidInputError, publicError, ServerError } from '../../errors.ts';
 import { splitSentences } from '../../text/index.ts';
 import { audioOf, openAiSpeechJob, referenceFor, type ChosenReference } from '../openai-speech-job.ts';
 import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
+import { websocketReady } from '../websocket-backpressure.ts';
 
 export interface SpeechStreamRoutesOptions {
   speech: SpeechService;
@@ -20,6 +21,8 @@ export interface SpeechStreamRoutesOptions {
   maxSessionText: number;
   /** Sessions open at once. */
   maxSessions: number;
+  /** A client that takes no audio for this long is disconnected. */
+  stallTimeoutMs: number;
 }
 
 /** Largest client message; text arrives in small pieces, so anything near this is a mistake. */
@@ -121,8 +124,12 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
             opened.sampleRate,
             turnSignal,
             config.speed,
-          ))
-            if (socket.readyState === socket.OPEN) socket.send(chunk);
+          )) {
+            if (socket.readyState !== socket.OPEN) break;
+            socket.send(chunk);
+            // A slow reader pauses this sentence's generation rather than filling memory.
+            await websocketReady(socket, options.stallTimeoutMs, turnSignal);
+          }
           send({ type: 'audio.done', sentence_index: index });
           keepAlive();
         })
