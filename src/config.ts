@@ -158,6 +158,11 @@ const variables = {
   REF_AUDIO_MIN_SECONDS: [decimal(0.1, 60), '1', 'shortest reference audio'],
   REF_AUDIO_MAX_SECONDS: [decimal(1, 600), '60', 'longest reference audio'],
   REF_AUDIO_URL_TIMEOUT_MS: [integer(100, 600000), '15000', 'total time allowed to download a ref_audio URL'],
+  REF_AUDIO_URL_MIN_BYTES_PER_S: [
+    integer(0, 1 << 30),
+    '8192',
+    'a ref_audio URL that arrives slower than this on average (after 3 s) is given up; 0 for no minimum',
+  ],
   REF_AUDIO_CONNECT_TIMEOUT_MS: [integer(100, 60000), '5000', 'time allowed to connect to a ref_audio URL'],
   REF_AUDIO_ALLOW_PRIVATE_URLS: [
     booleanString,

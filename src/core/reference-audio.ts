@@ -16,6 +16,8 @@ export interface ReferenceAudioOptions {
   minSeconds: number;
   maxSeconds: number;
   urlTimeoutMs: number;
+  /** A URL slower than this on average is given up (0: no minimum). */
+  urlMinBytesPerSecond?: number;
   connectTimeoutMs: number;
   allowPrivateUrls: boolean;
   /** Decoded references kept in memory, in bytes of samples. */
@@ -31,6 +33,7 @@ export function referenceAudioOptionsFromConfig(config: Config): ReferenceAudioO
     minSeconds: config.REF_AUDIO_MIN_SECONDS,
     maxSeconds: config.REF_AUDIO_MAX_SECONDS,
     urlTimeoutMs: config.REF_AUDIO_URL_TIMEOUT_MS,
+    urlMinBytesPerSecond: config.REF_AUDIO_URL_MIN_BYTES_PER_S,
     connectTimeoutMs: config.REF_AUDIO_CONNECT_TIMEOUT_MS,
     allowPrivateUrls: config.REF_AUDIO_ALLOW_PRIVATE_URLS,
   };
@@ -102,6 +105,7 @@ export class ReferenceAudioResolver {
         maxBytes: this.options.maxBytes,
         connectTimeoutMs: this.options.connectTimeoutMs,
         totalTimeoutMs: this.options.urlTimeoutMs,
+        minBytesPerSecond: this.options.urlMinBytesPerSecond,
         allowPrivateAddresses: this.options.allowPrivateUrls,
         signal,
         resolver: this.options.resolver,

@@ -10,6 +10,8 @@ export interface SafeDownloadOptions {
   maxBytes: number;
   connectTimeoutMs: number;
   totalTimeoutMs: number;
+  /** Slower than this on average, measured after the first few seconds, the download is given up. */
+  minBytesPerSecond?: number;
   allowPrivateAddresses: boolean;
   maxRedirects?: number;
   signal?: AbortSignal;
@@ -123,6 +125,21 @@ function request(
       }
       const chunks: Buffer[] = [];
       let received = 0;
+      const stopWatching = watchRate(
+        () => received,
+        options.minBytesPerSecond,
+        (rate) => {
+          reject(
+            refuse(
+              `could not download ref_audio from ${url.host}: it arrives at ${rate} bytes/s, under the ` +
+                `${options.minBytesPerSecond} bytes/s this server waits for (REF_AUDIO_URL_MIN_BYTES_PER_S)`,
+            ),
+          );
+          response.destroy();
+          outgoing.destroy();
+        },
+      );
+      response.on('close', stopWatching);
       response.on('data', (chunk: Buffer) => {
         received += chunk.length;
         if (received > options.maxBytes) {
@@ -159,4 +176,28 @@ function request(
       );
     });
   });
+}
+
+/** Time a download may take before its average rate is judged: a slow start is not yet a slow link. */
+const RATE_GRACE_MS = 3000;
+
+/** Calls `tooSlow` once if the average rate since the start falls under `minBytesPerSecond`. */
+function watchRate(
+  received: () => number,
+  minBytesPerSecond: number | undefined,
+  tooSlow: (bytesPerSecond: number) => void,
+): () => void {
+  if (!minBytesPerSecond) return () => {};
+  const startedAt = Date.now();
+  const timer = setInterval(() => {
+    const elapsedMs = Date.now() - startedAt;
+    if (elapsedMs < RATE_GRACE_MS) return;
+    const rate = Math.round((received() * 1000) / elapsedMs);
+    if (rate < minBytesPerSecond) {
+      clearInterval(timer);
+      tooSlow(rate);
+    }
+  }, 500);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -70,6 +70,13 @@ describe('reference audio', () => {
         return response.end(Buffer.alloc(1_500_000));
       }
       if (request.url === '/slow') return void setTimeout(() => response.end(wavBytes), 5000);
+      if (request.url === '/trickle') {
+        // A byte every 200 ms: alive, but far too slow to wait for.
+        response.writeHead(200, { 'content-type': 'audio/wav' });
+        const timer = setInterval(() => response.write(Buffer.alloc(1)), 200);
+        response.on('close', () => clearInterval(timer));
+        return;
+      }
       if (request.url === '/redirect-private') {
         response.writeHead(302, { location: 'http://10.0.0.1/voice.wav' });
         return response.end();
@@ -267,6 +274,18 @@ describe('reference audio', () => {
         422,
         /took over 300 ms/,
       ));
+    it('gives up on a server that trickles, once its average rate is under the minimum', async () => {
+      const startedAt = Date.now();
+      await rejectsWith(
+        new ReferenceAudioResolver(options({ urlTimeoutMs: 20000, urlMinBytesPerSecond: 1000 })).resolve(
+          `${baseUrl}/trickle`,
+          signal(),
+        ),
+        422,
+        /under the 1000 bytes\/s .*REF_AUDIO_URL_MIN_BYTES_PER_S/,
+      );
+      assert.ok(Date.now() - startedAt < 6000, 'given up within seconds, not at the total timeout');
+    });
     it('reports an HTTP error status', () =>
       rejectsWith(
         new ReferenceAudioResolver(options()).resolve(`${baseUrl}/nothing-here`, signal()),
