@@ -1,5 +1,5 @@
-import { Socket } from 'node:net';
 import type { FastifyReply } from 'fastify';
+import { responseOutlet, roomToSend } from './stream-backpressure.ts';
 
 /**
  * A Server-Sent Events writer over a hijacked reply. It sends headers once, writes `event:`/`data:`
@@ -47,28 +47,13 @@ export class SseWriter {
   }
 
   /**
-   * Back-pressure: resolves at once while the client keeps up, otherwise when it has taken what was
-   * sent, so the producer (and the generation behind it) waits for a slow reader instead of filling
-   * memory. A client that takes nothing for the stall timeout is cut off, which cancels the work.
+   * Back-pressure: resolves at once while the client keeps up (or is at most STREAM_BUFFER_BYTES
+   * behind), otherwise when it has caught up, so the generation behind the caller waits for a slow
+   * reader instead of filling memory. A client that takes nothing for the stall timeout is cut off,
+   * which cancels the work.
    */
-  async ready(): Promise<void> {
-    const raw = this.reply.raw;
-    // Only a network socket drains; an in-process response (tests' inject) never does.
-    if (!this.isOpen || !raw.writableNeedDrain || !(raw.socket instanceof Socket)) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        raw.off('drain', done);
-        raw.off('close', done);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        raw.destroy();
-        done();
-      }, this.stallMs);
-      raw.on('drain', done);
-      raw.on('close', done);
-    });
+  ready(): Promise<void> {
+    return roomToSend(responseOutlet(this.reply.raw), this.stallMs);
   }
 
   end(): void {

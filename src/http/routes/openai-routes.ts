@@ -1,14 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { publicError } from '../../errors.ts';
-import { Readable } from 'node:stream';
+import { PassThrough, pipeline, Readable } from 'node:stream';
 import { CONTENT_TYPES, encodeSpeechStream } from '../../media/speech-encoder.ts';
 import type { SpeechService } from '../../core/speech-service.ts';
 import type { VoiceLibrary } from '../../core/voice-library.ts';
 import { requestSignal } from '../request-signal.ts';
 import { audioOf, openAiSpeechJob, referenceFor } from '../openai-speech-job.ts';
 import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
-import { endWhenStalled } from '../stall-watchdog.ts';
+import { cutWhenStalled, responseOutlet, STREAM_BUFFER_BYTES } from '../stream-backpressure.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
 import { cacheHeader, referenceWarningsHeader } from '../response-headers.ts';
 
@@ -112,8 +112,14 @@ export const openAiRoutes: FastifyPluginAsync<OpenAiRoutesOptions> = async (app,
           'instructions (the Base models clone a voice; they do not follow instructions)';
 
       if (body.stream_format === 'audio') {
-        endWhenStalled(reply.raw, options.stallTimeoutMs ?? 30000);
-        return reply.headers(headers).type(CONTENT_TYPES[body.response_format]).send(Readable.from(encoded));
+        // Encoded audio may run STREAM_BUFFER_BYTES ahead of a slow client before generation waits.
+        const audio = new PassThrough({ highWaterMark: STREAM_BUFFER_BYTES });
+        // pipeline, not pipe: a failure mid-stream reaches the response, and a client gone stops the source.
+        pipeline(Readable.from(encoded), audio, () => {});
+        cutWhenStalled(responseOutlet(reply.raw), options.stallTimeoutMs ?? 30000, (stop) =>
+          reply.raw.once('close', stop),
+        );
+        return reply.headers(headers).type(CONTENT_TYPES[body.response_format]).send(audio);
       }
       const sse = new SseWriter(
         reply,

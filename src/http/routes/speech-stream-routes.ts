@@ -9,7 +9,7 @@ import { InvalidInputError, publicError, ServerError } from '../../errors.ts';
 import { splitSentences } from '../../text/index.ts';
 import { audioOf, openAiSpeechJob, referenceFor, type ChosenReference } from '../openai-speech-job.ts';
 import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
-import { websocketReady } from '../websocket-backpressure.ts';
+import { roomToSend } from '../stream-backpressure.ts';
 
 export interface SpeechStreamRoutesOptions {
   speech: SpeechService;
@@ -79,6 +79,11 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
     // One turn of speech: input.cancel (the candidate interrupts) ends it and starts the next.
     let turn = new AbortController();
 
+    const outlet = {
+      buffered: () => socket.bufferedAmount,
+      isOpen: () => socket.readyState === socket.OPEN,
+      cut: () => socket.terminate(),
+    };
     const send = (message: Record<string, unknown>) => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
     };
@@ -128,7 +133,7 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
             if (socket.readyState !== socket.OPEN) break;
             socket.send(chunk);
             // A slow reader pauses this sentence's generation rather than filling memory.
-            await websocketReady(socket, options.stallTimeoutMs, turnSignal);
+            await roomToSend(outlet, options.stallTimeoutMs, turnSignal);
           }
           send({ type: 'audio.done', sentence_index: index });
           keepAlive();

@@ -1,0 +1,70 @@
+import type { ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * Bytes a stream may hold for a client that reads slower than speech is made. Up to this, generation
+ * runs on and frees its engine slot early (a slow mobile link costs memory, not everyone's engine
+ * time); beyond it, generation waits for the client. 4 MB is about a minute of 24 kHz WAV in base64.
+ */
+export const STREAM_BUFFER_BYTES = 4 << 20;
+
+/** How a stream's unsent bytes are read and how a stalled client is let go. */
+export interface StreamOutlet {
+  /** Bytes written but not yet taken by the network. */
+  buffered(): number;
+  isOpen(): boolean;
+  /** Disconnects the client: it reads nothing, so no message would reach it. */
+  cut(): void;
+}
+
+/**
+ * Returns at once while the stream holds at most STREAM_BUFFER_BYTES, otherwise when it does again,
+ * so the generation behind the caller pauses. A client that takes nothing at all for `stallMs` is
+ * cut off, which ends the stream and cancels its work. (Polled: neither `ws` nor a response reports
+ * partial progress as an event.)
+ */
+export async function roomToSend(outlet: StreamOutlet, stallMs: number, signal?: AbortSignal): Promise<void> {
+  let last = outlet.buffered();
+  let movedAt = Date.now();
+  while (outlet.isOpen() && outlet.buffered() > STREAM_BUFFER_BYTES) {
+    const now = outlet.buffered();
+    if (now < last) movedAt = Date.now();
+    last = now;
+    if (Date.now() - movedAt >= stallMs) return outlet.cut();
+    await sleep(20, undefined, { signal }).catch(() => {});
+    if (signal?.aborted) return;
+  }
+}
+
+/**
+ * For a stream piped into the response (which pauses its producer by itself): cuts the client off
+ * when bytes wait to be sent and none has been taken for `stallMs`. Stops when the stream closes.
+ */
+export function cutWhenStalled(
+  outlet: StreamOutlet,
+  stallMs: number,
+  onClose: (stop: () => void) => void,
+): void {
+  let last = 0;
+  let movedAt = Date.now();
+  const timer = setInterval(
+    () => {
+      const now = outlet.buffered();
+      if (now === 0 || now < last) movedAt = Date.now();
+      last = now;
+      if (Date.now() - movedAt >= stallMs) outlet.cut();
+    },
+    Math.max(50, Math.floor(stallMs / 20)),
+  );
+  timer.unref();
+  onClose(() => clearInterval(timer));
+}
+
+/** A Node response as a stream outlet. */
+export function responseOutlet(raw: ServerResponse): StreamOutlet {
+  return {
+    buffered: () => raw.writableLength,
+    isOpen: () => !raw.destroyed && !raw.writableEnded,
+    cut: () => raw.destroy(),
+  };
+}
