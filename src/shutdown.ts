@@ -14,6 +14,8 @@ export async function shutDown(
   options: { graceMs: number; forceMs: number },
 ): Promise<void> {
   let drained = false;
+  // A connection whose response has just ended would otherwise stay open for its keep-alive time.
+  const idleSweep = setInterval(() => app.server.closeIdleConnections(), 100);
   const draining = app.close().then(() => {
     drained = true;
   });
@@ -27,4 +29,5 @@ export async function shutDown(
     app.server.closeAllConnections();
     await draining;
   }
+  clearInterval(idleSweep);
 }
