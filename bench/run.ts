@@ -4,6 +4,7 @@ export async function runBench(which: string, args: string[]): Promise<void> {
     qwen3: './qwen3.ts',
     musetalk: './musetalk.ts',
     compose: './musetalk-compose.ts',
+    abuse: './load-and-abuse.ts',
   };
   const script = scripts[which];
   if (!script) throw new Error(`unknown benchmark ${which}: use ${Object.keys(scripts).join(', ')}`);

@@ -115,7 +115,7 @@ program
 
 program
   .command('bench')
-  .argument('[which]', 'qwen3, musetalk or compose', 'qwen3')
+  .argument('[which]', 'qwen3, musetalk, compose or abuse', 'qwen3')
   .allowUnknownOption(true)
   .allowExcessArguments(true)
   .description('run a benchmark from bench/ (see the README for the figures)')
