@@ -2,7 +2,7 @@
  * The server under hostile traffic, in its own process on a tiny synthetic model: well-behaved
  * clients, clients that stop reading, clients that leave, oversized and slow inputs, idle WebSocket sessions, then
  * SIGTERM mid-stream. Prints what each client saw, /health and event-loop latency, and memory.
- *   npm run cli -- bench abuse [--seconds 60] [--normal 50] [--stalled 20] [--leavers 20] [--idle 20]
+ *   npm run bench -- abuse [--seconds 60] [--normal 50] [--stalled 20] [--leavers 20] [--idle 20]
  *   [--settle 60] [--stall 10]
  */
 import { parseArgs } from 'node:util';

@@ -1,7 +1,7 @@
 /**
  * The non-neural video stages at 512 × 512: blending generated faces into the photo, encoding with
  * ffmpeg, and both together, in frames per second.
- *   npm run cli -- bench compose [--frames 250]
+ *   npm run bench -- compose [--frames 250]
  */
 import { parseArgs } from 'node:util';
 import { FaceBlender } from '../src/engines/musetalk-onnx/blend.ts';

@@ -1,7 +1,7 @@
 /**
  * End-to-end lip-sync on synthetic MuseTalk models and a real face photo: frames per second of each
  * stage and seconds of work per second of video.
- *   npm run cli -- bench musetalk [--seconds 8]
+ *   npm run bench -- musetalk [--seconds 8]
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

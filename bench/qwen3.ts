@@ -1,7 +1,7 @@
 /**
  * Speech engine benchmark on synthetic models: time to first audio, real-time factor, frames per
  * second, and the share of the loop spent in TypeScript outside session.run.
- *   npm run cli -- bench qwen3 [--size tiny|real] [--key base_0.6b|base_1.7b] [--frames 200] [--runs 3]
+ *   npm run bench -- qwen3 [--size tiny|real] [--key base_0.6b|base_1.7b] [--frames 200] [--runs 3]
  *   [--concurrent N --workers W]: N requests at once on W worker threads (requests queue for a free worker)
  *   [--warmup]: warm the model up first (as the server does at startup), to compare first requests
  */

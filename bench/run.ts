@@ -1,13 +1,19 @@
-/** `npm run cli -- bench <which>`: runs one benchmark script from this folder. */
-export async function runBench(which: string, args: string[]): Promise<void> {
-  const scripts: Record<string, string> = {
-    qwen3: './qwen3.ts',
-    musetalk: './musetalk.ts',
-    compose: './musetalk-compose.ts',
-    abuse: './load-and-abuse.ts',
-  };
-  const script = scripts[which];
-  if (!script) throw new Error(`unknown benchmark ${which}: use ${Object.keys(scripts).join(', ')}`);
-  process.argv = [process.argv[0], script, ...args];
-  await import(script);
+/**
+ * `npm run bench -- <which> [options]`: runs one benchmark script from this folder (the server's
+ * CLI does not carry the benchmarks).
+ */
+const scripts: Record<string, string> = {
+  qwen3: './qwen3.ts',
+  musetalk: './musetalk.ts',
+  compose: './musetalk-compose.ts',
+  abuse: './load-and-abuse.ts',
+};
+
+const [which = 'qwen3', ...args] = process.argv.slice(2);
+const script = scripts[which];
+if (!script) {
+  console.error(`unknown benchmark ${which}: use ${Object.keys(scripts).join(', ')}`);
+  process.exit(1);
 }
+process.argv = [process.argv[0], script, ...args];
+await import(script);

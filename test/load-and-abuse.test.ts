@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { printReport, runAbuseSuite } from '../bench/abuse/suite.ts';
 
 /**
- * The short version of `npm run cli -- bench abuse` (see the README for the long one's figures): a
+ * The short version of `npm run bench -- abuse` (see the README for the long one's figures): a
  * few of each hostile client against the server in its own process, then SIGTERM mid-stream. It
  * asserts what must hold on any machine (nothing hangs, every abuse is refused, every client is told,
  * memory stays bounded, exit 0) and leaves latency figures to the long run.

@@ -22,7 +22,7 @@ function configOrExit(): Config {
 
 const program = new Command()
   .name('npm run cli --')
-  .description('Voice clone and talking-head server: serve, manage models, benchmark');
+  .description('Voice clone and talking-head server: serve, manage models, speak');
 
 program
   .command('serve')
@@ -111,17 +111,6 @@ program
   .action(async (options: import('./speak-command.ts').SpeakOptions) => {
     const { runSpeakCommand } = await import('./speak-command.ts');
     await runSpeakCommand(options, configOrExit());
-  });
-
-program
-  .command('bench')
-  .argument('[which]', 'qwen3, musetalk, compose or abuse', 'qwen3')
-  .allowUnknownOption(true)
-  .allowExcessArguments(true)
-  .description('run a benchmark from bench/ (see the README for the figures)')
-  .action(async (which: string) => {
-    const { runBench } = await import('../../bench/run.ts');
-    await runBench(which, process.argv.slice(process.argv.indexOf(which) + 1));
   });
 
 try {
