@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ServerError } from '../errors.ts';
 
 /** Paths a load balancer, a monitor or a browser must reach without the key. */
-const OPEN_PATHS = new Set(['/', '/health', '/ready', '/metrics', '/ui']);
+const OPEN_PATHS = new Set(['/', '/health', '/ready', '/metrics', '/ui', '/openapi.json']);
 // A rendered video's unguessable name is its own key (a capability URL), so that a <video> element,
 // which cannot send headers, can play it.
 const isOpen = (path: string) =>

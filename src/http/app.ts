@@ -123,6 +123,8 @@ export async function buildApp(
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Where FastAPI (the seed's framework) serves the document, so its clients and tools find it.
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   registerErrorHandler(app);
   if (services.metrics) recordRequestMetrics(app, services.metrics);

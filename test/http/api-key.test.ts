@@ -37,6 +37,7 @@ describe('API_KEY', () => {
     '/ready',
     '/metrics',
     '/docs/json',
+    '/openapi.json',
     '/ui',
     '/video/files/00000000-0000-4000-8000-000000000000.mp4',
   ]) {

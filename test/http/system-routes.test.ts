@@ -78,6 +78,10 @@ describe('system routes', () => {
     assert.ok(spec.json().paths['/tts/voice_clone']);
     const page = await test.app.inject({ method: 'GET', url: '/docs' });
     assert.ok([200, 302].includes(page.statusCode));
+    // Also where the seed's FastAPI served it.
+    const atSeedPath = await test.app.inject({ method: 'GET', url: '/openapi.json' });
+    assert.equal(atSeedPath.statusCode, 200);
+    assert.deepEqual(atSeedPath.json(), spec.json());
   });
 
   it('serves the try-it page at /ui', async () => {
