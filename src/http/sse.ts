@@ -10,15 +10,11 @@ export class SseWriter {
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
 
-  private readonly stallMs: number;
-
   constructor(
     private readonly reply: FastifyReply,
     headers: Record<string, string>,
-    options: { heartbeatMs?: number; stallTimeoutMs?: number } = {},
+    heartbeatMs = 15000,
   ) {
-    const heartbeatMs = options.heartbeatMs ?? 15000;
-    this.stallMs = options.stallTimeoutMs ?? 30000;
     reply.hijack();
     reply.raw.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -49,11 +45,11 @@ export class SseWriter {
   /**
    * Back-pressure: resolves at once while the client keeps up (or is at most STREAM_BUFFER_BYTES
    * behind), otherwise when it has caught up, so the generation behind the caller waits for a slow
-   * reader instead of filling memory. A client that takes nothing for the stall timeout is cut off,
-   * which cancels the work.
+   * reader instead of filling memory. A client that takes nothing for `stallMs` is cut off, which
+   * cancels the work.
    */
-  ready(): Promise<void> {
-    return roomToSend(responseOutlet(this.reply.raw), this.stallMs);
+  ready(stallMs: number): Promise<void> {
+    return roomToSend(responseOutlet(this.reply.raw), stallMs);
   }
 
   end(): void {

@@ -36,30 +36,6 @@ export async function roomToSend(outlet: StreamOutlet, stallMs: number, signal?:
   }
 }
 
-/**
- * For a stream piped into the response (which pauses its producer by itself): cuts the client off
- * when bytes wait to be sent and none has been taken for `stallMs`. Stops when the stream closes.
- */
-export function cutWhenStalled(
-  outlet: StreamOutlet,
-  stallMs: number,
-  onClose: (stop: () => void) => void,
-): void {
-  let last = 0;
-  let movedAt = Date.now();
-  const timer = setInterval(
-    () => {
-      const now = outlet.buffered();
-      if (now === 0 || now < last) movedAt = Date.now();
-      last = now;
-      if (Date.now() - movedAt >= stallMs) outlet.cut();
-    },
-    Math.max(50, Math.floor(stallMs / 20)),
-  );
-  timer.unref();
-  onClose(() => clearInterval(timer));
-}
-
 /** A Node response as a stream outlet. */
 export function responseOutlet(raw: ServerResponse): StreamOutlet {
   return {

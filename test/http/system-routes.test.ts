@@ -139,19 +139,23 @@ describe('CORS with a list of origins', () => {
       payload: SEED_BODY,
       headers,
     });
-    const streamed = await test.app.inject({
-      method: 'POST',
-      url: '/tts/voice_clone/sse',
-      payload: SEED_BODY,
-      headers,
-    });
-    for (const name of [
-      'access-control-allow-origin',
-      'access-control-allow-credentials',
-      'access-control-expose-headers',
-    ])
-      assert.equal(streamed.headers[name], plain.headers[name], name);
-    assert.equal(streamed.headers['access-control-allow-credentials'], 'true');
+    const speech = { input: '안녕하세요.', voice: 'sample(1)', response_format: 'pcm' };
+    const streams = [
+      { name: 'seed SSE', url: '/tts/voice_clone/sse', payload: SEED_BODY },
+      { name: 'OpenAI SSE', url: '/v1/audio/speech', payload: { ...speech, stream_format: 'sse' } },
+      { name: 'OpenAI audio', url: '/v1/audio/speech', payload: { ...speech, stream_format: 'audio' } },
+    ];
+    for (const { name: stream, url, payload } of streams) {
+      const streamed = await test.app.inject({ method: 'POST', url, payload, headers });
+      assert.equal(streamed.statusCode, 200, streamed.body);
+      for (const name of [
+        'access-control-allow-origin',
+        'access-control-allow-credentials',
+        'access-control-expose-headers',
+      ])
+        assert.equal(streamed.headers[name], plain.headers[name], `${stream}: ${name}`);
+      assert.equal(streamed.headers['access-control-allow-credentials'], 'true');
+    }
   });
 });
 

@@ -1,14 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { publicError } from '../../errors.ts';
-import { PassThrough, pipeline, Readable } from 'node:stream';
 import { CONTENT_TYPES, encodeSpeechStream } from '../../media/speech-encoder.ts';
 import type { SpeechService } from '../../core/speech-service.ts';
 import type { VoiceLibrary } from '../../core/voice-library.ts';
 import { requestSignal } from '../request-signal.ts';
 import { audioOf, openAiSpeechJob, referenceFor } from '../openai-speech-job.ts';
 import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
-import { cutWhenStalled, responseOutlet, STREAM_BUFFER_BYTES } from '../stream-backpressure.ts';
+import { responseOutlet, roomToSend } from '../stream-backpressure.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
 import { cacheHeader, referenceWarningsHeader } from '../response-headers.ts';
 
@@ -17,7 +16,7 @@ export interface OpenAiRoutesOptions {
   voices: VoiceLibrary;
   requestTimeoutMs: number;
   /** A stream whose client takes nothing for this long is ended. */
-  stallTimeoutMs?: number;
+  stallTimeoutMs: number;
 }
 
 interface ErrorBody {
@@ -112,27 +111,34 @@ export const openAiRoutes: FastifyPluginAsync<OpenAiRoutesOptions> = async (app,
           'instructions (the Base models clone a voice; they do not follow instructions)';
 
       if (body.stream_format === 'audio') {
-        // Encoded audio may run STREAM_BUFFER_BYTES ahead of a slow client before generation waits.
-        const audio = new PassThrough({ highWaterMark: STREAM_BUFFER_BYTES });
-        // pipeline, not pipe: a failure mid-stream reaches the response, and a client gone stops the source.
-        pipeline(Readable.from(encoded), audio, () => {});
-        cutWhenStalled(responseOutlet(reply.raw), options.stallTimeoutMs ?? 30000, (stop) =>
-          reply.raw.once('close', stop),
-        );
-        return reply.headers(headers).type(CONTENT_TYPES[body.response_format]).send(audio);
+        reply.hijack();
+        const raw = reply.raw;
+        raw.writeHead(200, {
+          ...corsHeadersFor(reply),
+          ...headers,
+          'Content-Type': CONTENT_TYPES[body.response_format],
+        });
+        try {
+          for await (const chunk of encoded) {
+            if (raw.destroyed) break; // the client left: stopping here cancels generation
+            raw.write(chunk);
+            await roomToSend(responseOutlet(raw), options.stallTimeoutMs);
+          }
+          raw.end();
+        } catch (error) {
+          request.log.warn({ err: error }, 'speech stream failed');
+          raw.destroy(); // mid-stream, cutting the connection is the only way to say the audio is incomplete
+        }
+        return;
       }
-      const sse = new SseWriter(
-        reply,
-        { ...corsHeadersFor(reply), ...headers },
-        { stallTimeoutMs: options.stallTimeoutMs },
-      );
+      const sse = new SseWriter(reply, { ...corsHeadersFor(reply), ...headers });
       let bytes = 0;
       try {
         for await (const chunk of encoded) {
           if (!sse.isOpen) break; // the client left: stopping here cancels generation
           bytes += chunk.length;
           sse.sendData({ type: 'speech.audio.delta', audio: chunk.toString('base64') });
-          await sse.ready(); // a slow reader pauses the generation instead of filling memory
+          await sse.ready(options.stallTimeoutMs); // a slow reader pauses the generation
         }
         sse.sendData({
           type: 'speech.audio.done',

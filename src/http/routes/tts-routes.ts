@@ -19,7 +19,7 @@ export interface TtsRoutesOptions {
   speech: SpeechService;
   requestTimeoutMs: number;
   /** A stream whose client takes nothing for this long is ended. */
-  stallTimeoutMs?: number;
+  stallTimeoutMs: number;
   /** Renders of a text-driven lip-sync engine waiting for its callbacks (NewAvata mode). */
   callbacks?: VoiceCallbackLedger;
 }
@@ -128,16 +128,12 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
       const signal = requestSignal(request, reply, options.requestTimeoutMs);
       // Everything the input can get wrong fails here, before the stream starts, as a plain 4xx.
       const opened = await speech.open(job, signal);
-      const sse = new SseWriter(
-        reply,
-        {
-          ...corsHeadersFor(reply),
-          'X-Seed': String(job.seed),
-          ...referenceWarningsHeader(opened.referenceWarnings),
-          ...cacheHeader(opened.fromCache),
-        },
-        { stallTimeoutMs: options.stallTimeoutMs },
-      );
+      const sse = new SseWriter(reply, {
+        ...corsHeadersFor(reply),
+        'X-Seed': String(job.seed),
+        ...referenceWarningsHeader(opened.referenceWarnings),
+        ...cacheHeader(opened.fromCache),
+      });
       sse.send('meta', {
         status: 'generating',
         text: request.body.text,
@@ -160,7 +156,7 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
         });
         chunkIndex += 1;
         // Waiting for a slow reader here pauses the generation behind the loop.
-        await sse.ready();
+        await sse.ready(options.stallTimeoutMs);
         chunkStartedAt = performance.now();
       };
       try {
