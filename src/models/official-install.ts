@@ -3,12 +3,13 @@ import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { EXPORT_TOOLS, prepareExportPython, runCommand } from './export-environment.ts';
-import { HubClient, type HubFile } from './hub.ts';
+import type { HubFile } from './hub.ts';
 import type { InstallableModelKey } from './model-registry.ts';
 import { ModelPullError } from './pull-errors.ts';
 import { pullFile, sha256OfFile } from './pull-file.ts';
 import {
   chooseVariants,
+  hubClientFor,
   PULL_RECORD_FILE,
   writeAtomically,
   type PullModelOptions,
@@ -56,17 +57,11 @@ export async function installFromOfficialCheckpoint(
     onLine: (line) => report('environment', line),
   });
 
-  const client = new HubClient({
-    endpoint: config.HF_ENDPOINT,
-    token: config.HF_TOKEN,
-    fetch: options.fetch,
-    connectTimeoutMs: options.connectTimeoutMs,
-    stallTimeoutMs: options.stallTimeoutMs,
-    signal: options.signal,
-    unreachableHint:
-      '. Check the network or set HF_ENDPOINT to a reachable mirror; or export elsewhere and copy the result ' +
+  const client = hubClientFor(
+    options,
+    '. Check the network or set HF_ENDPOINT to a reachable mirror; or export elsewhere and copy the result ' +
       'into a directory named by MODEL_0_6B_BASE / MODEL_1_7B_BASE.',
-  });
+  );
   const revision = 'main';
   const hint = `Is ${repository} on ${config.HF_ENDPOINT}? Set HF_ENDPOINT to a hub that holds it.`;
   const files = (await client.listFiles(repository, revision, hint)).filter(

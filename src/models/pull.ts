@@ -129,17 +129,11 @@ async function pullExportedLayout(
   const { config } = options;
   const entry = modelRegistryEntry(key);
   const variants = chooseVariants(options.dtype ?? config.TTS_DTYPE);
-  const client = new HubClient({
-    endpoint: config.HF_ENDPOINT,
-    token: config.HF_TOKEN,
-    fetch: options.fetch,
-    connectTimeoutMs: options.connectTimeoutMs,
-    stallTimeoutMs: options.stallTimeoutMs,
-    signal: options.signal,
-    unreachableHint:
-      `. Check the network, set HF_ENDPOINT to a reachable hub or mirror, or copy an exported model into a ` +
+  const client = hubClientFor(
+    options,
+    `. Check the network, set HF_ENDPOINT to a reachable hub or mirror, or copy an exported model into a ` +
       `directory and set ${entry.directoryVariable} to it.`,
-  });
+  );
   const notFoundHint =
     `Is ${entry.repositoryVariable}=${repository}${revision === 'main' ? '' : `@${revision}`} the repository your ` +
     `export was uploaded to? A private repository also answers 404 without HF_TOKEN.`;
@@ -218,6 +212,19 @@ async function pullExportedLayout(
   await writeAtomically(path.join(directory, 'manifest.json'), manifestText);
   report({ phase: 'done', fileIndex: files.length, fileCount: files.length, bytes: doneBytes, totalBytes });
   return { key: entry.key, directory, repository, revision, variants, downloaded, files };
+}
+
+/** The hub as a pull's options and the configuration describe it; `unreachableHint` ends its network errors. */
+export function hubClientFor(options: PullModelOptions, unreachableHint: string): HubClient {
+  return new HubClient({
+    endpoint: options.config.HF_ENDPOINT,
+    token: options.config.HF_TOKEN,
+    fetch: options.fetch,
+    connectTimeoutMs: options.connectTimeoutMs,
+    stallTimeoutMs: options.stallTimeoutMs,
+    signal: options.signal,
+    unreachableHint,
+  });
 }
 
 export function chooseVariants(dtype: string): ModelVariant[] {
