@@ -15,7 +15,8 @@ export const SPEECH_BODY = {
   ref_text: '안녕하세요. 오늘 저의 면접에 참석해 주셔서 감사합니다.',
 };
 
-const longText = (sentences: number) =>
+/** A text of numbered sentences, long enough to keep the engine busy. */
+export const longText = (sentences: number) =>
   Array.from({ length: sentences }, (_, i) => `${i + 1}번째 질문입니다.`).join(' ');
 
 const since = (startedAt: number) => (performance.now() - startedAt) / 1000;

@@ -9,7 +9,9 @@ export class Outcomes {
     this.counts.set(kind, outcomes);
     if (seconds !== undefined) {
       const key = `${kind}: ${outcome}`;
-      this.durations.set(key, [...(this.durations.get(key) ?? []), seconds]);
+      const values = this.durations.get(key) ?? [];
+      values.push(seconds);
+      this.durations.set(key, values);
     }
   }
 

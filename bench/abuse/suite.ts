@@ -9,6 +9,7 @@ import {
   abuser,
   cacheFiller,
   leaver,
+  longText,
   normalClient,
   stalledReader,
   SPEECH_BODY,
@@ -99,7 +100,7 @@ async function shutdownMidStream(server: ServerProcess, streams: number) {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
         ...SPEECH_BODY,
-        text: Array.from({ length: 60 }, (_, i) => `${i + 1}번째 문장입니다.`).join(' '),
+        text: longText(60),
       }),
       signal: AbortSignal.timeout(120000),
     }).catch(() => undefined);
@@ -115,7 +116,8 @@ async function shutdownMidStream(server: ServerProcess, streams: number) {
     }
     return /event: (done|error)/.test(body);
   });
-  await firstAudio;
+  // SIGTERM once a stream speaks (or once all have ended, if none ever does).
+  await Promise.race([firstAudio, Promise.all(endings)]);
   const exit = await server.terminate(60000);
   const told = await Promise.all(endings);
   return {
@@ -193,7 +195,7 @@ export async function runAbuseSuite(options: SuiteOptions, log = console.log): P
     const [healthFailed, peak] = await Promise.all([
       probeHealth(base, until, latencies),
       sampleMemory(server, until),
-      ...clients,
+      Promise.all(clients),
     ]);
     // Clients finish what they started after `until`; the peak covers that too.
     const afterLoadPeak = Math.max(peak ?? 0, server.rssMb() ?? 0);
@@ -215,7 +217,7 @@ export async function runAbuseSuite(options: SuiteOptions, log = console.log): P
       outcomes,
       health: {
         count: latencies.length,
-        failed: healthFailed as number,
+        failed: healthFailed,
         p50Ms: percentile(latencies, 0.5),
         p99Ms: percentile(latencies, 0.99),
         maxMs: Math.max(...latencies),
