@@ -11,15 +11,15 @@ import { prepareAvatar, type PreparedAvatar } from './prepare-avatar.ts';
  */
 const PREPARATION_VERSION = 2;
 
+/** Prepared avatars kept in memory; each holds its photo, latents and mask (a few MB). */
+const AVATARS_IN_MEMORY = 16;
+
 /**
  * Prepared avatars, in memory and on disk so a restart does not prepare them again, keyed by
  * everything they are made from: the image, its decoded size (VIDEO_MAX_SIDE), the models' weights
  * and variant, and the preparation code's version. Switching models (say from synthetic ones to real
  * ones) therefore prepares avatars again instead of reusing latents and masks made by other weights.
  */
-/** Prepared avatars kept in memory; each holds its photo, latents and mask (a few MB). */
-const AVATARS_IN_MEMORY = 16;
-
 export class AvatarCache {
   private readonly memory = new LRUCache<string, Promise<PreparedAvatar>>({ max: AVATARS_IN_MEMORY });
   private readonly files: DiskCache;
