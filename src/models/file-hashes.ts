@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { sha256OfFile } from './pull-file.ts';
+import { PULL_RECORD_FILE } from './pull.ts';
 import { VERIFIED_FILE } from './verify-model-files.ts';
 
 /** sha256 of every file under a model directory (relative paths with '/'), except manifest.json itself. */
@@ -14,12 +14,10 @@ export async function hashModelFiles(directory: string): Promise<Record<string, 
       else if (
         entry.isFile() &&
         child !== 'manifest.json' &&
-        child !== 'pull.json' &&
+        child !== PULL_RECORD_FILE &&
         child !== VERIFIED_FILE
       ) {
-        const hash = createHash('sha256');
-        for await (const chunk of createReadStream(path.join(directory, child))) hash.update(chunk as Buffer);
-        hashes[child] = hash.digest('hex');
+        hashes[child] = await sha256OfFile(path.join(directory, child));
       }
     }
   };
