@@ -86,7 +86,7 @@ export class SpeechService {
   async open(job: SpeechJob, signal: AbortSignal): Promise<OpenedSpeech> {
     const arrivedAt = performance.now();
     const prepared = this.prepareText(job);
-    await this.requireModel(job);
+    await this.ensureModel(job.model);
     // Downloads and decoding happen before the slot: a slow URL must not hold the engine.
     const referenceWarnings = new Set<string>();
     const references = await this.resolveReferences(job, signal, referenceWarnings);
@@ -209,12 +209,10 @@ export class SpeechService {
     });
   }
 
-  /** Loads the model on first use; the engine says how to install it (or start it) when it cannot. */
-  private async requireModel(job: SpeechJob): Promise<void> {
-    await this.ensureModel(job.model);
-  }
-
-  /** The model loaded (or an error that says how to install it), as a request for it would need. */
+  /**
+   * Loads the model on first use, as a request for it needs; the engine says how to install it (or
+   * start it) when it cannot.
+   */
   async ensureModel(model: SpeechJob['model']): Promise<void> {
     if (this.options.engine.loadedModels().includes(model)) return;
     await this.options.engine.loadModel(model);
