@@ -18,7 +18,10 @@ export const CONTENT_TYPES: Record<SpeechFormat, string> = {
 /** ffmpeg output settings per compressed format: containers that can be written as a stream. */
 const FFMPEG_OUTPUT: Record<Exclude<SpeechFormat, 'wav' | 'pcm'>, string[]> = {
   mp3: ['-c:a', 'libmp3lame', '-b:a', '128k', '-f', 'mp3'],
-  opus: ['-c:a', 'libopus', '-b:a', '64k', '-page_duration', '20000', '-f', 'ogg'],
+  // Encoded at 48 kHz: at 24 kHz the bundled ffmpeg writes libopus's delay into the Ogg pre-skip in
+  // 24 kHz samples, but decoders read the pre-skip as 48 kHz ones and skip only half of it, so
+  // 78 samples of encoder delay came out before the speech (issue #12).
+  opus: ['-ar', '48000', '-c:a', 'libopus', '-b:a', '64k', '-page_duration', '20000', '-f', 'ogg'],
   aac: ['-c:a', 'aac', '-b:a', '128k', '-f', 'adts'],
   flac: ['-c:a', 'flac', '-f', 'flac'],
 };
@@ -80,7 +83,9 @@ async function* encodeWithFfmpeg(
   signal: AbortSignal,
 ): AsyncGenerator<Buffer> {
   // Raw PCM needs no probing: without these ffmpeg reads most of a second before it encodes anything.
-  const input = ['-probesize', '32', '-analyzeduration', '0', '-fflags', 'nobuffer'];
+  // Not `-fflags nobuffer`: it makes ffmpeg drop the packets it read while probing, i.e. the first
+  // 40 ms of the speech (issue #12); with a 32-byte probe that one packet is all the latency there is.
+  const input = ['-probesize', '32', '-analyzeduration', '0'];
   input.push('-f', 's16le', '-ar', String(sampleRate), '-ac', '1', '-i', 'pipe:0');
   // -flush_packets: each encoded packet goes out at once instead of filling the muxer's buffer first.
   const { child, stderrTail } = spawnFfmpeg([...input, ...output, '-flush_packets', '1', 'pipe:1']);
