@@ -6,6 +6,8 @@ export interface SpeechItem {
   /** ref_audio as the client sent it: a path inside REF_AUDIO_DIR, a URL, or base64 / a data URL. */
   referenceAudio: string;
   referenceText: string;
+  /** This text's own language, when the client sent one per text (else the job's). */
+  language?: Language;
 }
 
 /** A validated synthesis request, independent of HTTP. */

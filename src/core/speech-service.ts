@@ -143,6 +143,7 @@ export class SpeechService {
         sentences: entry.sentences,
         voice: entry.voice.id,
         x: entry.voice.xVectorOnly,
+        language: entry.item.language,
       })),
     });
   }
@@ -192,7 +193,7 @@ export class SpeechService {
         });
       }
       const prepared = this.options.text.prepare(item.text, {
-        language: job.language,
+        language: item.language ?? job.language,
         split: job.splitSentences,
         normalize: job.normalize,
         pronunciations: job.pronunciations,
@@ -286,7 +287,7 @@ export class SpeechService {
     try {
       const pause = new Float32Array(Math.round((this.options.pauseMs / 1000) * sampleRate));
       for (let itemIndex = 0; itemIndex < items.length; itemIndex += 1) {
-        const { sentences, voice } = items[itemIndex];
+        const { item, sentences, voice } = items[itemIndex];
         yield { type: 'item-start', itemIndex, sentences };
         let produced = 0;
         for (let sentenceIndex = 0; sentenceIndex < sentences.length; sentenceIndex += 1) {
@@ -296,7 +297,7 @@ export class SpeechService {
             {
               model: job.model,
               text: sentence,
-              language: job.language,
+              language: item.language ?? job.language,
               voice,
               sampling: { ...job.sampling, seed: job.seed + sentenceIndex },
               streaming: job.streaming,

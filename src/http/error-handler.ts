@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ServerError } from '../errors.ts';
-import { RequestValidationError, type ValidationDetail } from './request-validation-error.ts';
+import { pydanticItems, type SchemaIssue } from './pydantic-error-items.ts';
+import { RequestValidationError } from './request-validation-error.ts';
 
 /** Where FastAPI puts a field in `loc`. */
 const LOCATION: Record<string, string> = {
@@ -23,15 +24,18 @@ export function registerErrorHandler(app: FastifyInstance): void {
     }
     if (hasZodFastifySchemaValidationErrors(error)) {
       const location = LOCATION[error.validationContext ?? 'body'] ?? 'body';
-      const details: ValidationDetail[] = error.validation.map((issue) => {
-        const path = issue.instancePath.split('/').filter(Boolean);
-        const message = issue.message ?? 'invalid value';
-        const missing = issue.keyword === 'invalid_type' && /received undefined/.test(message);
-        return {
-          type: missing ? 'missing' : issue.keyword,
-          loc: [location, ...path.map((part) => (/^\d+$/.test(part) ? Number(part) : part))],
-          msg: missing ? 'Field required' : message,
-        };
+      const sent = location === 'body' ? request.body : location === 'query' ? request.query : request.params;
+      const details = error.validation.flatMap((issue) => {
+        const path = issue.instancePath
+          .split('/')
+          .filter(Boolean)
+          .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+        const params = issue.params as Omit<SchemaIssue, 'code' | 'path' | 'message'>;
+        return pydanticItems(
+          { ...params, code: issue.keyword, path, message: issue.message ?? 'invalid value' },
+          location,
+          sent,
+        );
       });
       return reply.status(422).send({ detail: details });
     }

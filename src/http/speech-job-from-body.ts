@@ -47,15 +47,21 @@ export function speechJobFromBody(
       ]);
     }
   });
+  // The seed takes a language per text as well as one for all.
+  const languages =
+    Array.isArray(body.language) && body.language.length > 1
+      ? spread(body.language, texts.length, 'language')
+      : undefined;
   const items: SpeechItem[] = texts.map((text, index) => ({
     text,
     referenceAudio: audios[index],
     referenceText: transcripts[index],
+    ...(languages ? { language: languages[index] } : {}),
   }));
   return {
     model,
     items,
-    language: body.language,
+    language: Array.isArray(body.language) ? body.language[0] : body.language,
     xVectorOnly: body.x_vector_only_mode,
     splitSentences: body.split_sentences,
     seed: body.seed ?? randomInt(0, 2 ** 31 - 1),
@@ -93,7 +99,7 @@ function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as T;
 }
 
-function spread(value: string | string[], count: number, field: string): string[] {
+function spread<T extends string>(value: T | T[], count: number, field: string): T[] {
   if (typeof value === 'string') return Array.from({ length: count }, () => value);
   if (value.length === count) return value;
   throw new RequestValidationError([

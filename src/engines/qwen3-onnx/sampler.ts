@@ -95,7 +95,8 @@ export class TalkerSampler {
         before += Math.exp(work[candidates[nucleus]] - maximum) / total;
         nucleus += 1;
       }
-      kept = nucleus;
+      // top_p 0 still keeps the most likely token (min_tokens_to_keep=1 in the warper).
+      kept = Math.max(1, nucleus);
     }
     for (let index = kept; index < count; index += 1) work[candidates[index]] = Number.NEGATIVE_INFINITY;
   }

@@ -74,6 +74,10 @@ describe('TalkerSampler', () => {
     const sampler = new TalkerSampler(base({ doSample: true, topP: 0.5, minNewTokens: 0 }));
     for (let draw = 0; draw < 200; draw += 1) assert.equal(sampler.next(logits([5, 1, 1, 1, 1, 0, 0, 0])), 0);
   });
+  it('keeps the most likely token with top_p 0, as the warper keeps at least one', () => {
+    const sampler = new TalkerSampler(base({ doSample: true, topP: 0, minNewTokens: 0 }));
+    for (let draw = 0; draw < 50; draw += 1) assert.equal(sampler.next(logits([1, 4, 2, 1, 1, 0, 0, 0])), 1);
+  });
   it('samples in proportion to softmax(logits / temperature)', () => {
     const sampler = new TalkerSampler(base({ doSample: true, minNewTokens: 0, random: new SeededRandom(9) }));
     const counts = [0, 0, 0];
