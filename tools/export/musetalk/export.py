@@ -35,6 +35,7 @@ from muse_wrappers import (  # noqa: E402
     VaeEncoderGraph,
     WhisperEncoderGraph,
 )
+from shared.exact_float32 import use_exact_float32  # noqa: E402
 from shared.onnx_files import export_onnx, hash_directory, write_json  # noqa: E402
 
 FORMAT = "musetalk-onnx"
@@ -132,6 +133,7 @@ def verify(path: Path, module: torch.nn.Module, inputs: tuple, names: list[str],
 
 def main() -> None:
     arguments = parse_arguments()
+    use_exact_float32()
     if "float16" in arguments.dtypes and not arguments.device.startswith("cuda"):
         raise SystemExit("float16 export must run on CUDA (--device cuda)")
     arguments.out.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from muse_loading import build_random_init, load_official  # noqa: E402
+from shared.exact_float32 import use_exact_float32  # noqa: E402
 
 
 def parse_arguments() -> argparse.Namespace:
@@ -86,6 +87,7 @@ def main() -> None:
     from PIL import Image
 
     arguments = parse_arguments()
+    use_exact_float32()
     dtype = torch.float32 if arguments.variant == "float32" else torch.float16
     device = arguments.device
     if arguments.random_init is not None:

@@ -35,6 +35,7 @@ from qwen3.wrappers import (  # noqa: E402
     TalkerGraph,
     TextEmbedGraph,
 )
+from shared.exact_float32 import use_exact_float32  # noqa: E402
 from shared.onnx_files import copy_file, export_onnx, hash_directory, write_json, write_table  # noqa: E402
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16}
@@ -312,6 +313,7 @@ def export_variant(arguments: argparse.Namespace, variant: str, checkpoint: Chec
 
 def main() -> None:
     arguments = parse_arguments()
+    use_exact_float32()
     if "float16" in arguments.dtypes and not arguments.device.startswith("cuda"):
         raise SystemExit("float16 export must run on CUDA (--device cuda); CPU half kernels trace wrong graphs")
     arguments.out.mkdir(parents=True, exist_ok=True)

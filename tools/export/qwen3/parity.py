@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from shared.exact_float32 import use_exact_float32  # noqa: E402
 from qwen3.loading import build_random_init, load_official  # noqa: E402
 from qwen3.onnx_pipeline import OnnxQwen3, VoicePrompt  # noqa: E402
 
@@ -96,6 +97,7 @@ def compare_codes(name: str, ours: np.ndarray, official: np.ndarray) -> dict:
 
 def main() -> None:
     arguments = parse_arguments()
+    use_exact_float32()
     dtype = torch.float32 if arguments.variant == "float32" else torch.float16
     if arguments.random_init is not None:
         checkpoint = build_random_init(arguments.random_init, arguments.device, dtype, arguments.seed)

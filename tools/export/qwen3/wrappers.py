@@ -205,7 +205,10 @@ class CodePredictorGraph(nn.Module):
         vocabulary = logits.shape[-1]
         scaled = logits / temperature
         # top_k ≤ 0 keeps everything; ties with the k-th value stay in, as in the HF top-k warper.
-        k = torch.where(top_k > 0, torch.clamp(top_k, max=vocabulary), torch.full_like(top_k, vocabulary))
+        # The bound is built with full_like, not passed as clamp(max=...): traced, the vocabulary size
+        # is a CPU tensor, which a CUDA export (fp16) refuses to mix with top_k.
+        limit = torch.full_like(top_k, vocabulary)
+        k = torch.where(top_k > 0, torch.minimum(top_k, limit), limit)
         ordered, _ = torch.sort(scaled, descending=True)
         threshold = ordered.gather(0, (k - 1).view(1))
         # Nucleus over what top-k kept (TopPLogitsWarper): a token stays while the probability of the
