@@ -1,41 +1,10 @@
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { WebSocket as WebSocketClient, type WebSocket } from 'ws';
+import { WebSocket as WebSocketClient } from 'ws';
 import { buildTestApp, eventually, SEED_BODY, type TestApp } from '../helper.ts';
 import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
-
-type ServerMessage = { type: string; [key: string]: unknown } | { type: 'binary'; bytes: number };
-
-/** Records what the server sends, and lets a test wait (with a timeout) for a message type. */
-function record(socket: WebSocket) {
-  const messages: ServerMessage[] = [];
-  let closeCode: number | undefined;
-  const waiters: (() => void)[] = [];
-  const notify = () => waiters.splice(0).forEach((wake) => wake());
-  socket.on('message', (data: Buffer, isBinary: boolean) => {
-    messages.push(
-      isBinary ? { type: 'binary', bytes: data.length } : (JSON.parse(String(data)) as ServerMessage),
-    );
-    notify();
-  });
-  socket.on('close', (code: number) => {
-    closeCode = code;
-    notify();
-  });
-  const until = async (done: () => boolean, what: string, timeoutMs = 10000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!done()) {
-      if (Date.now() > deadline)
-        throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(messages.map((m) => m.type))}`);
-      await new Promise<void>((resolve) => {
-        waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
-  };
-  return { messages, closeCode: () => closeCode, until };
-}
+import { record } from './speech-stream-recorder.ts';
 
 describe('WS /v1/audio/speech/stream', () => {
   let test: TestApp;
@@ -50,7 +19,13 @@ describe('WS /v1/audio/speech/stream', () => {
     const socket = await test.app.injectWS('/v1/audio/speech/stream');
     const session = record(socket);
     socket.send(
-      JSON.stringify({ type: 'session.config', voice: 'sample(1)', response_format: 'pcm', seed: 4 }),
+      JSON.stringify({
+        type: 'session.config',
+        voice: 'sample(1)',
+        response_format: 'pcm',
+        stream_audio: true,
+        seed: 4,
+      }),
     );
     for (const piece of ['안녕하', '세요. 면접을', ' 시작하겠습니다. 첫 ', '질문입니다'])
       socket.send(JSON.stringify({ type: 'input.text', text: piece }));
@@ -61,6 +36,8 @@ describe('WS /v1/audio/speech/stream', () => {
     );
     assert.ok(!session.messages.some((m) => m.type === 'session.done'));
     socket.send(JSON.stringify({ type: 'input.done' }));
+    await session.until(() => session.count('session.done') === 1, 'the end of the utterance');
+    socket.send(JSON.stringify({ type: 'session.close' }));
     await session.until(() => session.closeCode() !== undefined, 'the end of the session');
 
     assert.equal(session.closeCode(), 1000);
@@ -73,7 +50,11 @@ describe('WS /v1/audio/speech/stream', () => {
       ['안녕하세요.', '면접을 시작하겠습니다.', '첫 질문입니다'],
     );
     assert.equal(starts[0].sample_rate, 24000);
-    assert.deepEqual(session.messages.at(-1), { type: 'session.done', total_sentences: 3 });
+    assert.deepEqual(session.messages.at(-1), {
+      type: 'session.done',
+      utterance_index: 0,
+      total_sentences: 3,
+    });
     // Between each start and done: binary audio frames of 16-bit samples.
     let inSentence = false;
     let frames = 0;
@@ -86,7 +67,7 @@ describe('WS /v1/audio/speech/stream', () => {
         frames += 1;
       }
     }
-    assert.ok(frames >= 3);
+    assert.ok(frames > 3, 'stream_audio: each sentence in several frames');
     // Sentence i is seeded with seed + i, as in one request.
     assert.deepEqual(
       engine.requests.slice(-3).map((r) => r.sampling.seed),
@@ -128,7 +109,14 @@ describe('WS /v1/audio/speech/stream', () => {
     try {
       const socket = await slowTest.app.injectWS('/v1/audio/speech/stream');
       const session = record(socket);
-      socket.send(JSON.stringify({ type: 'session.config', voice: 'sample(1)', response_format: 'pcm' }));
+      socket.send(
+        JSON.stringify({
+          type: 'session.config',
+          voice: 'sample(1)',
+          response_format: 'pcm',
+          stream_audio: true,
+        }),
+      );
       socket.send(
         JSON.stringify({ type: 'input.text', text: '첫 번째 질문입니다. 두 번째 질문입니다. 세 번째 ' }),
       );
@@ -147,6 +135,7 @@ describe('WS /v1/audio/speech/stream', () => {
 
       socket.send(JSON.stringify({ type: 'input.text', text: '다시 묻겠습니다.' }));
       socket.send(JSON.stringify({ type: 'input.done' }));
+      socket.send(JSON.stringify({ type: 'session.close' }));
       await session.until(() => session.closeCode() !== undefined, 'the end of the session');
       const spoken = session.messages
         .filter((m) => m.type === 'audio.start')
@@ -162,13 +151,31 @@ describe('WS /v1/audio/speech/stream', () => {
     }
   });
 
+  it('sends the audio asked for before a session.config that names no voice here, then closes 1008', async () => {
+    const socket = await test.app.injectWS('/v1/audio/speech/stream');
+    const session = record(socket);
+    for (const message of [
+      { type: 'session.config', voice: 'sample(1)', response_format: 'pcm' },
+      { type: 'input.text', text: '안녕하세요. 반갑습니다.' },
+      { type: 'input.done' },
+      { type: 'session.config', voice: 'nobody' },
+    ])
+      socket.send(JSON.stringify(message));
+    await session.until(() => session.closeCode() !== undefined, 'the socket to close');
+    assert.equal(session.closeCode(), 1008);
+    assert.deepEqual(
+      session.messages.filter((m) => m.type !== 'binary').map((m) => m.type),
+      ['audio.start', 'audio.done', 'audio.start', 'audio.done', 'session.done', 'error'],
+    );
+  });
+
   it('stops generating when the client closes mid-sentence', async () => {
     const slow = new FakeTtsEngine({ partDelayMs: 100, partsPerSentence: 10 });
     const slowTest = await buildTestApp({ engine: slow });
     try {
       const socket = await slowTest.app.injectWS('/v1/audio/speech/stream');
       const session = record(socket);
-      socket.send(JSON.stringify({ type: 'session.config', voice: 'sample(1)' }));
+      socket.send(JSON.stringify({ type: 'session.config', voice: 'sample(1)', stream_audio: true }));
       socket.send(JSON.stringify({ type: 'input.text', text: '안녕하세요. 면접을 시작하겠습니다.' }));
       socket.send(JSON.stringify({ type: 'input.done' }));
       await session.until(() => session.messages.some((m) => m.type === 'binary'), 'the first audio');
@@ -241,6 +248,17 @@ describe('WS /v1/audio/speech/stream limits', () => {
     assert.equal(errorOf(session).code, 'idle');
   });
 
+  it('closes a session that stays open doing nothing after its utterance', async () => {
+    const { socket, session } = await open();
+    socket.send(JSON.stringify({ type: 'session.config', voice: 'sample(1)', response_format: 'pcm' }));
+    socket.send(JSON.stringify({ type: 'input.text', text: '안녕하세요.' }));
+    socket.send(JSON.stringify({ type: 'input.done' }));
+    await session.until(() => session.count('session.done') === 1, 'the utterance');
+    await session.until(() => session.closeCode() !== undefined, 'the idle session to close', 5000);
+    assert.equal(session.closeCode(), 1008);
+    assert.equal(errorOf(session).code, 'idle');
+  });
+
   it('refuses sessions over STREAM_MAX_SESSIONS with 1013, and takes new ones once they close', async () => {
     const first = await open();
     const second = await open();
@@ -275,7 +293,14 @@ describe('WS /v1/audio/speech/stream to a client that does not read', () => {
         client.once('error', reject);
       });
       const text = Array.from({ length: 300 }, (_, i) => `${i + 1}번째 문장.`).join(' ');
-      client.send(JSON.stringify({ type: 'session.config', voice: 'sample(1)', response_format: 'pcm' }));
+      client.send(
+        JSON.stringify({
+          type: 'session.config',
+          voice: 'sample(1)',
+          response_format: 'pcm',
+          stream_audio: true,
+        }),
+      );
       client.send(JSON.stringify({ type: 'input.text', text }));
       client.send(JSON.stringify({ type: 'input.done' }));
       // From here on it reads nothing, like a client on a dead network.

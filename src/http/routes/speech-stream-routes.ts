@@ -1,15 +1,30 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
-import { z } from 'zod';
-import { encodeSpeechStream, SPEECH_FORMATS } from '../../media/speech-encoder.ts';
+import { encodeSpeechStream } from '../../media/speech-encoder.ts';
 import { SentenceAccumulator } from '../../core/sentence-accumulator.ts';
 import type { SpeechService } from '../../core/speech-service.ts';
 import type { VoiceLibrary } from '../../core/voice-library.ts';
-import { InvalidInputError, publicError, ServerError } from '../../errors.ts';
+import { InvalidInputError, ServerError } from '../../errors.ts';
 import { splitSentences } from '../../text/index.ts';
 import { audioOf, openAiSpeechJob, referenceFor, type ChosenReference } from '../openai-speech-job.ts';
-import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
+import { sentenceFrames } from '../speech-stream-frames.ts';
+import {
+  audioDone,
+  audioStart,
+  closeCodeFor,
+  errorMessage,
+  inputCancelled,
+  MessageRejected,
+  parseClientMessage,
+  parseSessionConfig,
+  sessionDone,
+  type ClientMessage,
+  type SentencePlace,
+  type SessionConfig,
+} from '../speech-stream-protocol.ts';
 import { roomToSend } from '../stream-backpressure.ts';
+
+export { MAX_STREAM_MESSAGE_BYTES } from '../speech-stream-protocol.ts';
 
 export interface SpeechStreamRoutesOptions {
   speech: SpeechService;
@@ -25,57 +40,42 @@ export interface SpeechStreamRoutesOptions {
   stallTimeoutMs: number;
 }
 
-/** Largest client message; text arrives in small pieces, so anything near this is a mistake. */
-export const MAX_STREAM_MESSAGE_BYTES = 1 << 20;
-
-/** Close codes: 1008 policy (bad input), 1009 message too big, 1011 server failure, 1013 try later. */
-function closeCodeFor(error: unknown): number {
-  if (!(error instanceof ServerError)) return 1011;
-  if (error.code === 'message_too_large') return 1009;
-  if (error.code === 'too_many_sessions') return 1013;
-  return error.statusCode < 500 ? 1008 : 1011;
+/** The voice a session speaks in: its config and the reference it names. */
+interface SessionVoice {
+  config: SessionConfig;
+  reference: Promise<ChosenReference>;
 }
-
-/** session.config: whose voice and how, as POST /v1/audio/speech takes it, less the text. */
-const sessionConfigSchema = openAiSpeechBodySchema
-  .omit({ input: true, stream_format: true, instructions: true })
-  .extend({
-    type: z.literal('session.config'),
-    response_format: z.enum(SPEECH_FORMATS).default('wav'),
-  });
-type SessionConfig = z.infer<typeof sessionConfigSchema>;
-
-const MESSAGE_SHAPE = '{"type": "session.config" | "input.text" | "input.done" | "input.cancel", …}';
-
-const clientMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('session.config') }).passthrough(),
-  z.object({ type: z.literal('input.text'), text: z.string() }),
-  z.object({ type: z.literal('input.done') }),
-  z.object({ type: z.literal('input.cancel') }),
-]);
 
 /**
  * WS /v1/audio/speech/stream: text in as it is written (an LLM's tokens), speech out sentence by
- * sentence, in vLLM-Omni's protocol. The client sends `session.config` once, then `input.text` pieces,
- * then `input.done`; for each sentence the server sends `audio.start`, the audio as binary frames while
- * it is generated, and `audio.done`, and at the end `session.done`. `input.cancel` (ours: the candidate
- * interrupts) stops the sentence being spoken and drops the queued ones and the buffered text, then
- * answers `input.cancelled`; the session goes on. Closing the socket cancels the work.
+ * sentence, in vLLM-Omni's protocol (speech-stream-protocol.ts). The client sends `session.config`,
+ * then `input.text` pieces and `input.done`, which ends an utterance but not the session: more
+ * utterances may follow, after another `session.config` if the voice or format should change, until
+ * `session.close` (or the socket closes). For each sentence the server sends `audio.start`, its audio
+ * (chunks as they are generated with `stream_audio`, otherwise one binary message), and `audio.done`;
+ * after each utterance `session.done`. `input.cancel` (ours: the candidate interrupts) stops the
+ * sentence being spoken and drops the queued ones and the buffered text, then answers
+ * `input.cancelled`. Closing the socket cancels the work.
  */
 export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> = async (app, options) => {
   let openSessions = 0;
   app.get('/v1/audio/speech/stream', { websocket: true }, (socket: WebSocket, request) => {
     openSessions += 1;
-    let textReceived = 0;
     const controller = new AbortController();
     const signal = controller.signal;
     const sentences = new SentenceAccumulator((text) => splitSentences(text), options.maxTextLength);
-    let config: SessionConfig | undefined;
-    let reference: Promise<ChosenReference> | undefined;
-    let work = Promise.resolve();
+    let textReceived = 0;
+    let voice: SessionVoice | undefined;
+    // Where arriving text goes: its utterance, the index of the utterance's next sentence, and
+    // whether text has come since the last input.done.
+    let utterance = 0;
     let sentenceIndex = 0;
+    let utteranceOpen = false;
+    let closing = false;
+    // What is left to send, in order; the idle clock does not run while some of it is.
+    let work = Promise.resolve();
+    let pending = 0;
     let idle: NodeJS.Timeout | undefined;
-    let inputDone = false;
     // One turn of speech: input.cancel (the candidate interrupts) ends it and starts the next.
     let turn = new AbortController();
 
@@ -84,108 +84,136 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
       isOpen: () => socket.readyState === socket.OPEN,
       cut: () => socket.terminate(),
     };
-    const send = (message: Record<string, unknown>) => {
-      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+    const send = (message: object) => {
+      if (outlet.isOpen()) socket.send(JSON.stringify(message));
     };
     const fail = (error: unknown) => {
       if (signal.aborted) return;
       request.log.warn({ err: error }, 'speech stream session failed');
-      const reported = publicError(error, `request ${request.id}`);
-      // vLLM-Omni's clients read `message`; the seed's shape is `detail`.
-      send({ type: 'error', message: reported.detail, ...reported });
+      send(errorMessage(error, `request ${request.id}`));
       controller.abort();
       socket.close(closeCodeFor(error));
     };
     const keepAlive = () => {
       clearTimeout(idle);
-      if (inputDone) return; // the rest is ours to finish: no client message is awaited
-      idle = setTimeout(
-        () =>
-          fail(new InvalidInputError('no message for too long: the session was closed', { code: 'idle' })),
-        options.idleTimeoutMs,
-      );
+      if (closing || signal.aborted) return;
+      const expire = () =>
+        pending > 0
+          ? keepAlive()
+          : fail(new InvalidInputError('no message for too long: the session was closed', { code: 'idle' }));
+      idle = setTimeout(expire, options.idleTimeoutMs);
+    };
+    const enqueue = (step: () => Promise<void>) => {
+      pending += 1;
+      work = work.then(async () => {
+        try {
+          if (!signal.aborted) await step();
+        } catch (error) {
+          fail(error);
+        } finally {
+          pending -= 1;
+          // Idle time counts from the last message or the last audio, whichever is later.
+          if (pending === 0) keepAlive();
+        }
+      });
     };
 
-    const speak = (sentence: string) => {
-      const index = sentenceIndex++;
-      const thisTurn = turn.signal;
-      const turnSignal = AbortSignal.any([signal, thisTurn]);
-      work = work
-        .then(async () => {
-          if (turnSignal.aborted || !config || !reference) return;
-          const job = openAiSpeechJob(config, sentence, await reference, index);
-          const opened = await options.speech.open(job, turnSignal);
-          send({
-            type: 'audio.start',
-            sentence_index: index,
-            sentence_text: sentence,
-            format: config.response_format,
-            sample_rate: opened.sampleRate,
-            ...(opened.referenceWarnings.length > 0 ? { reference_warnings: opened.referenceWarnings } : {}),
-          });
-          for await (const chunk of encodeSpeechStream(
-            audioOf(opened),
-            config.response_format,
-            opened.sampleRate,
-            turnSignal,
-            config.speed,
-          )) {
-            if (socket.readyState !== socket.OPEN) break;
-            socket.send(chunk);
-            // A slow reader pauses this sentence's generation rather than filling memory.
-            await roomToSend(outlet, options.stallTimeoutMs, turnSignal);
-          }
-          send({ type: 'audio.done', sentence_index: index });
-          keepAlive();
-        })
-        // A sentence stopped by input.cancel is not a failure of the session.
-        .catch((error: unknown) => (thisTurn.aborted && !signal.aborted ? undefined : fail(error)));
+    const speakSentence = async (
+      text: string,
+      place: SentencePlace,
+      { config, reference }: SessionVoice,
+      turnSignal: AbortSignal,
+    ) => {
+      if (turnSignal.aborted) return;
+      let started = false;
+      let sentBytes = 0;
+      try {
+        const job = openAiSpeechJob(config, text, await reference, place.sentence_index);
+        const opened = await options.speech.open(job, turnSignal);
+        const format = config.response_format;
+        const { sampleRate } = opened;
+        send(audioStart(place, text, format, sampleRate, opened.referenceWarnings));
+        started = true;
+        const encoded = encodeSpeechStream(audioOf(opened), format, sampleRate, turnSignal, config.speed);
+        for await (const frame of sentenceFrames(encoded, config.stream_audio, format, sampleRate)) {
+          if (!outlet.isOpen()) return;
+          socket.send(frame);
+          sentBytes += frame.length;
+          // A slow reader pauses this sentence's generation rather than filling memory.
+          await roomToSend(outlet, options.stallTimeoutMs, turnSignal);
+        }
+        send(audioDone(place, sentBytes, false));
+      } catch (error) {
+        // Stopped by input.cancel or by the end of the session: nothing failed.
+        if (turnSignal.aborted) return;
+        // As vLLM-Omni does: the sentence fails, the session goes on with the next one.
+        request.log.warn({ err: error, ...place }, 'speech stream sentence failed');
+        if (!started) send(audioStart(place, text, config.response_format));
+        send(errorMessage(error, `request ${request.id}`, sentBytes > 0));
+        send(audioDone(place, sentBytes, true));
+      }
+    };
+    const speak = (text: string, current: SessionVoice) => {
+      const place = { utterance_index: utterance, sentence_index: sentenceIndex++ };
+      const turnSignal = AbortSignal.any([signal, turn.signal]);
+      enqueue(() => speakSentence(text, place, current, turnSignal));
     };
 
+    const configure = (message: ClientMessage) => {
+      if (utteranceOpen)
+        throw new MessageRejected(
+          'session.config cannot change an utterance under way: send input.done first',
+        );
+      const config = parseSessionConfig(message);
+      const reference = referenceFor(config, options.voices);
+      reference.catch(() => {}); // answered in its turn, below
+      // A voice that is not here ends the session (each of its sentences would fail the same way),
+      // once the audio asked for before it has been sent.
+      enqueue(async () => {
+        await reference;
+      });
+      voice = { config, reference };
+    };
+    const takeText = (text: string, current: SessionVoice) => {
+      textReceived += text.length;
+      if (textReceived > options.maxSessionText)
+        throw new InvalidInputError(
+          `this session has sent ${textReceived} characters; a session may send ${options.maxSessionText} ` +
+            '(STREAM_SESSION_MAX_TEXT): open a new session for the next answer',
+          { code: 'session_text_too_long', statusCode: 413 },
+        );
+      if (text !== '') utteranceOpen = true;
+      for (const sentence of sentences.push(text)) speak(sentence, current);
+    };
+    const endUtterance = (current: SessionVoice) => {
+      for (const sentence of sentences.flush()) speak(sentence, current);
+      const done = sessionDone(utterance, sentenceIndex);
+      enqueue(async () => send(done));
+      utterance += 1;
+      sentenceIndex = 0;
+      utteranceOpen = false;
+    };
     const cancelTurn = () => {
       turn.abort();
       sentences.flush();
       turn = new AbortController();
-      work = work.then(() => {
-        if (!signal.aborted) send({ type: 'input.cancelled', next_sentence_index: sentenceIndex });
-      });
+      const cancelled = inputCancelled(utterance, sentenceIndex);
+      enqueue(async () => send(cancelled));
+    };
+    const closeSession = () => {
+      closing = true;
+      clearTimeout(idle);
+      // What was queued is sent first; text that no input.done ended is dropped, as vLLM-Omni drops it.
+      enqueue(async () => socket.close(1000));
     };
 
-    const handle = (message: z.infer<typeof clientMessageSchema>) => {
-      if (message.type === 'session.config') {
-        if (config) throw new InvalidInputError('session.config was already sent: send it once, first');
-        const parsed = sessionConfigSchema.safeParse(message);
-        if (!parsed.success)
-          throw new InvalidInputError(
-            `session.config: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
-          );
-        config = parsed.data;
-        reference = referenceFor(config, options.voices);
-        reference.catch(fail);
-        return;
-      }
-      if (!config) throw new InvalidInputError('send session.config before any text');
-      if (inputDone) throw new InvalidInputError('input.done was already sent: open a new session');
-      if (message.type === 'input.text') {
-        textReceived += message.text.length;
-        if (textReceived > options.maxSessionText)
-          throw new InvalidInputError(
-            `this session has sent ${textReceived} characters; a session may send ${options.maxSessionText} ` +
-              '(STREAM_SESSION_MAX_TEXT): open a new session for the next answer',
-            { code: 'session_text_too_long', statusCode: 413 },
-          );
-        for (const sentence of sentences.push(message.text)) speak(sentence);
-        return;
-      }
+    const handle = (message: ClientMessage) => {
+      if (message.type === 'session.config') return configure(message);
+      if (!voice) throw new InvalidInputError('send session.config before any text');
+      if (message.type === 'input.text') return takeText(message.text, voice);
+      if (message.type === 'input.done') return endUtterance(voice);
       if (message.type === 'input.cancel') return cancelTurn();
-      inputDone = true;
-      clearTimeout(idle);
-      for (const sentence of sentences.flush()) speak(sentence);
-      work = work.then(() => {
-        if (signal.aborted) return;
-        send({ type: 'session.done', total_sentences: sentenceIndex });
-        socket.close(1000);
-      });
+      closeSession();
     };
 
     keepAlive();
@@ -197,28 +225,14 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
         ),
       );
     socket.on('message', (data, isBinary) => {
+      // After session.close the session only finishes what it was given.
+      if (signal.aborted || closing) return;
       keepAlive();
       try {
-        const bytes = Array.isArray(data)
-          ? data.reduce((sum, part) => sum + part.length, 0)
-          : (data as Buffer | ArrayBuffer).byteLength;
-        if (bytes > MAX_STREAM_MESSAGE_BYTES)
-          throw new InvalidInputError(
-            `a message of ${bytes} bytes is over the ${MAX_STREAM_MESSAGE_BYTES}-byte limit: send the text in pieces`,
-            { code: 'message_too_large', statusCode: 413 },
-          );
-        if (isBinary) throw new InvalidInputError(`send JSON text messages: ${MESSAGE_SHAPE}`);
-        let json: unknown;
-        try {
-          json = JSON.parse(String(data));
-        } catch {
-          throw new InvalidInputError('a message is not JSON');
-        }
-        const parsed = clientMessageSchema.safeParse(json);
-        if (!parsed.success) throw new InvalidInputError(`each message is ${MESSAGE_SHAPE}`);
-        handle(parsed.data);
+        handle(parseClientMessage(data, isBinary));
       } catch (error) {
-        fail(error);
+        if (error instanceof MessageRejected && voice) send(errorMessage(error, `request ${request.id}`));
+        else fail(error);
       }
     });
     socket.on('close', () => {
