@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { MODEL_KEYS } from './engines/spec/tts-engine.ts';
+import { MODEL_KEYS } from './engines/interfaces/tts-engine.ts';
 
 /**
  * Configuration is read once, here, from the environment (and `.env`, loaded by the CLI before this

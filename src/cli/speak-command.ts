@@ -4,7 +4,7 @@ import { encodeWav } from '../audio/wav.ts';
 import type { Config } from '../config.ts';
 import { ReferenceAudioResolver, referenceAudioOptionsFromConfig } from '../core/reference-audio.ts';
 import { Qwen3OnnxEngine } from '../engines/qwen3-onnx/engine.ts';
-import { LANGUAGES, type Language } from '../engines/spec/tts-engine.ts';
+import { LANGUAGES, type Language } from '../engines/interfaces/tts-engine.ts';
 import { readQwen3Manifest } from '../models/qwen3-manifest.ts';
 
 export interface SpeakOptions {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
-import type { TtsEngine } from '../engines/spec/tts-engine.ts';
+import type { TtsEngine } from '../engines/interfaces/tts-engine.ts';
 
 /**
  * Loads TTS_DEFAULT_MODEL (or every installed model for `all`) at startup. A missing model is not

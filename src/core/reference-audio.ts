@@ -5,7 +5,7 @@ import { assessReference } from '../audio/reference-quality.ts';
 import { decodeWav } from '../audio/wav.ts';
 import { resample } from '../audio/resample.ts';
 import type { Config } from '../config.ts';
-import type { ReferenceAudio } from '../engines/spec/tts-engine.ts';
+import type { ReferenceAudio } from '../engines/interfaces/tts-engine.ts';
 import { InvalidInputError } from '../errors.ts';
 import { decodeAudioWithFfmpeg } from '../media/ffmpeg.ts';
 import { safeDownload, type Resolver } from './safe-download.ts';

@@ -1,4 +1,4 @@
-import type { Language, ModelKey, SamplingOptions } from '../engines/spec/tts-engine.ts';
+import type { Language, ModelKey, SamplingOptions } from '../engines/interfaces/tts-engine.ts';
 
 /** One text to speak with its reference voice (list requests have several). */
 export interface SpeechItem {

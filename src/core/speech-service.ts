@@ -5,7 +5,7 @@ import type {
   SpeechStreamPart,
   TtsEngine,
   VoicePrompt,
-} from '../engines/spec/index.ts';
+} from '../engines/interfaces/index.ts';
 import { CancelledError, EngineFailedError, InvalidInputError } from '../errors.ts';
 import type { AdmissionQueue } from './admission.ts';
 import type { SpeechEvent, SpeechItem, SpeechJob } from './speech-job.ts';

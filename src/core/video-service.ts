@@ -1,4 +1,4 @@
-import type { AvatarSource, LipsyncEngine, RenderStreamPart } from '../engines/spec/lipsync-engine.ts';
+import type { AvatarSource, LipsyncEngine, RenderStreamPart } from '../engines/interfaces/lipsync-engine.ts';
 import { CancelledError, EngineFailedError, InvalidInputError, ServerError } from '../errors.ts';
 import type { AdmissionQueue } from './admission.ts';
 import type { SpeechJob } from './speech-job.ts';

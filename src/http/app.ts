@@ -18,7 +18,7 @@ import { MAX_STREAM_MESSAGE_BYTES, speechStreamRoutes } from './routes/speech-st
 import websocket from '@fastify/websocket';
 import { metricsRoutes, recordRequestMetrics } from './routes/metrics-routes.ts';
 import { requireApiKey } from './api-key.ts';
-import type { TtsEngine } from '../engines/spec/tts-engine.ts';
+import type { TtsEngine } from '../engines/interfaces/tts-engine.ts';
 import { registerErrorHandler } from './error-handler.ts';
 import { requestForLog } from '../observability/log-redaction.ts';
 import { systemRoutes } from './routes/system-routes.ts';

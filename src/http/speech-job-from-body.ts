@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { SpeechItem, SpeechJob } from '../core/speech-job.ts';
-import type { ModelKey } from '../engines/spec/tts-engine.ts';
+import type { ModelKey } from '../engines/interfaces/tts-engine.ts';
 import { RequestValidationError } from './request-validation-error.ts';
 import type { GenerationParams, VoiceCloneBody } from './schemas/tts-schemas.ts';
 

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { VideoJob } from '../core/video-service.ts';
-import type { AvatarSource } from '../engines/spec/lipsync-engine.ts';
+import type { AvatarSource } from '../engines/interfaces/lipsync-engine.ts';
 import { InvalidInputError, ServerError } from '../errors.ts';
 import { RequestValidationError } from './request-validation-error.ts';
 import { videoFormSchema } from './schemas/video-schemas.ts';

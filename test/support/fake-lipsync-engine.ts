@@ -1,10 +1,10 @@
-import type { EngineHealth } from '../../src/engines/spec/tts-engine.ts';
+import type { EngineHealth } from '../../src/engines/interfaces/tts-engine.ts';
 import { CancelledError } from '../../src/errors.ts';
 import type {
   LipsyncEngine,
   RenderRequest,
   RenderStreamPart,
-} from '../../src/engines/spec/lipsync-engine.ts';
+} from '../../src/engines/interfaces/lipsync-engine.ts';
 
 /** A test double of the lip-sync interface: records requests and returns recognisable bytes. */
 export class FakeLipsyncEngine implements LipsyncEngine {

@@ -11,8 +11,8 @@ import type {
   TtsEngine,
   VoicePrompt,
   VoicePromptRequest,
-} from '../../src/engines/spec/index.ts';
-import { LANGUAGES } from '../../src/engines/spec/index.ts';
+} from '../../src/engines/interfaces/index.ts';
+import { LANGUAGES } from '../../src/engines/interfaces/index.ts';
 
 export interface FakeEngineOptions {
   installed?: ModelKey[];

@@ -14,8 +14,8 @@ import {
 import { chooseProvider, type ProviderChoice } from '../../onnx/session-options.ts';
 import { crashError, WorkerPool } from '../../onnx/worker-pool.ts';
 import { AsyncQueue } from '../../onnx/async-queue.ts';
-import type { AvatarSource, LipsyncEngine, RenderRequest, RenderStreamPart } from '../spec/lipsync-engine.ts';
-import type { EngineHealth } from '../spec/tts-engine.ts';
+import type { AvatarSource, LipsyncEngine, RenderRequest, RenderStreamPart } from '../interfaces/lipsync-engine.ts';
+import type { EngineHealth } from '../interfaces/tts-engine.ts';
 import type { MuseTalkWorkerConfiguration, MuseTalkWorkerResponse } from './worker.ts';
 
 const IMAGE_FILE = /\.(jpe?g|png)$/i;

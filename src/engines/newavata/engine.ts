@@ -13,8 +13,8 @@ import type {
   RenderRequest,
   RenderStreamPart,
   SpeechCallback,
-} from '../spec/lipsync-engine.ts';
-import type { EngineHealth } from '../spec/tts-engine.ts';
+} from '../interfaces/lipsync-engine.ts';
+import type { EngineHealth } from '../interfaces/tts-engine.ts';
 import { errorForStatus, remoteErrorMessage, unreachable } from '../remote-errors.ts';
 
 const ENGINE = 'NewAvata';

@@ -18,7 +18,7 @@ import { verifyInstalledModel } from '../../models/verify-model-files.ts';
 import { DiskCache } from '../../storage/disk-cache.ts';
 import { LRUCache } from 'lru-cache';
 import { crashError, WorkerPool } from '../../onnx/worker-pool.ts';
-import type { SpeechStreamPart } from '../spec/speech-stream-parts.ts';
+import type { SpeechStreamPart } from '../interfaces/speech-stream-parts.ts';
 import {
   LANGUAGES,
   type EngineCapabilities,
@@ -30,7 +30,7 @@ import {
   type TtsEngine,
   type VoicePrompt,
   type VoicePromptRequest,
-} from '../spec/tts-engine.ts';
+} from '../interfaces/tts-engine.ts';
 import type { GenerationRequest } from './generate.ts';
 import { resolveGenerationSettings } from './generation-settings.ts';
 import type { VoiceData } from './prompt.ts';

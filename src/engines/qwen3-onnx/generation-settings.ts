@@ -1,5 +1,5 @@
 import type { Qwen3Manifest } from '../../models/qwen3-manifest.ts';
-import type { SamplingOptions } from '../spec/tts-engine.ts';
+import type { SamplingOptions } from '../interfaces/tts-engine.ts';
 
 /** How the talker chooses each frame's first code (Hugging Face's processor order, see sampler.ts). */
 export interface TalkerSampling {

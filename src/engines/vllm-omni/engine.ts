@@ -11,7 +11,7 @@ import {
   ModelNotAvailableError,
   ServerError,
 } from '../../errors.ts';
-import type { SpeechStreamPart } from '../spec/speech-stream-parts.ts';
+import type { SpeechStreamPart } from '../interfaces/speech-stream-parts.ts';
 import {
   LANGUAGES,
   type EngineCapabilities,
@@ -23,7 +23,7 @@ import {
   type TtsEngine,
   type VoicePrompt,
   type VoicePromptRequest,
-} from '../spec/tts-engine.ts';
+} from '../interfaces/tts-engine.ts';
 import { Pcm16Decoder } from './pcm-decoder.ts';
 import { errorForStatus, remoteErrorMessage, unreachable } from '../remote-errors.ts';
 

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AdmissionQueue } from '../../core/admission.ts';
 import type { VideoService } from '../../core/video-service.ts';
-import { MODEL_KEYS, type ModelKey, type TtsEngine } from '../../engines/spec/tts-engine.ts';
+import { MODEL_KEYS, type ModelKey, type TtsEngine } from '../../engines/interfaces/tts-engine.ts';
 import { InvalidInputError, ModelNotAvailableError } from '../../errors.ts';
 
 export interface SystemRoutesOptions {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { SPEECH_FORMATS } from '../../media/speech-encoder.ts';
-import type { ModelKey } from '../../engines/spec/tts-engine.ts';
+import type { ModelKey } from '../../engines/interfaces/tts-engine.ts';
 import { languageSchema, voiceCloneBodySchema } from './tts-schemas.ts';
 
 /** Model names an OpenAI client may send, and the Base model each one means. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LANGUAGES, type Language } from '../../engines/spec/tts-engine.ts';
+import { LANGUAGES, type Language } from '../../engines/interfaces/tts-engine.ts';
 import { laxBoolean, laxInteger, laxNumber } from './pydantic-lax.ts';
 
 /** Languages are matched without regard to case ("korean" works), as the Python server did. */

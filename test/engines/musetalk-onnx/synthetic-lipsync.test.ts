@@ -8,7 +8,7 @@ import { decodeWav } from '../../../src/audio/wav.ts';
 import { loadConfig } from '../../../src/config.ts';
 import { museTalkFaceBox } from '../../../src/engines/musetalk-onnx/crop.ts';
 import { MuseTalkEngine } from '../../../src/engines/musetalk-onnx/engine.ts';
-import type { RenderEndPart } from '../../../src/engines/spec/lipsync-engine.ts';
+import type { RenderEndPart } from '../../../src/engines/interfaces/lipsync-engine.ts';
 import { ffmpegPath } from '../../../src/media/ffmpeg.ts';
 import { writeSyntheticMuseTalkModel } from '../../../src/models/synth-musetalk.ts';
 import { MUSETALK_FIXTURES } from '../../support/official-musetalk.ts';

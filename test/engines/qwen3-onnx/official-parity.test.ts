@@ -11,7 +11,7 @@ import { Qwen3ModelRuntime } from '../../../src/engines/qwen3-onnx/model-runtime
 import type { VoiceData } from '../../../src/engines/qwen3-onnx/prompt.ts';
 import { SeededRandom } from '../../../src/engines/qwen3-onnx/random.ts';
 import { probabilitiesOf, TalkerSampler } from '../../../src/engines/qwen3-onnx/sampler.ts';
-import type { Language, SpeechStreamPart, VoicePrompt } from '../../../src/engines/spec/index.ts';
+import type { Language, SpeechStreamPart, VoicePrompt } from '../../../src/engines/interfaces/index.ts';
 import { chooseProvider } from '../../../src/onnx/session-options.ts';
 import {
   OFFICIAL_SHAPES,

@@ -11,7 +11,7 @@ import type {
   SpeechRequest,
   SpeechStreamPart,
   VoicePrompt,
-} from '../../../src/engines/spec/index.ts';
+} from '../../../src/engines/interfaces/index.ts';
 import { EngineFailedError, EngineUnavailableError, ModelNotAvailableError } from '../../../src/errors.ts';
 import { chooseProvider } from '../../../src/onnx/session-options.ts';
 import { syntheticQwen3 } from '../../support/synthetic-models.ts';
