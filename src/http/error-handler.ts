@@ -74,8 +74,21 @@ export function registerErrorHandler(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    reply
-      .status(404)
-      .send({ detail: `Not Found: ${request.method} ${request.url.split('?')[0]} (see /docs)` });
+    const path = request.url.split('?')[0];
+    const allowed = ROUTE_METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
+    if (allowed.length > 0) {
+      // The path exists with other methods (a GET on a POST route): 405, and Allow says which.
+      return reply
+        .status(405)
+        .header('Allow', allowed.join(', '))
+        .send({
+          detail: `Method Not Allowed: ${request.method} ${path} (use ${allowed.join(' or ')}; see /docs)`,
+          code: 'method_not_allowed',
+        });
+    }
+    return reply.status(404).send({ detail: `Not Found: ${request.method} ${path} (see /docs)` });
   });
 }
+
+/** Methods looked up for a 405; OPTIONS is left out, as CORS answers it for any path. */
+const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;

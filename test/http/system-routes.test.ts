@@ -106,6 +106,19 @@ describe('system routes', () => {
     assert.equal(response.statusCode, 404);
     assert.match(response.json().detail, /\/docs/);
   });
+
+  it('a wrong method on a known path is a 405 whose Allow header names the right ones', async () => {
+    const post = await test.app.inject({ method: 'GET', url: '/tts/voice_clone?model_size=0.6b' });
+    assert.equal(post.statusCode, 405);
+    assert.equal(post.headers.allow, 'POST');
+    assert.match(post.json().detail, /use POST/);
+    const get = await test.app.inject({ method: 'DELETE', url: '/health' });
+    assert.equal(get.statusCode, 405);
+    assert.equal(get.headers.allow, 'GET, HEAD');
+    const withParameter = await test.app.inject({ method: 'PUT', url: '/load/base_0.6b' });
+    assert.equal(withParameter.statusCode, 405);
+    assert.equal(withParameter.headers.allow, 'POST');
+  });
 });
 
 describe('CORS with a list of origins', () => {
