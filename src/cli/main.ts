@@ -20,6 +20,12 @@ function configOrExit(): Config {
   }
 }
 
+// `npm run cli -- config | head`: a reader that stops early is not an error (no EPIPE stack trace).
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const program = new Command()
   .name('npm run cli --')
   .description('Voice clone and talking-head server: serve, manage models, speak');
