@@ -3,6 +3,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ServerError } from '../errors.ts';
 import { pydanticItems, type SchemaIssue } from './pydantic-error-items.ts';
 import { RequestValidationError } from './request-validation-error.ts';
+import { logFailure } from '../observability/log-failure.ts';
 
 /** Where FastAPI puts a field in `loc`. */
 const LOCATION: Record<string, string> = {
@@ -41,7 +42,7 @@ export function registerErrorHandler(app: FastifyInstance): void {
     }
     if (error instanceof ServerError) {
       if (error.retryAfterSeconds !== undefined) reply.header('Retry-After', String(error.retryAfterSeconds));
-      if (error.statusCode >= 500) request.log.warn({ err: error }, error.message);
+      if (error.statusCode >= 500) logFailure(request.log, error, 'request failed');
       const message = error.expose ? error.message : `internal error (request ${request.id})`;
       return reply.status(error.statusCode).send({ detail: message, code: error.code });
     }

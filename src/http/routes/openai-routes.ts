@@ -10,6 +10,7 @@ import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
 import { responseOutlet, roomToSend } from '../stream-backpressure.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
 import { cacheHeader, referenceWarningsHeader } from '../response-headers.ts';
+import { logFailure } from '../../observability/log-failure.ts';
 
 export interface OpenAiRoutesOptions {
   speech: SpeechService;
@@ -126,7 +127,7 @@ export const openAiRoutes: FastifyPluginAsync<OpenAiRoutesOptions> = async (app,
           }
           raw.end();
         } catch (error) {
-          request.log.warn({ err: error }, 'speech stream failed');
+          logFailure(request.log, error, 'speech stream failed');
           raw.destroy(); // mid-stream, cutting the connection is the only way to say the audio is incomplete
         }
         return;
@@ -145,7 +146,7 @@ export const openAiRoutes: FastifyPluginAsync<OpenAiRoutesOptions> = async (app,
           usage: { input_characters: body.input.length, output_bytes: bytes },
         });
       } catch (error) {
-        request.log.warn({ err: error }, 'speech stream failed');
+        logFailure(request.log, error, 'speech stream failed');
         sse.sendData({ type: 'error', error: publicError(error, `request ${request.id}`) });
       } finally {
         sse.end();

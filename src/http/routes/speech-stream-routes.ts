@@ -23,6 +23,7 @@ import {
   type SessionConfig,
 } from '../speech-stream-protocol.ts';
 import { roomToSend } from '../stream-backpressure.ts';
+import { logFailure } from '../../observability/log-failure.ts';
 
 export { MAX_STREAM_MESSAGE_BYTES } from '../speech-stream-protocol.ts';
 
@@ -89,7 +90,7 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
     };
     const fail = (error: unknown) => {
       if (signal.aborted) return;
-      request.log.warn({ err: error }, 'speech stream session failed');
+      logFailure(request.log, error, 'speech stream session failed');
       send(errorMessage(error, `request ${request.id}`));
       controller.abort();
       socket.close(closeCodeFor(error));
@@ -147,7 +148,7 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
         // Stopped by input.cancel or by the end of the session: nothing failed.
         if (turnSignal.aborted) return;
         // As vLLM-Omni does: the sentence fails, the session goes on with the next one.
-        request.log.warn({ err: error, ...place }, 'speech stream sentence failed');
+        logFailure(request.log, error, 'speech stream sentence failed', place);
         if (!started) send(audioStart(place, text, config.response_format));
         send(errorMessage(error, `request ${request.id}`, sentBytes > 0));
         send(audioDone(place, sentBytes, true));

@@ -14,6 +14,7 @@ import {
 import { modelKeyForSize, speechJobFromBody } from '../speech-job-from-body.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
 import { cacheHeader, referenceWarningsHeader } from '../response-headers.ts';
+import { logFailure } from '../../observability/log-failure.ts';
 
 export interface TtsRoutesOptions {
   speech: SpeechService;
@@ -176,7 +177,7 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
         }
         sse.send('done', { total_time: Number(seconds(startedAt)), total_chunks: chunkIndex });
       } catch (error) {
-        request.log.warn({ err: error }, 'speech stream failed');
+        logFailure(request.log, error, 'speech stream failed');
         sse.send('error', publicError(error, `request ${request.id}`));
       } finally {
         sse.end();

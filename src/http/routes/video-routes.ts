@@ -14,6 +14,7 @@ import {
 import { InvalidInputError, publicError } from '../../errors.ts';
 import { requestSignal } from '../request-signal.ts';
 import { videoJobFromRequest } from '../video-form.ts';
+import { logFailure } from '../../observability/log-failure.ts';
 
 export interface VideoRoutesOptions {
   video: VideoService;
@@ -106,7 +107,7 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
         );
         sse.send('done', await files.keep(result));
       } catch (error) {
-        request.log.warn({ err: error }, 'video stream failed');
+        logFailure(request.log, error, 'video stream failed');
         sse.send('error', publicError(error, `request ${request.id}`));
       } finally {
         sse.end();
