@@ -24,6 +24,8 @@ interface Waiter {
   resolve: (release: () => void) => void;
   reject: (error: Error) => void;
   signal: AbortSignal | undefined;
+  /** A resumed request (see `resume`), queued ahead of new ones. */
+  ahead: boolean;
   onAbort: () => void;
 }
 
@@ -67,15 +69,34 @@ export class AdmissionQueue {
         ),
       );
     }
+    return this.wait(signal, 'behind');
+  }
+
+  /**
+   * A slot for a request that gave its own up while its client was behind (see EngineSlot): it
+   * waits ahead of new requests and is never refused, as its stream has already begun.
+   */
+  resume(signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(new CancelledError());
+    if (this.active < this.options.concurrency) {
+      this.active += 1;
+      return Promise.resolve(this.releaser());
+    }
+    return this.wait(signal, 'ahead');
+  }
+
+  private wait(signal: AbortSignal | undefined, place: 'ahead' | 'behind'): Promise<() => void> {
     const queuedAt = performance.now();
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         resolve: (release) => {
-          this.options.onOutcome?.({ waitedSeconds: (performance.now() - queuedAt) / 1000 });
+          if (place === 'behind')
+            this.options.onOutcome?.({ waitedSeconds: (performance.now() - queuedAt) / 1000 });
           resolve(release);
         },
         reject,
         signal,
+        ahead: place === 'ahead',
         onAbort: () => {
           const index = this.waiters.indexOf(waiter);
           if (index >= 0) this.waiters.splice(index, 1);
@@ -83,7 +104,10 @@ export class AdmissionQueue {
         },
       };
       signal?.addEventListener('abort', waiter.onAbort, { once: true });
-      this.waiters.push(waiter);
+      // Resumed requests go after other resumed ones, before every new request.
+      const firstNew = this.waiters.findIndex((other) => !other.ahead);
+      if (place === 'ahead' && firstNew >= 0) this.waiters.splice(firstNew, 0, waiter);
+      else this.waiters.push(waiter);
     });
   }
 

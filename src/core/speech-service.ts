@@ -8,6 +8,8 @@ import type {
 } from '../engines/interfaces/index.ts';
 import { CancelledError, EngineFailedError, InvalidInputError } from '../errors.ts';
 import type { AdmissionQueue } from './admission.ts';
+import { EngineSlot } from './engine-slot.ts';
+import { readAhead } from './read-ahead.ts';
 import type { SpeechEvent, SpeechItem, SpeechJob } from './speech-job.ts';
 import type { WorkObserver } from './work-observer.ts';
 import { SpeechResultCache } from './speech-result-cache.ts';
@@ -47,6 +49,11 @@ export interface SpeechServiceOptions {
   observer?: WorkObserver;
   /** Finished speech for requests whose client chose the seed; absent: nothing is kept. */
   results?: SpeechResultCache;
+  /**
+   * How long a finished sentence may wait for its client before the request gives its engine slot
+   * up (EngineSlot); default 1000 ms.
+   */
+  slotGraceMs?: number;
 }
 
 interface PreparedItem {
@@ -81,7 +88,8 @@ export class SpeechService {
   /**
    * Waits for an engine slot, then does everything that can fail because of the input (text,
    * reference audio, voice prompt) before any audio is produced, so such failures are plain 4xx
-   * answers rather than errors in the middle of a stream. The slot is held until `events` ends.
+   * answers rather than errors in the middle of a stream. The slot is held while the engine works
+   * for the request: a client that falls behind gives it up between sentences (EngineSlot).
    */
   async open(job: SpeechJob, signal: AbortSignal): Promise<OpenedSpeech> {
     const arrivedAt = performance.now();
@@ -116,7 +124,8 @@ export class SpeechService {
         });
         return { ...opened, fromCache: true, events: replay(cached, signal) };
       }
-      const events = this.produce(job, items, sampleRate, signal, release, arrivedAt);
+      const slot = new EngineSlot(this.options.admission, release, this.options.slotGraceMs ?? 1000);
+      const events = this.produce(job, items, sampleRate, signal, slot, arrivedAt);
       handedOver = true;
       return {
         ...opened,
@@ -276,7 +285,7 @@ export class SpeechService {
     items: PreparedItem[],
     sampleRate: number,
     signal: AbortSignal,
-    release: () => void,
+    slot: EngineSlot,
     arrivedAt: number,
   ): AsyncGenerator<SpeechEvent> {
     const startedAt = performance.now();
@@ -293,16 +302,24 @@ export class SpeechService {
         for (let sentenceIndex = 0; sentenceIndex < sentences.length; sentenceIndex += 1) {
           if (signal.aborted) throw new CancelledError();
           const sentence = sentences[sentenceIndex];
-          const stream = this.options.engine.generate(
-            {
-              model: job.model,
-              text: sentence,
-              language: item.language ?? job.language,
-              voice,
-              sampling: { ...job.sampling, seed: job.seed + sentenceIndex },
-              streaming: job.streaming,
-            },
+          await slot.hold(signal);
+          // The engine's sentence is read to its end at the engine's pace, so that its slot can go to
+          // another request while this client is behind (a reader that stalls must not starve others).
+          const stream = readAhead(
+            (sentenceSignal) =>
+              this.options.engine.generate(
+                {
+                  model: job.model,
+                  text: sentence,
+                  language: item.language ?? job.language,
+                  voice,
+                  sampling: { ...job.sampling, seed: job.seed + sentenceIndex },
+                  streaming: job.streaming,
+                },
+                sentenceSignal,
+              ),
             signal,
+            () => slot.engineIdle(),
           );
           let firstPart = true;
           for await (const part of stream) {
@@ -325,7 +342,7 @@ export class SpeechService {
       failed = !signal.aborted && !(error instanceof CancelledError);
       throw error;
     } finally {
-      release();
+      slot.giveUp();
       this.options.observer?.speechFinished({
         model: job.model,
         // A consumer that stops reading (a client gone) ends the stream early without an error.

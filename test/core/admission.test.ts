@@ -21,6 +21,22 @@ describe('AdmissionQueue', () => {
     assert.equal(queue.snapshot().active, 0);
   });
 
+  it('puts a resumed request ahead of new ones, after other resumed ones, and never refuses it', async () => {
+    const queue = new AdmissionQueue({ name: 'test', concurrency: 1, maxPending: 1 });
+    const order: string[] = [];
+    const release = await queue.acquire();
+    const newcomer = queue.acquire().then((next) => (order.push('new'), next));
+    const first = queue.resume().then((next) => (order.push('resumed 1'), next));
+    const second = queue.resume().then((next) => (order.push('resumed 2'), next));
+    assert.equal(queue.snapshot().pending, 3, 'resumed requests pass the QUEUE_MAX_PENDING limit');
+    release();
+    (await first)();
+    (await second)();
+    (await newcomer)();
+    assert.deepEqual(order, ['resumed 1', 'resumed 2', 'new']);
+    assert.equal(queue.snapshot().active, 0);
+  });
+
   it('refuses with EngineOverloadedError and a Retry-After when the queue is full', async () => {
     const queue = new AdmissionQueue({ name: 'test', concurrency: 1, maxPending: 1 });
     const release = await queue.acquire();

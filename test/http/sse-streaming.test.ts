@@ -181,6 +181,54 @@ describe('a streaming client that does not read', () => {
   }
 });
 
+describe('a client that stops reading and the engine slot', () => {
+  it('gives the slot up while it is behind, so a request queued behind it is served, and goes on when it reads again', async () => {
+    const text = Array.from({ length: 300 }, (_, i) => `${i + 1}번째 문장.`).join(' ');
+    const engine = new FakeTtsEngine({ partsPerSentence: 20 });
+    // A long stall timeout: the stalled stream stays open all through this test.
+    const test = await buildTestApp({
+      engine,
+      environment: { STREAM_STALL_TIMEOUT_S: '60', QUEUE_CONCURRENCY: '1' },
+    });
+    try {
+      const baseUrl = await test.app.listen({ host: '127.0.0.1', port: 0 });
+      const request = http.request(`${baseUrl}/tts/voice_clone/sse?model_size=0.6b`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+      });
+      request.on('error', () => {});
+      const stalled = new Promise<http.IncomingMessage>((resolve) =>
+        request.on('response', (response) => {
+          response.pause();
+          resolve(response);
+        }),
+      );
+      request.end(JSON.stringify({ ...SEED_BODY, text }));
+      const response = await stalled;
+      await sleep(1500);
+      const startedWhileStalled = engine.requests.length;
+      assert.ok(startedWhileStalled < 300, `generation paused (${startedWhileStalled} of 300 sentences)`);
+      const next = await Promise.race([
+        test.app.inject({ method: 'POST', url: '/tts/voice_clone', payload: SEED_BODY }),
+        sleep(8000).then(() => assert.fail('the stalled stream still holds the only engine slot')),
+      ]);
+      assert.equal(next.statusCode, 200);
+      // The client reads again: its stream takes a slot back and finishes with `done`.
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.resume();
+      await Promise.race([
+        new Promise<void>((resolve) => response.on('end', () => resolve())),
+        sleep(30000).then(() => assert.fail('the resumed stream did not finish')),
+      ]);
+      assert.match(body, /event: done/);
+    } finally {
+      await test.close();
+    }
+  });
+});
+
 describe('SSE timing', () => {
   it('reports in each audio event the time that chunk took (the seed page adds them up)', async () => {
     const engine = new FakeTtsEngine({ partDelayMs: 60 });
