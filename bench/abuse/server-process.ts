@@ -6,10 +6,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** The server as its users run it: its own process, so its memory and its exit are its own. */
 export interface ServerProcess {
   base: string;
+  /** The process started: the server itself, or what runs it (npm, for `npm start`). */
+  pid: number;
   /** Resident memory now, in MB (Linux: /proc; elsewhere undefined). */
   rssMb(): number | undefined;
-  /** SIGTERM, then the exit code and how long the exit took. */
-  terminate(timeoutMs: number): Promise<{ code: number | null; signal: string | null; seconds: number }>;
+  /** SIGTERM (or `signal`), then the exit code and how long the exit took. */
+  terminate(
+    timeoutMs: number,
+    signal?: NodeJS.Signals,
+  ): Promise<{ code: number | null; signal: string | null; seconds: number }>;
   kill(): void;
   /** The end of what it logged. */
   output(): string;
@@ -23,9 +28,21 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startServerProcess(environment: Record<string, string>): Promise<ServerProcess> {
+/** How the server is started by default: from the sources, through tsx (what `npm run dev` runs). */
+export const FROM_SOURCES = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'serve'];
+/** The build in dist/ with plain node (what `npm start` runs after building). */
+export const FROM_BUILD = [process.execPath, 'dist/cli/main.js', 'serve'];
+
+export async function startServerProcess(
+  environment: Record<string, string>,
+  command: string[] = FROM_SOURCES,
+  /** cwd: where to start it (default: here); startTimeoutMs: how long it may take to answer /health. */
+  options: { cwd?: string; startTimeoutMs?: number } = {},
+): Promise<ServerProcess> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+  const [program, ...args] = command;
+  const child: ChildProcess = spawn(program!, args, {
+    cwd: options.cwd,
     env: { ...process.env, ...environment, TTS_HOST: '127.0.0.1', TTS_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -37,7 +54,7 @@ export async function startServerProcess(environment: Record<string, string>): P
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60000;
+  const deadline = Date.now() + (options.startTimeoutMs ?? 60000);
   for (;;) {
     const status = await fetch(`${base}/health`, { signal: AbortSignal.timeout(2000) }).then(
       (response) => response.status,
@@ -52,6 +69,7 @@ export async function startServerProcess(environment: Record<string, string>): P
   }
   return {
     base,
+    pid: child.pid!,
     rssMb: () => {
       try {
         const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
@@ -61,9 +79,9 @@ export async function startServerProcess(environment: Record<string, string>): P
         return undefined;
       }
     },
-    terminate: async (timeoutMs) => {
+    terminate: async (timeoutMs, signal = 'SIGTERM') => {
       const startedAt = performance.now();
-      child.kill('SIGTERM');
+      child.kill(signal);
       const result = await Promise.race([exited, sleep(timeoutMs, undefined, { ref: false })]);
       if (!result) {
         child.kill('SIGKILL');

@@ -1,6 +1,15 @@
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { CancelledError, EngineFailedError, EngineUnavailableError, ServerError } from '../errors.ts';
+
+/**
+ * The worker module `name` (no extension) beside the module at `base` (its import.meta.url), with that
+ * module's own extension: `.ts` when run from src/ through tsx, `.js` when run from the build in dist/.
+ */
+export function workerScript(name: string, base: string): URL {
+  return new URL(`${name}${path.extname(new URL(base).pathname)}`, base);
+}
 
 /** What a job hears from its worker: messages, or that the worker died under it. */
 export interface JobListener<Response> {
@@ -45,9 +54,14 @@ export class WorkerPool<Response extends { type: string; jobId?: number }> {
 
   private spawn(): Promise<PooledWorker<Response>> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), {
-        workerData: { ...(this.options.workerData as object), script: this.options.script.href },
-      });
+      const { script, workerData } = this.options;
+      // The build (dist/, plain node) starts its JavaScript worker as it is; in development the
+      // TypeScript worker starts through worker-entry.mjs, which registers tsx in the worker first.
+      const worker = script.pathname.endsWith('.ts')
+        ? new Worker(new URL('./worker-entry.mjs', import.meta.url), {
+            workerData: { ...(workerData as object), script: script.href },
+          })
+        : new Worker(script, { workerData });
       const pooled: PooledWorker<Response> = { worker, busy: false, listeners: new Map() };
       let ready = false;
       worker.on(
