@@ -213,7 +213,11 @@ const variables = {
     'on SIGTERM/SIGINT, how long running requests may finish before they are ended with an error',
   ],
   REQUEST_TIMEOUT_MS: [integer(1000, 3600000), '600000', 'longest a synthesis may run'],
-  FFMPEG_PATH: [z.string(), '', 'ffmpeg binary (default: the one the npm package ships)'],
+  FFMPEG_PATH: [
+    z.string(),
+    '',
+    'ffmpeg binary, used as given; empty: ffmpeg on PATH if 5.1 or newer with the needed encoders, else the old one the npm package ships (see the README)',
+  ],
   PRONUNCIATION_LEXICON_FILE: [z.string(), '', 'JSON file {"word": "reading"} applied to every request'],
   CACHE_DIR: [z.string().min(1), 'cache', 'voice prompts and prepared avatars'],
   VOICE_CACHE_DISK_MB: [

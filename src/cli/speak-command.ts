@@ -6,6 +6,7 @@ import { ReferenceAudioResolver, referenceAudioOptionsFromConfig } from '../core
 import { Qwen3OnnxEngine } from '../engines/qwen3-onnx/engine.ts';
 import { LANGUAGES, type Language } from '../engines/interfaces/tts-engine.ts';
 import { readQwen3Manifest } from '../models/qwen3-manifest.ts';
+import { setUpFfmpeg } from '../media/ffmpeg-choice.ts';
 
 export interface SpeakOptions {
   model: string;
@@ -45,6 +46,8 @@ export async function runSpeakCommand(options: SpeakOptions, config: Config): Pr
   const seed = integer(options.seed, '--seed') ?? 0;
   const maxNewTokens = integer(options.maxNewTokens, '--max-new-tokens');
 
+  // The voice file may need ffmpeg to decode: the same choice as the server's, warnings included.
+  await setUpFfmpeg(config, { info: () => {}, warn: (message) => console.warn(`ffmpeg: ${message}`) });
   const voicePath = path.resolve(options.voice);
   const references = new ReferenceAudioResolver({
     ...referenceAudioOptionsFromConfig(config),

@@ -2,25 +2,48 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { CancelledError, InvalidInputError } from '../errors.ts';
 
-let resolvedPath: string | undefined;
-let configuredPath = '';
+let bundledPath: string | undefined;
+let chosen: { source: FfmpegSource; path: string; version: string } | undefined;
 
-/** Called once at startup with FFMPEG_PATH (empty: use the bundled binary). */
-export function configureFfmpeg(path: string): void {
-  configuredPath = path;
+/** Where the ffmpeg in use came from: set as FFMPEG_PATH, found on PATH, or the npm package's build. */
+export type FfmpegSource = 'FFMPEG_PATH' | 'system' | 'bundled';
+
+/**
+ * The static build that the npm package @ffmpeg-installer/ffmpeg ships (from 2018), so that
+ * `npm install` alone is enough. Throws where that package has no build for this platform.
+ */
+export function bundledFfmpegPath(): string {
+  if (!bundledPath) {
+    const require = createRequire(import.meta.url);
+    try {
+      bundledPath = (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+    } catch (error) {
+      // The package throws strings ("Unsupported platform/architecture: …").
+      throw new Error(
+        `the bundled ffmpeg is not available: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  }
+  return bundledPath;
+}
+
+/** Called once at startup with the ffmpeg that `chooseFfmpeg` picked (see ffmpeg-choice.ts). */
+export function useFfmpeg(choice: { source: FfmpegSource; path: string; version: string }): void {
+  chosen = { source: choice.source, path: choice.path, version: choice.version };
+}
+
+/** The ffmpeg in use, without its path (for /info); version null until startup has probed it. */
+export function currentFfmpeg(): { source: FfmpegSource; version: string | null } {
+  return chosen ? { source: chosen.source, version: chosen.version } : { source: 'bundled', version: null };
 }
 
 /**
- * The ffmpeg binary: FFMPEG_PATH if set (e.g. Debian's ffmpeg), else the static build that the npm
- * package @ffmpeg-installer/ffmpeg ships, so `npm install` alone is enough.
+ * The ffmpeg binary that every spawn uses: the one chosen at startup (FFMPEG_PATH, a recent enough
+ * system ffmpeg, or the bundled build; see ffmpeg-choice.ts), else the bundled build.
  */
 export function ffmpegPath(): string {
-  if (configuredPath) return configuredPath;
-  if (!resolvedPath) {
-    const require = createRequire(import.meta.url);
-    resolvedPath = (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
-  }
-  return resolvedPath;
+  return chosen?.path ?? bundledFfmpegPath();
 }
 
 export interface RunFfmpegOptions {
