@@ -16,6 +16,7 @@ import { Metrics } from './observability/metrics.ts';
 import { VoiceLibrary } from './core/voice-library.ts';
 import { SpeechResultCache } from './core/speech-result-cache.ts';
 import { VoiceCallbackLedger } from './core/voice-callbacks.ts';
+import { setUpFfmpeg } from './media/ffmpeg-choice.ts';
 
 /** Chooses and starts the configured engines; the only place that knows concrete engine classes. */
 async function createTtsEngine(config: Config, logger: Logger): Promise<TtsEngine> {
@@ -46,6 +47,11 @@ export async function createServices(
   logger: Logger,
   overrides: { engine?: TtsEngine; lipsync?: LipsyncEngine; text?: TextPreparer } = {},
 ): Promise<ComposedServices> {
+  // First, so that an FFMPEG_PATH that does not run stops startup before models load.
+  await setUpFfmpeg(config, {
+    info: (message) => logger.info(message),
+    warn: (message) => logger.warn(message),
+  });
   const engine = overrides.engine ?? (await createTtsEngine(config, logger));
   // Remote engines load their own model; only the embedded engine is preloaded here.
   if (!overrides.engine && config.TTS_ENGINE === 'embedded') await preloadModels(engine, config, logger);
@@ -58,10 +64,11 @@ export async function createServices(
     onOutcome: (outcome) => metrics?.admission('speech', outcome),
   });
   metrics?.watchQueue('speech', admission);
+  const references = new ReferenceAudioResolver(referenceAudioOptionsFromConfig(config));
   const speech = new SpeechService({
     engine,
     admission,
-    references: new ReferenceAudioResolver(referenceAudioOptionsFromConfig(config)),
+    references,
     text,
     pauseMs: config.SENTENCE_PAUSE_MS,
     maxTextLength: config.MAX_TEXT_LENGTH,
@@ -124,7 +131,12 @@ export async function createServices(
     videoFiles,
     videoJobs,
     metrics,
-    voices: new VoiceLibrary(config.REF_AUDIO_DIR),
+    voices: new VoiceLibrary(config.REF_AUDIO_DIR, {
+      // A saved voice is checked as a reference sent with a request is (content, size, duration).
+      decode: (bytes, signal) => references.decodeBytes(bytes, signal, 'audio_sample'),
+      maxBytes: config.REF_AUDIO_MAX_BYTES,
+      maxTranscriptLength: config.MAX_REF_TEXT_LENGTH,
+    }),
     callbacks,
     async close() {
       videoJobs?.close();

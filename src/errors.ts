@@ -38,7 +38,7 @@ export class ServerError extends Error {
 export class InvalidInputError extends ServerError {
   constructor(
     message: string,
-    options: { code?: string; statusCode?: 400 | 404 | 413 | 415 | 422; cause?: unknown } = {},
+    options: { code?: string; statusCode?: 400 | 404 | 409 | 413 | 415 | 422; cause?: unknown } = {},
   ) {
     super(message, {
       code: options.code ?? 'invalid_input',

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { createServices } from './app-services.ts';
+import { ensureDataFolders } from './core/data-folders.ts';
 import type { Config } from './config.ts';
 import { buildApp } from './http/app.ts';
 import { shutDown } from './shutdown.ts';
@@ -7,6 +8,7 @@ import { shutDown } from './shutdown.ts';
 /** Starts the server and shuts it down in order on SIGINT/SIGTERM (see shutDown). */
 export async function startServer(config: Config): Promise<void> {
   const logger = pino({ level: config.LOG_LEVEL });
+  await ensureDataFolders(config, logger);
   const services = await createServices(config, logger);
   const app = await buildApp(services, { logger: { level: config.LOG_LEVEL } });
   let stopping = false;
@@ -31,4 +33,14 @@ export async function startServer(config: Config): Promise<void> {
     `serving on http://${config.TTS_HOST}:${config.TTS_PORT} (docs at /docs, try it at /ui); speech engine: ${services.engine.name}` +
       (services.video ? `; video engine: ${services.video.engine.name}` : ''),
   );
+  const voices = await services.voices.list();
+  if (voices.length === 0)
+    app.log.info(`no voices yet in ${config.REF_AUDIO_DIR} (REF_AUDIO_DIR). ${services.voices.howToAdd()}`);
+  else
+    app.log.info(
+      `${voices.length} voices in ${config.REF_AUDIO_DIR}: ${voices
+        .slice(0, 20)
+        .map((voice) => voice.name)
+        .join(', ')}${voices.length > 20 ? ', …' : ''}`,
+    );
 }

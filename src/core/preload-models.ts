@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config.ts';
+import { modelDirectory, type Config } from '../config.ts';
+import { installHint } from '../models/install-hint.ts';
 import type { TtsEngine } from '../engines/interfaces/tts-engine.ts';
 
 /**
@@ -14,9 +15,14 @@ export async function preloadModels(engine: TtsEngine, config: Config, logger: L
       ? models.filter((model) => model.installed)
       : models.filter((model) => model.key === config.TTS_DEFAULT_MODEL);
   if (wanted.length === 0 || wanted.every((model) => !model.installed)) {
+    const key = config.TTS_DEFAULT_MODEL === 'base_1.7b' ? 'base_1.7b' : 'base_0.6b';
     logger.warn(
       `no speech model is installed (TTS_DEFAULT_MODEL=${config.TTS_DEFAULT_MODEL}): the TTS endpoints answer 503 ` +
-        'until one is. Install one with `npm run cli -- models pull base_0.6b`, or set MODEL_0_6B_BASE to an exported model.',
+        `until one is. To install one, ${installHint(
+          key,
+          modelDirectory(config, key),
+          key === 'base_1.7b' ? 'MODEL_1_7B_BASE' : 'MODEL_0_6B_BASE',
+        )}.`,
     );
     return;
   }

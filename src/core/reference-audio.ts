@@ -76,10 +76,17 @@ export class ReferenceAudioResolver {
 
   async resolve(value: string, signal: AbortSignal): Promise<ReferenceAudio> {
     const trimmed = value.trim();
-    const bytes = await this.fetchBytes(trimmed, signal);
+    return this.decodeBytes(await this.fetchBytes(trimmed, signal), signal);
+  }
+
+  /**
+   * Checks and decodes audio already in hand (an upload) within the same limits as `resolve`;
+   * `field` names the input in error messages.
+   */
+  async decodeBytes(bytes: Buffer, signal: AbortSignal, field = 'ref_audio'): Promise<ReferenceAudio> {
     if (bytes.length > this.options.maxBytes) {
       throw new InvalidInputError(
-        `ref_audio is ${bytes.length} bytes; the limit is ${this.options.maxBytes} (REF_AUDIO_MAX_BYTES). Send a shorter recording.`,
+        `${field} is ${bytes.length} bytes; the limit is ${this.options.maxBytes} (REF_AUDIO_MAX_BYTES). Send a shorter recording.`,
         { code: 'ref_audio_too_large', statusCode: 413 },
       );
     }
@@ -91,7 +98,7 @@ export class ReferenceAudioResolver {
       this.cache.set(key, cached);
       return cached;
     }
-    const decoded = await this.decode(bytes, signal);
+    const decoded = await this.decode(bytes, signal, field);
     this.remember(key, decoded);
     return decoded;
   }
@@ -152,7 +159,8 @@ export class ReferenceAudioResolver {
           `${JSON.stringify(name)} was looked up in REF_AUDIO_DIR and is not there`
         : `ref_audio file ${JSON.stringify(path.relative(root, candidate))} was not found in REF_AUDIO_DIR`;
       throw new InvalidInputError(
-        `${where}: copy the recording into REF_AUDIO_DIR, or send a URL or base64 audio`,
+        `${where}: copy the recording into REF_AUDIO_DIR or save it as a voice ` +
+          '(on the try-it page at /ui, or with POST /v1/audio/voices), or send a URL or base64 audio',
         { code: 'ref_audio_not_found', statusCode: 404 },
       );
     }
@@ -171,11 +179,12 @@ export class ReferenceAudioResolver {
     return readFile(realFile);
   }
 
-  private async decode(bytes: Buffer, signal: AbortSignal): Promise<ReferenceAudio> {
+  private async decode(bytes: Buffer, signal: AbortSignal, field: string): Promise<ReferenceAudio> {
     const format = sniffAudioFormat(bytes);
     if (!format) {
       throw new InvalidInputError(
-        'ref_audio is not audio this server can read: send WAV, MP3, FLAC, OGG or M4A (as a path, a URL or base64)',
+        `${field} is not audio this server can read: send WAV, MP3, FLAC, OGG, M4A or WebM` +
+          (field === 'ref_audio' ? ' (as a path, a URL or base64)' : ''),
         { code: 'invalid_audio', statusCode: 422 },
       );
     }
@@ -187,18 +196,18 @@ export class ReferenceAudioResolver {
       // Short clips resample here in a few milliseconds; longer ones go to ffmpeg, off the event loop.
       samples = resample(wav.samples, wav.sampleRate, SAMPLE_RATE);
     } else {
-      if (wav) this.checkDuration(wav.samples.length / wav.sampleRate);
+      if (wav) this.checkDuration(wav.samples.length / wav.sampleRate, field);
       samples = await decodeAudioWithFfmpeg(bytes, {
         sampleRate: SAMPLE_RATE,
         signal,
         maxSeconds: this.options.maxSeconds,
       });
     }
-    this.checkDuration(samples.length / SAMPLE_RATE);
+    this.checkDuration(samples.length / SAMPLE_RATE, field);
     let peak = 0;
     for (const sample of samples) peak = Math.max(peak, Math.abs(sample));
     if (peak < 1e-3) {
-      throw new InvalidInputError('ref_audio is silent: send a recording of the voice to clone', {
+      throw new InvalidInputError(`${field} is silent: send a recording of the voice to clone`, {
         code: 'silent_audio',
         statusCode: 422,
       });
@@ -214,11 +223,11 @@ export class ReferenceAudioResolver {
     };
   }
 
-  private checkDuration(seconds: number): void {
+  private checkDuration(seconds: number, field: string): void {
     const { minSeconds, maxSeconds } = this.options;
     if (seconds < minSeconds || seconds > maxSeconds) {
       throw new InvalidInputError(
-        `ref_audio is ${seconds.toFixed(2)} s long; it must be between ${minSeconds} and ${maxSeconds} s ` +
+        `${field} is ${seconds.toFixed(2)} s long; it must be between ${minSeconds} and ${maxSeconds} s ` +
           '(REF_AUDIO_MIN_SECONDS, REF_AUDIO_MAX_SECONDS). 3–10 s of clear speech works best.',
         { code: 'ref_audio_duration', statusCode: 422 },
       );

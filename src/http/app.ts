@@ -3,7 +3,7 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config } from '../config.ts';
 import type { AdmissionQueue } from '../core/admission.ts';
 import type { SpeechService, TextPreparer } from '../core/speech-service.ts';
@@ -20,6 +20,7 @@ import { metricsRoutes, recordRequestMetrics } from './routes/metrics-routes.ts'
 import { requireApiKey } from './api-key.ts';
 import type { TtsEngine } from '../engines/interfaces/tts-engine.ts';
 import { registerErrorHandler } from './error-handler.ts';
+import { openApiOptions } from './openapi/document.ts';
 import { requestForLog } from '../observability/log-redaction.ts';
 import { systemRoutes } from './routes/system-routes.ts';
 import { textRoutes } from './routes/text-routes.ts';
@@ -111,17 +112,7 @@ export async function buildApp(
   await app.register(multipart, {
     limits: { fileSize: config.VIDEO_MAX_UPLOAD_BYTES, files: 2, fields: 32, fieldSize: bodyLimit(config) },
   });
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'Voice clone and talking-head server',
-        description:
-          'Qwen3-TTS voice cloning with optional lip-synced MP4 video; compatible with the seed API.',
-        version: '0.1.0',
-      },
-    },
-    transform: jsonSchemaTransform,
-  });
+  await app.register(swagger, openApiOptions({ apiKeyRequired: Boolean(config.API_KEY) }));
   await app.register(swaggerUi, { routePrefix: '/docs' });
   // Where FastAPI (the seed's framework) serves the document, so its clients and tools find it.
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

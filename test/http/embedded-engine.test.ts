@@ -24,6 +24,11 @@ describe('the seed API served by the embedded engine', () => {
     const health = (await test.app.inject({ method: 'GET', url: '/health' })).json();
     assert.deepEqual(health.models_loaded, ['base_0.6b']);
     assert.equal(health.engine.name, 'qwen3-onnx');
+    // Its manifest says synthetic: /health and /info say it speaks noise.
+    assert.deepEqual(health.synthetic_models, ['base_0.6b']);
+    const info = (await test.app.inject({ method: 'GET', url: '/info' })).json();
+    assert.deepEqual(info.synthetic_models, ['base_0.6b']);
+    assert.equal(info.models[0].synthetic, true);
   });
 
   it("answers the guide's curl example with WAV audio from the full loop, reproducibly per seed", async () => {

@@ -57,11 +57,17 @@ describe('OpenAI-compatible speech API', () => {
   });
   after(async () => test.close());
 
-  it('lists the audio files in REF_AUDIO_DIR as voices, saying which have a transcript', async () => {
+  it('lists the audio files in REF_AUDIO_DIR as voices, with their transcripts', async () => {
     const response = await test.app.inject({ method: 'GET', url: '/v1/audio/voices' });
     assert.deepEqual(response.json(), {
       voices: [
-        { id: 'interviewer', name: 'interviewer', file: 'interviewer.wav', has_transcript: true },
+        {
+          id: 'interviewer',
+          name: 'interviewer',
+          file: 'interviewer.wav',
+          has_transcript: true,
+          ref_text: '안녕하세요, 반갑습니다.',
+        },
         { id: 'sample(1)', name: 'sample(1)', file: 'sample(1).mp3', has_transcript: false },
       ],
     });

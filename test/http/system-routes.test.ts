@@ -64,9 +64,36 @@ describe('system routes', () => {
     try {
       const response = await other.app.inject({ method: 'POST', url: '/load/base_0.6b' });
       assert.equal(response.statusCode, 503);
-      assert.match(response.json().detail, /models pull base_0\.6b/);
+      assert.match(response.json().detail, /npm run cli -- models pull base_0\.6b/);
+      assert.match(response.json().detail, /npm run cli -- models synth base_0\.6b --out \S+/);
       const ready = await other.app.inject({ method: 'GET', url: '/ready' });
       assert.equal(ready.statusCode, 503);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('says in /health and /info when a loaded model is synthetic (it speaks noise)', async () => {
+    const health = (await test.app.inject({ method: 'GET', url: '/health' })).json();
+    assert.deepEqual(health.synthetic_models, []);
+    const other = await buildTestApp({ engine: new FakeTtsEngine({ synthetic: ['base_0.6b'] }) });
+    try {
+      assert.deepEqual(
+        (await other.app.inject({ method: 'GET', url: '/health' })).json().synthetic_models,
+        [],
+      );
+      await other.app.inject({ method: 'POST', url: '/load/base_0.6b' });
+      const loaded = (await other.app.inject({ method: 'GET', url: '/health' })).json();
+      assert.equal(loaded.status, 'ok');
+      assert.deepEqual(loaded.models_loaded, ['base_0.6b']);
+      assert.deepEqual(loaded.synthetic_models, ['base_0.6b']);
+      const info = (await other.app.inject({ method: 'GET', url: '/info' })).json();
+      assert.deepEqual(info.synthetic_models, ['base_0.6b']);
+      assert.equal(info.models.find((model: { key: string }) => model.key === 'base_0.6b').synthetic, true);
+      assert.equal(
+        info.models.find((model: { key: string }) => model.key === 'base_1.7b').synthetic,
+        undefined,
+      );
     } finally {
       await other.close();
     }

@@ -22,6 +22,8 @@ export interface FakeEngineOptions {
   partsPerSentence?: number;
   /** Throw after this many parts of a request (to test mid-stream failures). */
   failAfterParts?: number;
+  /** Models whose manifest says synthetic (random weights), as `models synth` writes them. */
+  synthetic?: ModelKey[];
 }
 
 /**
@@ -48,7 +50,12 @@ export class FakeTtsEngine implements TtsEngine {
       installed: installed.includes(key),
       loaded: this.loaded.has(key),
       location: `/models/${key}`,
+      ...(this.options.synthetic?.includes(key) ? { synthetic: true } : {}),
     }));
+  }
+
+  syntheticModels(): ModelKey[] {
+    return [...this.loaded].filter((key) => this.options.synthetic?.includes(key));
   }
 
   async loadModel(key: ModelKey): Promise<void> {

@@ -108,6 +108,8 @@ export interface ModelStatus {
   loaded: boolean;
   /** Where the model lives: a directory, or a remote engine's URL. */
   location?: string;
+  /** Its manifest says it is synthetic (random weights from `models synth`): it speaks noise. */
+  synthetic?: boolean;
 }
 
 export interface EngineHealth {
@@ -136,6 +138,11 @@ export interface TtsEngine {
    */
   warmUp?(key: ModelKey): Promise<number>;
   loadedModels(): ModelKey[];
+  /**
+   * The loaded models that are synthetic (random weights: they speak noise), for the log, /health,
+   * /info and the try-it page. Answered from memory; engines that cannot load one leave it out.
+   */
+  syntheticModels?(): ModelKey[];
   health(): Promise<EngineHealth>;
 
   /** Turns a reference into a reusable voice prompt (speaker embedding, reference codes …). */

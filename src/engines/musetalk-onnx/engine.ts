@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { verifyInstalledModel } from '../../models/verify-model-files.ts';
+import { installHint } from '../../models/install-hint.ts';
 import type { Logger } from 'pino';
 import { modelDirectory, type Config } from '../../config.ts';
 import {
@@ -12,9 +13,14 @@ import {
   ServerError,
 } from '../../errors.ts';
 import { chooseProvider, type ProviderChoice } from '../../onnx/session-options.ts';
-import { crashError, WorkerPool } from '../../onnx/worker-pool.ts';
+import { crashError, WorkerPool, workerScript } from '../../onnx/worker-pool.ts';
 import { AsyncQueue } from '../../onnx/async-queue.ts';
-import type { AvatarSource, LipsyncEngine, RenderRequest, RenderStreamPart } from '../interfaces/lipsync-engine.ts';
+import type {
+  AvatarSource,
+  LipsyncEngine,
+  RenderRequest,
+  RenderStreamPart,
+} from '../interfaces/lipsync-engine.ts';
 import type { EngineHealth } from '../interfaces/tts-engine.ts';
 import type { MuseTalkWorkerConfiguration, MuseTalkWorkerResponse } from './worker.ts';
 
@@ -64,7 +70,7 @@ export class MuseTalkEngine implements LipsyncEngine {
       ? { ok: true }
       : {
           ok: false,
-          message: `the lip-sync model is not installed: run \`npm run cli -- models pull musetalk\` or set MUSETALK_MODEL_DIR`,
+          message: `the lip-sync model is not installed: ${installHint('musetalk', this.directory, 'MUSETALK_MODEL_DIR')}`,
         };
   }
 
@@ -78,7 +84,7 @@ export class MuseTalkEngine implements LipsyncEngine {
     this.starting ??= (async () => {
       if (!this.installed()) {
         throw new ModelNotAvailableError(
-          `the lip-sync model is not installed: run \`npm run cli -- models pull musetalk\`, or set MUSETALK_MODEL_DIR to an exported MuseTalk directory`,
+          `the lip-sync model is not installed: ${installHint('musetalk', this.directory, 'MUSETALK_MODEL_DIR')}`,
         );
       }
       const workerData: MuseTalkWorkerConfiguration = {
@@ -105,7 +111,7 @@ export class MuseTalkEngine implements LipsyncEngine {
       }
       const pool = new WorkerPool<MuseTalkWorkerResponse>({
         size: 1,
-        script: new URL('./worker.ts', import.meta.url),
+        script: workerScript('./worker', import.meta.url),
         workerData,
         name: 'lip-sync',
         logger: this.logger,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -12,12 +13,13 @@ import {
   ServerError,
 } from '../../errors.ts';
 import { readQwen3Manifest, type Qwen3Manifest } from '../../models/qwen3-manifest.ts';
+import { installHint, isSyntheticManifest, syntheticModelWarning } from '../../models/install-hint.ts';
 import { chooseProvider, type ProviderChoice } from '../../onnx/session-options.ts';
 import type { FloatType } from '../../onnx/tensors.ts';
 import { verifyInstalledModel } from '../../models/verify-model-files.ts';
 import { DiskCache } from '../../storage/disk-cache.ts';
 import { LRUCache } from 'lru-cache';
-import { crashError, WorkerPool } from '../../onnx/worker-pool.ts';
+import { crashError, WorkerPool, workerScript } from '../../onnx/worker-pool.ts';
 import type { SpeechStreamPart } from '../interfaces/speech-stream-parts.ts';
 import {
   LANGUAGES,
@@ -97,19 +99,40 @@ export class Qwen3OnnxEngine implements TtsEngine {
   }
 
   async models(): Promise<ModelStatus[]> {
-    return SERVED.map((key) => {
-      const location = modelDirectory(this.config, key as 'base_0.6b' | 'base_1.7b');
-      return {
-        key,
-        installed: existsSync(path.join(location, 'manifest.json')),
-        loaded: this.pools.has(key),
-        location,
-      };
-    });
+    return Promise.all(
+      SERVED.map(async (key) => {
+        const location = modelDirectory(this.config, key as 'base_0.6b' | 'base_1.7b');
+        const installed = existsSync(path.join(location, 'manifest.json'));
+        return {
+          key,
+          installed,
+          loaded: this.pools.has(key),
+          location,
+          ...((await this.isSynthetic(key, location, installed)) ? { synthetic: true } : {}),
+        };
+      }),
+    );
+  }
+
+  /** A loaded model's manifest is in memory; an installed one's is read (it is small). */
+  private async isSynthetic(key: ModelKey, directory: string, installed: boolean): Promise<boolean> {
+    const loaded = this.manifests.get(key);
+    if (loaded) return isSyntheticManifest(loaded);
+    if (!installed) return false;
+    const text = await readFile(path.join(directory, 'manifest.json'), 'utf8').catch(() => undefined);
+    try {
+      return text !== undefined && isSyntheticManifest(JSON.parse(text));
+    } catch {
+      return false; // a damaged manifest is reported when the model loads
+    }
   }
 
   loadedModels(): ModelKey[] {
     return [...this.pools.keys()];
+  }
+
+  syntheticModels(): ModelKey[] {
+    return this.loadedModels().filter((key) => isSyntheticManifest(this.manifests.get(key)));
   }
 
   async loadModel(key: ModelKey): Promise<void> {
@@ -128,7 +151,7 @@ export class Qwen3OnnxEngine implements TtsEngine {
     const directory = modelDirectory(this.config, key as 'base_0.6b' | 'base_1.7b');
     if (!existsSync(path.join(directory, 'manifest.json'))) {
       throw new ModelNotAvailableError(
-        `model ${key} is not installed: run \`npm run cli -- models pull ${key}\`, or set ${VARIABLE[key]} to an exported model directory (looked in ${path.relative(process.cwd(), directory) || '.'})`,
+        `model ${key} is not installed (looked in ${path.relative(process.cwd(), directory) || '.'}): ${installHint(key, directory, VARIABLE[key])}`,
       );
     }
     const manifest = await readQwen3Manifest(directory);
@@ -139,7 +162,7 @@ export class Qwen3OnnxEngine implements TtsEngine {
     await this.verifyFiles(key, directory);
     const pool = new WorkerPool<WorkerResponse>({
       size: this.config.TTS_WORKERS,
-      script: new URL('./worker.ts', import.meta.url),
+      script: workerScript('./worker', import.meta.url),
       workerData: {
         directory,
         dtype: this.variant,
@@ -160,6 +183,7 @@ export class Qwen3OnnxEngine implements TtsEngine {
     }
     this.manifests.set(key, manifest);
     this.pools.set(key, pool);
+    if (isSyntheticManifest(manifest)) this.logger?.warn(syntheticModelWarning(key));
   }
 
   /** A truncated or damaged weight file would load and speak garbage: its hash is checked first. */

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Metrics } from '../../observability/metrics.ts';
+import { metricsDocs } from '../openapi/system-docs.ts';
 
 export interface MetricsRoutesOptions {
   metrics: Metrics;
@@ -27,7 +28,7 @@ export function recordRequestMetrics(app: FastifyInstance, metrics: Metrics): vo
 export const metricsRoutes: FastifyPluginAsync<MetricsRoutesOptions> = async (app, { metrics }) => {
   app.get(
     '/metrics',
-    { schema: { summary: 'Prometheus metrics', tags: ['system'] } },
+    { schema: { summary: 'Prometheus metrics', tags: ['system'], docs: metricsDocs } },
     async (_request, reply) => {
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     },

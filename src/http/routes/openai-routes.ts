@@ -10,7 +10,9 @@ import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
 import { responseOutlet, roomToSend } from '../stream-backpressure.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
 import { cacheHeader, referenceWarningsHeader } from '../response-headers.ts';
+import { listedVoice, voiceRoutes } from './voice-routes.ts';
 import { logFailure } from '../../observability/log-failure.ts';
+import { speechDocs, voiceListDocs } from '../openapi/openai-docs.ts';
 
 export interface OpenAiRoutesOptions {
   speech: SpeechService;
@@ -61,16 +63,11 @@ export const openAiRoutes: FastifyPluginAsync<OpenAiRoutesOptions> = async (app,
 
   routes.get(
     '/v1/audio/voices',
-    { schema: { summary: 'Voices a speech request may name', tags: ['openai'] } },
-    async () => ({
-      voices: (await voices.list()).map((voice) => ({
-        id: voice.name,
-        name: voice.name,
-        file: voice.file,
-        has_transcript: voice.transcript !== undefined,
-      })),
-    }),
+    { schema: { summary: 'Voices a speech request may name', tags: ['openai'], docs: voiceListDocs } },
+    async () => ({ voices: (await voices.list()).map(listedVoice) }),
   );
+  // POST (save a voice) and DELETE, inside this plugin so that their errors carry OpenAI's object too.
+  await app.register(voiceRoutes, { voices, requestTimeoutMs: options.requestTimeoutMs });
 
   routes.post(
     '/v1/audio/speech',
@@ -84,6 +81,7 @@ export const openAiRoutes: FastifyPluginAsync<OpenAiRoutesOptions> = async (app,
           'encoded audio), then speech.audio.done.',
         tags: ['openai'],
         body: openAiSpeechBodySchema,
+        docs: speechDocs,
       },
     },
     async (request, reply) => {

@@ -24,6 +24,7 @@ import {
 } from '../speech-stream-protocol.ts';
 import { roomToSend } from '../stream-backpressure.ts';
 import { logFailure } from '../../observability/log-failure.ts';
+import { SPEECH_STREAM_DESCRIPTION, speechStreamDocs } from '../openapi/speech-stream-docs.ts';
 
 export { MAX_STREAM_MESSAGE_BYTES } from '../speech-stream-protocol.ts';
 
@@ -60,7 +61,13 @@ interface SessionVoice {
  */
 export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> = async (app, options) => {
   let openSessions = 0;
-  app.get('/v1/audio/speech/stream', { websocket: true }, (socket: WebSocket, request) => {
+  const schema = {
+    summary: 'WebSocket: speak text while it is being written (vLLM-Omni’s protocol)',
+    description: SPEECH_STREAM_DESCRIPTION,
+    tags: ['openai'],
+    docs: speechStreamDocs,
+  };
+  app.get('/v1/audio/speech/stream', { websocket: true, schema }, (socket: WebSocket, request) => {
     openSessions += 1;
     const controller = new AbortController();
     const signal = controller.signal;

@@ -5,6 +5,9 @@ import type { AdmissionQueue } from '../../core/admission.ts';
 import type { VideoService } from '../../core/video-service.ts';
 import { MODEL_KEYS, type ModelKey, type TtsEngine } from '../../engines/interfaces/tts-engine.ts';
 import { InvalidInputError, ModelNotAvailableError } from '../../errors.ts';
+import { installHint } from '../../models/install-hint.ts';
+import { currentFfmpeg } from '../../media/ffmpeg.ts';
+import { healthDocs, infoDocs, loadModelDocs, readyDocs } from '../openapi/system-docs.ts';
 
 export interface SystemRoutesOptions {
   engine: TtsEngine;
@@ -32,6 +35,8 @@ export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app,
     return {
       status: health.ok && (videoStatus?.ok ?? true) ? 'ok' : 'degraded',
       models_loaded: engine.loadedModels(),
+      // Loaded models with random weights (`models synth`): they speak noise, and the page says so.
+      synthetic_models: engine.syntheticModels?.() ?? [],
       engine: { name: engine.name, ok: health.ok, ...(health.message ? { message: health.message } : {}) },
       queue: admission.snapshot(),
       ...(videoStatus ? { video: videoStatus } : {}),
@@ -39,13 +44,21 @@ export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app,
   };
 
   // Liveness: 200 whenever the process serves HTTP (NewAvata checks for exactly that).
-  routes.get('/', { schema: { summary: 'Liveness and loaded models', tags: ['system'] } }, healthBody);
-  routes.get('/health', { schema: { summary: 'Liveness and loaded models', tags: ['system'] } }, healthBody);
+  routes.get(
+    '/',
+    { schema: { summary: 'Liveness and loaded models', tags: ['system'], docs: healthDocs } },
+    healthBody,
+  );
+  routes.get(
+    '/health',
+    { schema: { summary: 'Liveness and loaded models', tags: ['system'], docs: healthDocs } },
+    healthBody,
+  );
 
   // Readiness: 503 until a model is loaded and the engine is healthy (for load balancers).
   routes.get(
     '/ready',
-    { schema: { summary: 'Readiness: can the server synthesize now?', tags: ['system'] } },
+    { schema: { summary: 'Readiness: can the server synthesize now?', tags: ['system'], docs: readyDocs } },
     async (_request, reply) => {
       const body = await healthBody();
       const ready = body.engine.ok && body.models_loaded.length > 0;
@@ -55,11 +68,13 @@ export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app,
 
   routes.get(
     '/info',
-    { schema: { summary: 'Models, speakers and languages', tags: ['system'] } },
+    { schema: { summary: 'Models, speakers and languages', tags: ['system'], docs: infoDocs } },
     async () => {
       const models = await engine.models();
       return {
         loaded_models: engine.loadedModels(),
+        // Loaded models with random weights (`models synth`): they speak noise. `models` flags each.
+        synthetic_models: engine.syntheticModels?.() ?? [],
         available_models: models.filter((model) => model.installed).map((model) => model.key),
         // Preset speakers belong to CustomVoice models, which this server does not serve.
         available_speakers: [] as string[],
@@ -67,6 +82,8 @@ export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app,
         engine: engine.name,
         capabilities: engine.capabilities,
         models,
+        // Which ffmpeg decodes uploads and encodes audio: source and version, never its path.
+        ffmpeg: currentFfmpeg(),
       };
     },
   );
@@ -78,6 +95,7 @@ export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app,
         summary: 'Load a model (base_0.6b, base_1.7b, or the alias base)',
         tags: ['system'],
         params: z.object({ model_type: z.string() }),
+        docs: loadModelDocs,
       },
     },
     async (request) => {
@@ -99,8 +117,13 @@ export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app,
       const status = (await engine.models()).find((model) => model.key === key);
       if (!status?.installed) {
         throw new ModelNotAvailableError(
-          `model ${key} is not installed: run \`npm run cli -- models pull ${key}\`, or set ` +
-            `${key === 'base_1.7b' ? 'MODEL_1_7B_BASE' : 'MODEL_0_6B_BASE'} to an exported model directory.`,
+          `model ${key} is not installed: ` +
+            installHint(
+              key,
+              status?.location && !/^https?:/.test(status.location) ? status.location : `models/${key}`,
+              key === 'base_1.7b' ? 'MODEL_1_7B_BASE' : 'MODEL_0_6B_BASE',
+            ) +
+            '.',
         );
       }
       await engine.loadModel(key);

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { TextPreparer } from '../../core/speech-service.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { normalizeBodySchema } from '../schemas/tts-schemas.ts';
+import { normalizeDocs } from '../openapi/text-docs.ts';
 
 export interface TextRoutesOptions {
   text: TextPreparer;
@@ -19,6 +20,7 @@ export const textRoutes: FastifyPluginAsync<TextRoutesOptions> = async (app, opt
         description: 'Numbers, dates, times, money, units and acronyms read as words (Korean and English).',
         tags: ['text'],
         body: normalizeBodySchema,
+        docs: normalizeDocs,
       },
     },
     async (request) => {

@@ -15,6 +15,7 @@ import { modelKeyForSize, speechJobFromBody } from '../speech-job-from-body.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
 import { cacheHeader, referenceWarningsHeader } from '../response-headers.ts';
 import { logFailure } from '../../observability/log-failure.ts';
+import { voiceCloneDocs, voiceCloneSseDocs } from '../openapi/tts-docs.ts';
 
 export interface TtsRoutesOptions {
   speech: SpeechService;
@@ -67,6 +68,7 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
         tags: ['tts'],
         querystring: voiceCloneQuerySchema,
         body: voiceCloneBodySchema,
+        docs: voiceCloneDocs,
       },
     },
     async (request, reply) => {
@@ -119,6 +121,7 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
         tags: ['tts'],
         querystring: voiceCloneSseQuerySchema,
         body: voiceCloneBodySchema,
+        docs: voiceCloneSseDocs,
       },
     },
     async (request, reply) => {

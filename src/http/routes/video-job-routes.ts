@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { VideoJobs } from '../../core/video-jobs.ts';
 import { checkCallbackUrl } from '../../core/webhook.ts';
 import { videoJobFromRequest } from '../video-form.ts';
+import { videoJobCancelDocs, videoJobDocs, videoJobSubmitDocs } from '../openapi/video-docs.ts';
 
 export interface VideoJobRoutesOptions {
   jobs: VideoJobs;
@@ -23,7 +24,7 @@ export const videoJobRoutes: FastifyPluginAsync<VideoJobRoutesOptions> = async (
           'GET /video/jobs/{id}, or receive the finished state at callback_url (X-Signature: sha256=HMAC of ' +
           '"<X-Timestamp>.<body>" with WEBHOOK_SECRET).',
         tags: ['video'],
-        consumes: ['multipart/form-data'],
+        docs: videoJobSubmitDocs,
       },
     },
     async (request, reply) => {
@@ -41,13 +42,13 @@ export const videoJobRoutes: FastifyPluginAsync<VideoJobRoutesOptions> = async (
 
   app.get<{ Params: { id: string } }>(
     '/video/jobs/:id',
-    { schema: { summary: 'A video job’s state, progress and result', tags: ['video'] } },
+    { schema: { summary: 'A video job’s state, progress and result', tags: ['video'], docs: videoJobDocs } },
     async (request) => jobs.get(request.params.id),
   );
 
   app.delete<{ Params: { id: string } }>(
     '/video/jobs/:id',
-    { schema: { summary: 'Cancel a video job', tags: ['video'] } },
+    { schema: { summary: 'Cancel a video job', tags: ['video'], docs: videoJobCancelDocs } },
     async (request) => jobs.cancel(request.params.id),
   );
 };

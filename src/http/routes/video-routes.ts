@@ -15,6 +15,12 @@ import { InvalidInputError, publicError } from '../../errors.ts';
 import { requestSignal } from '../request-signal.ts';
 import { videoJobFromRequest } from '../video-form.ts';
 import { logFailure } from '../../observability/log-failure.ts';
+import {
+  videoAvatarsDocs,
+  videoFileDocs,
+  videoGenerateDocs,
+  videoGenerateSseDocs,
+} from '../openapi/video-docs.ts';
 
 export interface VideoRoutesOptions {
   video: VideoService;
@@ -30,7 +36,7 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
 
   app.get(
     '/video/avatars',
-    { schema: { summary: 'Avatars a request may name', tags: ['video'] } },
+    { schema: { summary: 'Avatars a request may name', tags: ['video'], docs: videoAvatarsDocs } },
     async () => ({
       avatars: await video.listAvatars(),
     }),
@@ -44,7 +50,8 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
         description:
           'multipart/form-data: text, language, ref_audio, ref_text, avatar_image (file) or avatar (name), model_size, x_vector_only_mode.',
         tags: ['video'],
-        consumes: ['multipart/form-data'],
+        // The form is documented (docs.form), not validated by Fastify: video-form.ts reads it.
+        docs: videoGenerateDocs,
       },
     },
     async (request, reply) => {
@@ -81,7 +88,7 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
           '(tts, avatar, features, lipsync, encode), then `done` with `video_url` (downloadable for ' +
           'VIDEO_OUTPUT_KEEP_S seconds), or `error`. Bad input is a plain 4xx before the stream starts.',
         tags: ['video'],
-        consumes: ['multipart/form-data'],
+        docs: videoGenerateSseDocs,
       },
     },
     async (request, reply) => {
@@ -117,7 +124,13 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
 
   app.get<{ Params: { name: string } }>(
     '/video/files/:name',
-    { schema: { summary: 'Download a video rendered by /video/generate/sse', tags: ['video'] } },
+    {
+      schema: {
+        summary: 'Download a video rendered by /video/generate/sse',
+        tags: ['video'],
+        docs: videoFileDocs,
+      },
+    },
     async (request, reply) => {
       const found = files.find(request.params.name);
       if (!found) {

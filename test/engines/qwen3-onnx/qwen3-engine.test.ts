@@ -15,6 +15,8 @@ import type {
 import { EngineFailedError, EngineUnavailableError, ModelNotAvailableError } from '../../../src/errors.ts';
 import { chooseProvider } from '../../../src/onnx/session-options.ts';
 import { syntheticQwen3 } from '../../support/synthetic-models.ts';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 
 function referenceAudio(seconds = 3, pitch = 180): ReferenceAudio {
   const samples = Float32Array.from(
@@ -344,6 +346,7 @@ describe('Qwen3 ONNX engine configuration', () => {
     await assert.rejects(engine.loadModel('base_0.6b'), (error: unknown) => {
       assert.ok(error instanceof ModelNotAvailableError);
       assert.match(error.message, /npm run cli -- models pull base_0\.6b/);
+      assert.match(error.message, /npm run cli -- models synth base_0\.6b --out \S+/);
       assert.match(error.message, /MODEL_0_6B_BASE/);
       return true;
     });
@@ -351,6 +354,37 @@ describe('Qwen3 ONNX engine configuration', () => {
       (await engine.models()).map((model) => model.installed),
       [false, false],
     );
+  });
+
+  it('announces a synthetic model: a warning in the log, and in models() and syntheticModels()', async () => {
+    const directory = await syntheticQwen3();
+    const warnings: string[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      new Writable({
+        write(chunk, _encoding, done) {
+          warnings.push((JSON.parse(chunk.toString()) as { msg: string }).msg);
+          done();
+        },
+      }),
+    );
+    const engine = new Qwen3OnnxEngine(loadConfig({ MODEL_0_6B_BASE: directory, TTS_WORKERS: '1' }), logger);
+    try {
+      assert.equal((await engine.models())[0].synthetic, true, 'read from the manifest before loading');
+      assert.deepEqual(engine.syntheticModels(), []);
+      await engine.loadModel('base_0.6b');
+      assert.deepEqual(engine.syntheticModels(), ['base_0.6b']);
+      assert.ok(
+        warnings.some((line) =>
+          /^base_0\.6b is a synthetic model .*: it speaks noise, not speech\. .*models pull base_0\.6b/.test(
+            line,
+          ),
+        ),
+        warnings.join('\n'),
+      );
+    } finally {
+      await engine.close();
+    }
   });
 
   it('refuses a model whose weight file is truncated, naming the file and how to replace it', async () => {
