@@ -14,6 +14,7 @@ import {
 } from '../../errors.ts';
 import { readQwen3Manifest, type Qwen3Manifest } from '../../models/qwen3-manifest.ts';
 import { installHint, isSyntheticManifest, syntheticModelWarning } from '../../models/install-hint.ts';
+import { modelFingerprint } from './model-fingerprint.ts';
 import { chooseProvider, type ProviderChoice } from '../../onnx/session-options.ts';
 import type { FloatType } from '../../onnx/tensors.ts';
 import { verifyInstalledModel } from '../../models/verify-model-files.ts';
@@ -75,6 +76,8 @@ export class Qwen3OnnxEngine implements TtsEngine {
   private readonly voices = new LRUCache<string, Promise<VoiceData>>({ max: VOICES_IN_MEMORY });
   private readonly voiceFiles: DiskCache;
   private readonly manifests = new Map<ModelKey, Qwen3Manifest>();
+  /** Per loaded model, what its voice prompts are cached under (modelFingerprint). */
+  private readonly fingerprints = new Map<ModelKey, string>();
   private readonly provider: ProviderChoice;
   private readonly variant: FloatType;
 
@@ -182,6 +185,7 @@ export class Qwen3OnnxEngine implements TtsEngine {
       );
     }
     this.manifests.set(key, manifest);
+    this.fingerprints.set(key, await modelFingerprint(directory, this.variant));
     this.pools.set(key, pool);
     if (isSyntheticManifest(manifest)) this.logger?.warn(syntheticModelWarning(key));
   }
@@ -218,7 +222,8 @@ export class Qwen3OnnxEngine implements TtsEngine {
     const referenceText = request.xVectorOnly ? '' : request.referenceText;
     const id = createHash('sha256')
       .update(
-        `${request.model}\u0000${request.reference.hash}\u0000${request.xVectorOnly}\u0000${referenceText}`,
+        `${request.model}\u0000${this.fingerprints.get(request.model)}\u0000${request.reference.hash}\u0000` +
+          `${request.xVectorOnly}\u0000${referenceText}`,
       )
       .digest('hex');
     let voice = this.voices.get(id);
@@ -245,6 +250,14 @@ export class Qwen3OnnxEngine implements TtsEngine {
         frames: number;
         embedding: number[];
       };
+      // A stored voice of other dimensions (another model) would be used without complaint and
+      // make noise: recompute it instead.
+      const dimensions = this.manifests.get(request.model)!.dimensions;
+      if (
+        stored.embedding.length !== dimensions.speakerEmbedding ||
+        stored.codes.length !== stored.frames * dimensions.codeGroups
+      )
+        throw new Error('stored for other dimensions');
       return {
         referenceCodes: Int32Array.from(stored.codes),
         referenceFrames: stored.frames,

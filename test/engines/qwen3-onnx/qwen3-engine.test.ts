@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import type {
 } from '../../../src/engines/interfaces/index.ts';
 import { EngineFailedError, EngineUnavailableError, ModelNotAvailableError } from '../../../src/errors.ts';
 import { chooseProvider } from '../../../src/onnx/session-options.ts';
+import { writeSyntheticQwen3Model } from '../../../src/models/synth-qwen3.ts';
 import { syntheticQwen3 } from '../../support/synthetic-models.ts';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -440,5 +441,45 @@ describe('execution providers', () => {
     ]);
     assert.equal(options.intraOpNumThreads, 4);
     assert.deepEqual(sessionOptions({ device: { kind: 'cpu' }, threads: 0 }).executionProviders, ['cpu']);
+  });
+});
+
+describe('Qwen3 ONNX engine: cached voices and the weights that made them', () => {
+  const reference = referenceAudio(2, 200);
+  const ask = (engine: Qwen3OnnxEngine) =>
+    engine.prepareVoice(
+      { model: 'base_0.6b', reference, referenceText: '테스트', xVectorOnly: false },
+      AbortSignal.timeout(20000),
+    );
+  async function withEngine<T>(config: Config, work: (engine: Qwen3OnnxEngine) => Promise<T>): Promise<T> {
+    const engine = new Qwen3OnnxEngine(config);
+    try {
+      await engine.loadModel('base_0.6b');
+      return await work(engine);
+    } finally {
+      await engine.close();
+    }
+  }
+
+  it('computes voices again for a model replaced in place, and recomputes a stored voice of other dimensions', async () => {
+    const directory = await syntheticQwen3();
+    const config = loadConfig({
+      MODEL_0_6B_BASE: directory,
+      CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'voice-cache-')),
+      TTS_WORKERS: '1',
+    });
+    const before = await withEngine(config, ask);
+    // `models synth` (or `models pull`) writes new weights into the same directory.
+    await writeSyntheticQwen3Model(directory, { key: 'base_0.6b', dtype: 'float32', size: 'tiny' });
+    const after = await withEngine(config, ask);
+    assert.notEqual(after.id, before.id, 'the old weights’ voice is not reused');
+
+    // A stored voice whose speaker embedding has other dimensions is computed again, not used.
+    const file = path.join(config.CACHE_DIR, 'voices', `${after.id}.json`);
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as { embedding: number[] };
+    const width = stored.embedding.length;
+    writeFileSync(file, JSON.stringify({ ...stored, embedding: stored.embedding.slice(0, 7) }));
+    const again = await withEngine(config, ask);
+    assert.equal((again.data as { speakerEmbedding: Float32Array }).speakerEmbedding.length, width);
   });
 });
