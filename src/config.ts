@@ -241,6 +241,11 @@ const variables = {
     'if set, every API request must send it (Authorization: Bearer or X-API-Key); empty: no key',
   ],
   LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'log level'],
+  LOG_FORMAT: [
+    z.enum(['auto', 'json', 'pretty']),
+    'auto',
+    'log lines as JSON or readable one-liners; auto: readable when standard output is a terminal',
+  ],
   TTS_WARMUP: [
     booleanString,
     'true',

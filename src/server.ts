@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { createServices } from './app-services.ts';
+import { logDestination } from './observability/log-destination.ts';
 import { ensureDataFolders } from './core/data-folders.ts';
 import type { Config } from './config.ts';
 import { buildApp } from './http/app.ts';
@@ -7,10 +8,12 @@ import { shutDown } from './shutdown.ts';
 
 /** Starts the server and shuts it down in order on SIGINT/SIGTERM (see shutDown). */
 export async function startServer(config: Config): Promise<void> {
-  const logger = pino({ level: config.LOG_LEVEL });
+  // One destination for the server's own log and Fastify's request log.
+  const stream = logDestination(config.LOG_FORMAT);
+  const logger = pino({ level: config.LOG_LEVEL }, stream);
   await ensureDataFolders(config, logger);
   const services = await createServices(config, logger);
-  const app = await buildApp(services, { logger: { level: config.LOG_LEVEL } });
+  const app = await buildApp(services, { logger: { level: config.LOG_LEVEL, stream } });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
