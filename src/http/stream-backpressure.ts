@@ -2,11 +2,12 @@ import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
- * Bytes a stream may hold for a client that reads slower than speech is made. Up to this, generation
- * runs on and frees its engine slot early (a slow mobile link costs memory, not everyone's engine
- * time); beyond it, generation waits for the client. 4 MB is about a minute of 24 kHz WAV in base64.
+ * Bytes a stream may hold for a client that reads slower than speech is made; beyond it, generation
+ * waits for the client, and the request gives its engine slot to others meanwhile (EngineSlot). Kept
+ * small so that a client that stops reading gets little engine time before it is noticed: 512 KB is
+ * about 8 s of 24 kHz WAV in base64 (the operating system's socket buffers come on top).
  */
-export const STREAM_BUFFER_BYTES = 4 << 20;
+export const STREAM_BUFFER_BYTES = 512 << 10;
 
 /** How a stream's unsent bytes are read and how a stalled client is let go. */
 export interface StreamOutlet {
