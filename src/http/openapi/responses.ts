@@ -1,4 +1,5 @@
 import type { DocExample, DocHeader, DocMedia, DocResponse, DocSchema } from './route-docs.ts';
+import { withOpenAiError, type ErrorBody as ErrorBodyExample } from '../openai-error.ts';
 
 /** The error bodies, as components of the document (document.ts builds them from error-schemas.ts). */
 export const ERROR_COMPONENTS = {
@@ -57,24 +58,6 @@ const FALLBACK_EXAMPLES: Record<number, unknown> = {
 };
 
 /** OpenAI's error object beside the example's own fields, as the /v1 routes' onSend hook adds it. */
-function withOpenAiError(example: unknown, status: number): unknown {
-  const body = example as { detail: string | { loc: (string | number)[]; msg: string }[]; code?: string };
-  const issues = Array.isArray(body.detail) ? body.detail : [];
-  const message =
-    typeof body.detail === 'string'
-      ? body.detail
-      : issues.map((issue) => `${issue.loc.slice(1).join('.')}: ${issue.msg}`).join('; ');
-  return {
-    ...body,
-    error: {
-      message,
-      type: status < 500 ? 'invalid_request_error' : 'server_error',
-      code: body.code ?? (issues.length > 0 ? 'invalid_value' : null),
-      param: issues.length > 0 ? issues[0].loc.slice(1).join('.') : null,
-    },
-  };
-}
-
 function errorSchema(body: ErrorBody, openAi: boolean): DocSchema {
   const detail = ref(openAi ? ERROR_COMPONENTS.openAiDetail : ERROR_COMPONENTS.detail);
   const validation = ref(openAi ? ERROR_COMPONENTS.openAiValidation : ERROR_COMPONENTS.validation);
@@ -89,7 +72,8 @@ export function errorResponse(status: number, spec: ErrorSpec, openAi = false): 
   const chosen = body ?? (status === 422 ? 'validation' : 'detail');
   const shown = example ?? FALLBACK_EXAMPLES[status];
   const media: DocMedia = { schema: errorSchema(chosen, openAi) };
-  if (shown !== undefined) media.example = openAi ? withOpenAiError(shown, status) : shown;
+  if (shown !== undefined)
+    media.example = openAi ? withOpenAiError(shown as ErrorBodyExample, status) : shown;
   return {
     description,
     content: { 'application/json': media },
