@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -75,8 +83,9 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
     ...overrides,
   });
 
+  let directory: string;
   before(async () => {
-    const directory = await syntheticQwen3({ eosPosition: 120 });
+    directory = await syntheticQwen3({ eosPosition: 120 });
     config = loadConfig({
       MODEL_0_6B_BASE: directory,
       CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'voice-cache-')),
@@ -94,7 +103,11 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
       AbortSignal.timeout(20000),
     );
   });
-  after(async () => engine.close());
+  after(async () => {
+    await engine.close();
+    rmSync(config.CACHE_DIR, { recursive: true, force: true });
+    rmSync(directory, { recursive: true, force: true });
+  });
 
   it('runs the whole loop and stops at the model’s end of speech', async () => {
     const { audio, end } = await collect(engine.generate(request(), AbortSignal.timeout(30000)));
@@ -481,5 +494,7 @@ describe('Qwen3 ONNX engine: cached voices and the weights that made them', () =
     writeFileSync(file, JSON.stringify({ ...stored, embedding: stored.embedding.slice(0, 7) }));
     const again = await withEngine(config, ask);
     assert.equal((again.data as { speakerEmbedding: Float32Array }).speakerEmbedding.length, width);
+    rmSync(config.CACHE_DIR, { recursive: true, force: true });
+    rmSync(directory, { recursive: true, force: true });
   });
 });
