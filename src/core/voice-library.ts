@@ -35,7 +35,7 @@ export interface VoiceLibraryOptions {
    * Checks and decodes uploaded audio within the reference limits (content, size, duration), as a
    * reference sent with a request is checked; it throws an InvalidInputError that says what is wrong.
    */
-  decode?: (bytes: Buffer, signal: AbortSignal) => Promise<ReferenceAudio>;
+  decode: (bytes: Buffer, signal: AbortSignal) => Promise<ReferenceAudio>;
   /** Largest upload, in bytes (REF_AUDIO_MAX_BYTES). */
   maxBytes?: number;
   /** Longest transcript, in characters (MAX_REF_TEXT_LENGTH). */
@@ -52,7 +52,7 @@ export class VoiceLibrary {
 
   constructor(
     private readonly directory: string,
-    private readonly options: VoiceLibraryOptions = {},
+    private readonly options: VoiceLibraryOptions,
   ) {}
 
   /** Largest audio `save` takes, in bytes. */
@@ -136,28 +136,17 @@ export class VoiceLibrary {
         { code: 'ref_text_too_long', statusCode: 413 },
       );
     }
-    if (voice.audio.length > this.maxBytes) {
-      throw new InvalidInputError(
-        `audio_sample is ${voice.audio.length} bytes; the limit is ${this.maxBytes} (REF_AUDIO_MAX_BYTES). Send a shorter recording.`,
-        { code: 'ref_audio_too_large', statusCode: 413 },
-      );
-    }
+    // The decoder refuses what cannot be a voice (too large, not audio, too short or long, silent).
+    const decoded = await this.options.decode(voice.audio, signal);
     const format = sniffAudioFormat(voice.audio);
-    if (!format) {
-      throw new InvalidInputError(
-        'audio_sample is not audio this server can read: send WAV, MP3, FLAC, OGG, M4A or WebM',
-        { code: 'invalid_audio', statusCode: 422 },
-      );
-    }
-    // The decoder says what else is wrong with audio it cannot use (too large, too long, silent …).
-    const decoded = this.options.decode ? await this.options.decode(voice.audio, signal) : undefined;
+    if (!format) throw new Error('decoded audio of no known format'); // decode sniffs it first
     const run = this.saving.then(() => this.store(name, format, voice.audio, transcript, voice.overwrite));
     this.saving = run.catch(() => undefined);
     const saved = await run;
     return {
       ...saved,
-      seconds: decoded ? decoded.samples.length / decoded.sampleRate : 0,
-      warnings: decoded?.warnings ?? [],
+      seconds: decoded.samples.length / decoded.sampleRate,
+      warnings: decoded.warnings ?? [],
     };
   }
 
