@@ -31,6 +31,17 @@ const httpUrl = z
   .refine((value) => /^https?:\/\//.test(value), 'an http:// or https:// URL')
   .transform((value) => value.replace(/\/+$/, ''));
 
+/** TRUST_PROXY → Fastify's `trustProxy`: whom to believe about the client's address. */
+function trustProxyFor(value: string): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    return (_address, hop) => hop < hops;
+  }
+  return value.split(',').map((entry) => entry.trim());
+}
+
 /** A hub repository id, optionally pinned to a branch, tag or commit: `owner/name[@revision]`. */
 const hubRepository = z
   .string()
@@ -187,6 +198,14 @@ const variables = {
   SENTENCE_PAUSE_MS: [integer(0, 5000), '250', 'silence between sentences'],
   QUEUE_MAX_PENDING: [integer(0, 100000), '16', 'requests that may wait per engine before 503 + Retry-After'],
   QUEUE_CONCURRENCY: [integer(1, 1024), '1', 'requests an engine works on at once'],
+  TRUST_PROXY: [
+    z
+      .string()
+      .regex(/^(|true|false|\d+|[\w.:/]+(\s*,\s*[\w.:/]+)*)$/, 'empty, true, a hop count, or addresses')
+      .transform(trustProxyFor),
+    '',
+    'behind a reverse proxy: true, the number of proxies, or their addresses/CIDRs (comma-separated), so X-Forwarded-For names the client (the queue is shared fairly between clients); empty: trust none',
+  ],
   STREAM_STALL_TIMEOUT_S: [
     integer(1, 3600),
     '30',

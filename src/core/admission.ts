@@ -1,4 +1,5 @@
 import { CancelledError, EngineOverloadedError } from '../errors.ts';
+import { FairWaitingLine, type WaitingRequest } from './fair-waiting-line.ts';
 
 export interface AdmissionOptions {
   /** Requests worked on at once. */
@@ -20,24 +21,24 @@ export interface AdmissionSnapshot {
   maxPending: number;
 }
 
-interface Waiter {
+interface Waiter extends WaitingRequest {
   resolve: (release: () => void) => void;
   reject: (error: Error) => void;
   signal: AbortSignal | undefined;
-  /** A resumed request (see `resume`), queued ahead of new ones. */
-  ahead: boolean;
   onAbort: () => void;
 }
 
 /**
- * A bounded admission queue per engine. Work beyond `concurrency` waits in FIFO order; beyond
- * `maxPending` waiting requests the answer is an immediate EngineOverloadedError (503 +
- * Retry-After), so a burst never becomes an unbounded pile-up or an out-of-memory crash.
- * A waiting request whose client goes away leaves the queue at once.
+ * A bounded admission queue per engine. Work beyond `concurrency` waits, served fairly between
+ * clients (FairWaitingLine); beyond `maxPending` waiting requests the answer is an immediate
+ * EngineOverloadedError (503 + Retry-After), so a burst never becomes an unbounded pile-up or an
+ * out-of-memory crash — unless the newcomer's client has far fewer requests waiting than another,
+ * whose newest request is then refused instead. A waiting request whose client goes away leaves
+ * the queue at once.
  */
 export class AdmissionQueue {
   private active = 0;
-  private readonly waiters: Waiter[] = [];
+  private readonly waiters = new FairWaitingLine<Waiter>();
   private readonly recentDurationsMs: number[] = [];
 
   constructor(private readonly options: AdmissionOptions) {}
@@ -51,25 +52,42 @@ export class AdmissionQueue {
     };
   }
 
-  /** Waits for a slot; the returned function must be called exactly once when the work ends. */
-  acquire(signal?: AbortSignal): Promise<() => void> {
+  /**
+   * Waits for a slot; the returned function must be called exactly once when the work ends.
+   * `client` names who asked (their address), for fairness between clients.
+   */
+  acquire(signal?: AbortSignal, client = ''): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(new CancelledError());
     if (this.active < this.options.concurrency) {
       this.active += 1;
+      this.waiters.markServed(client);
       this.options.onOutcome?.({ waitedSeconds: 0 });
       return Promise.resolve(this.releaser());
     }
     if (this.waiters.length >= this.options.maxPending) {
+      const displaced = this.waiters.displaceableFor(client);
+      if (!displaced) {
+        this.options.onOutcome?.('refused');
+        return Promise.reject(this.overloaded());
+      }
+      this.waiters.remove(displaced);
+      displaced.signal?.removeEventListener('abort', displaced.onAbort);
       this.options.onOutcome?.('refused');
-      return Promise.reject(
-        new EngineOverloadedError(
-          `${this.options.name} is busy: ${this.active} request(s) running and ${this.waiters.length} waiting ` +
-            `(QUEUE_MAX_PENDING=${this.options.maxPending}). Retry after the suggested delay.`,
-          this.suggestedRetryAfterSeconds(),
+      displaced.reject(
+        this.overloaded(
+          'Its place in the queue went to a request from a client with fewer requests waiting.',
         ),
       );
     }
-    return this.wait(signal, 'behind');
+    return this.wait(signal, 'behind', client);
+  }
+
+  private overloaded(why = ''): EngineOverloadedError {
+    return new EngineOverloadedError(
+      `${this.options.name} is busy: ${this.active} request(s) running and ${this.waiters.length} waiting ` +
+        `(QUEUE_MAX_PENDING=${this.options.maxPending}). ${why ? `${why} ` : ''}Retry after the suggested delay.`,
+      this.suggestedRetryAfterSeconds(),
+    );
   }
 
   /**
@@ -85,7 +103,7 @@ export class AdmissionQueue {
     return this.wait(signal, 'ahead');
   }
 
-  private wait(signal: AbortSignal | undefined, place: 'ahead' | 'behind'): Promise<() => void> {
+  private wait(signal: AbortSignal | undefined, place: 'ahead' | 'behind', client = ''): Promise<() => void> {
     const queuedAt = performance.now();
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
@@ -96,24 +114,21 @@ export class AdmissionQueue {
         },
         reject,
         signal,
+        client,
         ahead: place === 'ahead',
         onAbort: () => {
-          const index = this.waiters.indexOf(waiter);
-          if (index >= 0) this.waiters.splice(index, 1);
+          this.waiters.remove(waiter);
           reject(new CancelledError('the request was cancelled while waiting for the engine'));
         },
       };
       signal?.addEventListener('abort', waiter.onAbort, { once: true });
-      // Resumed requests go after other resumed ones, before every new request.
-      const firstNew = this.waiters.findIndex((other) => !other.ahead);
-      if (place === 'ahead' && firstNew >= 0) this.waiters.splice(firstNew, 0, waiter);
-      else this.waiters.push(waiter);
+      this.waiters.add(waiter);
     });
   }
 
   /** Runs `work` inside a slot. */
-  async run<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const release = await this.acquire(signal);
+  async run<T>(work: () => Promise<T>, signal?: AbortSignal, client?: string): Promise<T> {
+    const release = await this.acquire(signal, client);
     try {
       return await work();
     } finally {
@@ -128,7 +143,7 @@ export class AdmissionQueue {
       if (released) return;
       released = true;
       this.recordDuration(performance.now() - startedAt);
-      const next = this.waiters.shift();
+      const next = this.waiters.next();
       if (next) {
         next.signal?.removeEventListener('abort', next.onAbort);
         next.resolve(this.releaser());

@@ -27,6 +27,8 @@ export interface SpeechJob {
   streaming: boolean;
   normalize: boolean;
   pronunciations?: Record<string, string>;
+  /** Who asked (the client's address): the engine's queue is shared fairly between clients. */
+  client?: string;
 }
 
 /** What the core streams: each item's sentences, then audio as the engine produces it. */

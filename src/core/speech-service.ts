@@ -98,7 +98,7 @@ export class SpeechService {
     // Downloads and decoding happen before the slot: a slow URL must not hold the engine.
     const referenceWarnings = new Set<string>();
     const references = await this.resolveReferences(job, signal, referenceWarnings);
-    const release = await this.options.admission.acquire(signal);
+    const release = await this.options.admission.acquire(signal, job.client);
     let handedOver = false;
     try {
       const items = await this.prepareVoices(job, prepared, references, signal);

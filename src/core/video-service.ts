@@ -222,57 +222,61 @@ export class VideoService {
     const item = job.speech.items[0];
     const { speech, referenceWarnings, notices, ignored, pending } = state;
     let { ttsSeconds } = state;
-    return this.options.admission.run(async () => {
-      let end: Extract<RenderStreamPart, { type: 'render-end' }> | undefined;
-      try {
-        for await (const part of lipsync.render(
-          {
-            avatar: job.avatar,
-            speech,
-            text: item.text,
-            language: job.speech.language,
-            model: job.speech.model,
-          },
-          signal,
-        )) {
-          if (signal.aborted) throw new CancelledError();
-          if (part.type === 'render-progress') {
-            onProgress(part.stage, part.fraction);
-            if (part.stage === 'tts_done' && ttsSeconds === 0)
-              ttsSeconds = (performance.now() - startedAt) / 1000;
-          } else end = part;
+    return this.options.admission.run(
+      async () => {
+        let end: Extract<RenderStreamPart, { type: 'render-end' }> | undefined;
+        try {
+          for await (const part of lipsync.render(
+            {
+              avatar: job.avatar,
+              speech,
+              text: item.text,
+              language: job.speech.language,
+              model: job.speech.model,
+            },
+            signal,
+          )) {
+            if (signal.aborted) throw new CancelledError();
+            if (part.type === 'render-progress') {
+              onProgress(part.stage, part.fraction);
+              if (part.stage === 'tts_done' && ttsSeconds === 0)
+                ttsSeconds = (performance.now() - startedAt) / 1000;
+            } else end = part;
+          }
+        } catch (error) {
+          throw this.explainFailure(error, pending);
         }
-      } catch (error) {
-        throw this.explainFailure(error, pending);
-      }
-      if (!end) throw new EngineFailedError(`${lipsync.name} finished without a video`);
-      if (ttsSeconds === 0 && end.timings?.tts !== undefined) ttsSeconds = end.timings.tts / 1000;
-      const verdict = pending?.verdict(lipsync.speechCallback?.label ?? lipsync.name);
-      let voiceFallback: string | undefined;
-      if (verdict && !verdict.ours) {
-        if (!this.options.allowFallbackVoice) {
-          throw new EngineFailedError(
-            `the video was not answered because it does not speak with the cloned voice: ${verdict.reason}. ` +
-              'Fix the cause and try again, or set NEWAVATA_ALLOW_FALLBACK_VOICE=true to accept such videos.',
-            { statusCode: 502, code: 'voice_substituted' },
-          );
+        if (!end) throw new EngineFailedError(`${lipsync.name} finished without a video`);
+        if (ttsSeconds === 0 && end.timings?.tts !== undefined) ttsSeconds = end.timings.tts / 1000;
+        const verdict = pending?.verdict(lipsync.speechCallback?.label ?? lipsync.name);
+        let voiceFallback: string | undefined;
+        if (verdict && !verdict.ours) {
+          if (!this.options.allowFallbackVoice) {
+            throw new EngineFailedError(
+              `the video was not answered because it does not speak with the cloned voice: ${verdict.reason}. ` +
+                'Fix the cause and try again, or set NEWAVATA_ALLOW_FALLBACK_VOICE=true to accept such videos.',
+              { statusCode: 502, code: 'voice_substituted' },
+            );
+          }
+          voiceFallback = verdict.reason;
         }
-        voiceFallback = verdict.reason;
-      }
-      return {
-        mp4: end.mp4,
-        avatarUsed: end.avatarUsed,
-        notices: [
-          ...notices,
-          ...end.notices,
-          ...(voiceFallback ? [`not the cloned voice: ${voiceFallback}`] : []),
-        ],
-        ignored,
-        ...(voiceFallback ? { voiceFallback } : {}),
-        referenceWarnings,
-        ttsSeconds,
-        totalSeconds: (performance.now() - startedAt) / 1000,
-      };
-    }, signal);
+        return {
+          mp4: end.mp4,
+          avatarUsed: end.avatarUsed,
+          notices: [
+            ...notices,
+            ...end.notices,
+            ...(voiceFallback ? [`not the cloned voice: ${voiceFallback}`] : []),
+          ],
+          ignored,
+          ...(voiceFallback ? { voiceFallback } : {}),
+          referenceWarnings,
+          ttsSeconds,
+          totalSeconds: (performance.now() - startedAt) / 1000,
+        };
+      },
+      signal,
+      job.speech.client,
+    );
   }
 }

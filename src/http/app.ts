@@ -74,6 +74,8 @@ export async function buildApp(
         : logger,
     bodyLimit: bodyLimit(config),
     requestIdHeader: 'x-request-id',
+    // The client's address (request.ip) shares the engine queue fairly; behind a proxy, from X-Forwarded-For.
+    trustProxy: config.TRUST_PROXY,
   });
   // No route reads plain text: JSON sent as text/plain is a 415 that says so, not a puzzling 422.
   app.removeContentTypeParser('text/plain');

@@ -122,5 +122,8 @@ export async function videoJobFromRequest(
     // The lip-sync engine needs the whole audio before it renders anything.
     { streaming: false },
   );
-  return { job: { speech, avatar, sentFields: Object.keys(form.fields) }, extra };
+  return {
+    job: { speech: { ...speech, client: request.ip }, avatar, sentFields: Object.keys(form.fields) },
+    extra,
+  };
 }

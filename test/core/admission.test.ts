@@ -71,4 +71,56 @@ describe('AdmissionQueue', () => {
     assert.equal(queue.snapshot().active, 0);
     (await queue.acquire())();
   });
+
+  it('serves waiting clients in turn, so one client’s burst does not go first', async () => {
+    const queue = new AdmissionQueue({ name: 'test', concurrency: 1, maxPending: 10 });
+    const order: string[] = [];
+    const release = await queue.acquire(undefined, 'burst');
+    const waiting = ['burst 1', 'burst 2', 'burst 3'].map((name) =>
+      queue.acquire(undefined, 'burst').then((next) => (order.push(name), next)),
+    );
+    const other = queue.acquire(undefined, 'other').then((next) => (order.push('other'), next));
+    release();
+    for (const next of [other, ...waiting]) (await next)();
+    assert.deepEqual(order, ['other', 'burst 1', 'burst 2', 'burst 3']);
+    assert.equal(queue.snapshot().active, 0);
+  });
+
+  it('gives a full queue’s newest place of the heaviest client to a client with none waiting', async () => {
+    const queue = new AdmissionQueue({ name: 'test', concurrency: 1, maxPending: 3 });
+    const release = await queue.acquire(undefined, 'attacker');
+    const attackers = [1, 2, 3].map(() => queue.acquire(undefined, 'attacker'));
+    const settled = attackers.map((waiting) =>
+      waiting.then(
+        () => 'served',
+        (error: Error) => error,
+      ),
+    );
+    const newcomer = queue.acquire(undefined, 'newcomer');
+    const displaced = await settled[2];
+    assert.ok(displaced instanceof EngineOverloadedError, 'the attacker’s newest request is refused');
+    assert.match(displaced.message, /fewer requests waiting/);
+    assert.equal(queue.snapshot().pending, 3);
+    // The attacker cannot take the place back: it already has the most waiting.
+    await assert.rejects(queue.acquire(undefined, 'attacker'), EngineOverloadedError);
+    release();
+    (await newcomer)();
+    (await attackers[0])();
+    (await attackers[1])();
+    assert.equal(queue.snapshot().active, 0);
+  });
+
+  it('refuses rather than swapping places between clients with nearly as many waiting', async () => {
+    const queue = new AdmissionQueue({ name: 'test', concurrency: 1, maxPending: 3 });
+    const release = await queue.acquire(undefined, 'a');
+    const waiting = [
+      queue.acquire(undefined, 'a'),
+      queue.acquire(undefined, 'a'),
+      queue.acquire(undefined, 'b'),
+    ];
+    await assert.rejects(queue.acquire(undefined, 'b'), EngineOverloadedError);
+    release();
+    // b was never served, so it goes before a's second and third.
+    for (const next of [waiting[2], waiting[0], waiting[1]]) (await next)();
+  });
 });

@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { decodeWav, encodeWav } from '../../src/audio/wav.ts';
-import { buildTestApp, parseSse, SEED_BODY, type TestApp } from '../helper.ts';
+import { buildTestApp, eventually, parseSse, SEED_BODY, type TestApp } from '../helper.ts';
 import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
 
 const post = (test: TestApp, body: unknown, url = '/tts/voice_clone?model_size=0.6b', headers = {}) =>
@@ -286,6 +286,49 @@ describe('admission queue over HTTP', () => {
       await test.close();
     }
   });
+
+  const clientsBy = {
+    'their addresses': { TRUST_PROXY: '', address: (client: string) => ({ remoteAddress: client }) },
+    'X-Forwarded-For behind a trusted proxy': {
+      TRUST_PROXY: '127.0.0.1',
+      address: (client: string) => ({ headers: { 'x-forwarded-for': client } }),
+    },
+  };
+  for (const [how, { TRUST_PROXY, address }] of Object.entries(clientsBy))
+    it(`shares the queue fairly between clients named by ${how}`, async () => {
+      const test = await buildTestApp({
+        engineOptions: { partDelayMs: 150 },
+        environment: { QUEUE_CONCURRENCY: '1', QUEUE_MAX_PENDING: '2', TRUST_PROXY },
+      });
+      const from = (client: string) =>
+        test.app
+          .inject({ method: 'POST', url: '/tts/voice_clone', payload: SEED_BODY, ...address(client) })
+          .then((response) => ({ response, at: performance.now() }));
+      try {
+        const queue = (active: number, pending: number) =>
+          eventually(
+            () => test.app.inject({ url: '/health' }).then((response) => response.json().queue),
+            (snapshot: { active: number; pending: number }) =>
+              snapshot.active === active && snapshot.pending === pending,
+          );
+        const burst = [from('10.0.0.1')];
+        await queue(1, 0);
+        burst.push(from('10.0.0.1'));
+        await queue(1, 1);
+        burst.push(from('10.0.0.1'));
+        await queue(1, 2);
+        const other = await from('10.0.0.2');
+        const [first, second, third] = await Promise.all(burst);
+        assert.equal(other.response.statusCode, 200, other.response.body);
+        assert.equal(third.response.statusCode, 503, 'the burst’s newest place went to the other client');
+        assert.match(third.response.json().detail, /fewer requests waiting/);
+        assert.equal(first.response.statusCode, 200);
+        assert.equal(second.response.statusCode, 200);
+        assert.ok(other.at < second.at, 'the other client is served before the burst’s second request');
+      } finally {
+        await test.close();
+      }
+    });
 });
 
 describe('reference downloads and the engine slot', () => {

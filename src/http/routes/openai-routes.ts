@@ -66,7 +66,7 @@ export const openAiRoutes: FastifyPluginAsync<OpenAiRoutesOptions> = async (app,
       const job = openAiSpeechJob(body, body.input, reference);
       const signal = requestSignal(request, reply, options.requestTimeoutMs);
       // Everything the input can get wrong fails here, as a plain 4xx, before any audio is sent.
-      const opened = await speech.open(job, signal);
+      const opened = await speech.open({ ...job, client: request.ip }, signal);
       const encoded = encodeSpeechStream(
         audioOf(opened),
         body.response_format,

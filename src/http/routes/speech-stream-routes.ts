@@ -137,7 +137,7 @@ export const speechStreamRoutes: FastifyPluginAsync<SpeechStreamRoutesOptions> =
       let sentBytes = 0;
       try {
         const job = openAiSpeechJob(config, text, await reference, place.sentence_index);
-        const opened = await options.speech.open(job, turnSignal);
+        const opened = await options.speech.open({ ...job, client: request.ip }, turnSignal);
         const format = config.response_format;
         const { sampleRate } = opened;
         send(audioStart(place, text, format, sampleRate, opened.referenceWarnings));

@@ -82,7 +82,7 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
             streaming: false,
           });
           const signal = requestSignal(request, reply, options.requestTimeoutMs);
-          const opened = await speech.open(job, signal);
+          const opened = await speech.open({ ...job, client: request.ip }, signal);
           return { job, opened, waveforms: await collectSpeech(opened) };
         },
       );
@@ -131,7 +131,7 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
       });
       const signal = requestSignal(request, reply, options.requestTimeoutMs);
       // Everything the input can get wrong fails here, before the stream starts, as a plain 4xx.
-      const opened = await speech.open(job, signal);
+      const opened = await speech.open({ ...job, client: request.ip }, signal);
       const sse = new SseWriter(reply, {
         ...corsHeadersFor(reply),
         'X-Seed': String(job.seed),
