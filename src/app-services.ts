@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import { AdmissionQueue } from './core/admission.ts';
@@ -17,6 +18,7 @@ import { VoiceLibrary } from './core/voice-library.ts';
 import { SpeechResultCache } from './core/speech-result-cache.ts';
 import { VoiceCallbackLedger } from './core/voice-callbacks.ts';
 import { setUpFfmpeg } from './media/ffmpeg-choice.ts';
+import { RenderCache } from './storage/render-cache.ts';
 
 /** Chooses and starts the configured engines; the only place that knows concrete engine classes. */
 async function createTtsEngine(config: Config, logger: Logger): Promise<TtsEngine> {
@@ -100,6 +102,14 @@ export async function createServices(
       observer: metrics,
       callbacks,
       allowFallbackVoice: config.NEWAVATA_ALLOW_FALLBACK_VOICE,
+      renders:
+        config.VIDEO_CACHE_MB > 0
+          ? new RenderCache({
+              directory: path.resolve(config.CACHE_DIR, 'renders'),
+              maxBytes: config.VIDEO_CACHE_MB * 1024 * 1024,
+              logger,
+            })
+          : undefined,
     });
     videoFiles = new VideoStore({
       directory: config.VIDEO_OUTPUT_DIR,

@@ -238,7 +238,7 @@ const variables = {
     'ffmpeg binary, used as given; empty: ffmpeg on PATH if 5.1 or newer with the needed encoders, else the old one the npm package ships (see the README)',
   ],
   PRONUNCIATION_LEXICON_FILE: [z.string(), '', 'JSON file {"word": "reading"} applied to every request'],
-  CACHE_DIR: [z.string().min(1), 'cache', 'voice prompts and prepared avatars'],
+  CACHE_DIR: [z.string().min(1), 'cache', 'voice prompts, prepared avatars and finished renders'],
   VOICE_CACHE_DISK_MB: [
     integer(0, 1000000),
     '256',
@@ -248,6 +248,11 @@ const variables = {
     integer(0, 1000000),
     '2048',
     'prepared avatars kept in CACHE_DIR/avatars (MB, least recently used out)',
+  ],
+  VIDEO_CACHE_MB: [
+    integer(0, 10000000),
+    '1024',
+    'finished renders kept in CACHE_DIR/renders (MB, least recently used out): a request identical in text, voice, seed, avatar and models is answered from there (X-Cache: hit); 0: keep none',
   ],
   CORS_ORIGINS: [
     z.string().min(1),

@@ -79,6 +79,9 @@ export interface OpenedSpeech {
  * engine, seeding sentence i with seed + i and inserting a short pause between sentences.
  */
 export class SpeechService {
+  /** Each job's references, resolved once even when asked for twice (identity, then open). */
+  private readonly resolved = new WeakMap<SpeechJob, Promise<Map<string, ReferenceAudio>>>();
+
   constructor(private readonly options: SpeechServiceOptions) {}
 
   get engine(): TtsEngine {
@@ -233,19 +236,61 @@ export class SpeechService {
     return this.options.references.resolve(value, signal);
   }
 
+  /**
+   * What decides this job's audio exactly — the model's weights, the prepared text, the references'
+   * samples and transcripts, seed and settings — as a hash; undefined when the audio is not
+   * repeatable (no seed chosen) or the engine cannot name its weights. Resolves the references (once
+   * per job: `open` reuses them), so bad ones fail here as they would there.
+   */
+  async identity(job: SpeechJob, signal: AbortSignal): Promise<string | undefined> {
+    if (!job.repeatable) return undefined;
+    const prepared = this.prepareText(job);
+    await this.ensureModel(job.model);
+    const weights = this.options.engine.modelIdentity?.(job.model);
+    if (weights === undefined) return undefined;
+    const references = await this.resolveReferences(job, signal, new Set());
+    return SpeechResultCache.key({
+      engine: this.options.engine.name,
+      weights,
+      model: job.model,
+      language: job.language,
+      seed: job.seed,
+      sampling: job.sampling,
+      xVectorOnly: job.xVectorOnly,
+      pauseMs: this.options.pauseMs,
+      items: prepared.map(({ item, sentences }) => ({
+        sentences,
+        language: item.language,
+        reference: references.get(item.referenceAudio)!.hash,
+        transcript: job.xVectorOnly ? '' : item.referenceText,
+      })),
+    });
+  }
+
   /** Each distinct ref_audio resolved once (downloaded, decoded, checked), before any engine work. */
   private async resolveReferences(
     job: SpeechJob,
     signal: AbortSignal,
     warnings: Set<string>,
   ): Promise<Map<string, ReferenceAudio>> {
-    const references = new Map<string, ReferenceAudio>();
-    for (const item of job.items) {
-      if (references.has(item.referenceAudio)) continue;
-      const reference = await this.options.references.resolve(item.referenceAudio, signal);
-      for (const warning of reference.warnings ?? []) warnings.add(warning);
-      references.set(item.referenceAudio, reference);
+    let resolving = this.resolved.get(job);
+    if (!resolving) {
+      resolving = (async () => {
+        const references = new Map<string, ReferenceAudio>();
+        for (const item of job.items) {
+          if (references.has(item.referenceAudio)) continue;
+          references.set(
+            item.referenceAudio,
+            await this.options.references.resolve(item.referenceAudio, signal),
+          );
+        }
+        return references;
+      })();
+      this.resolved.set(job, resolving);
     }
+    const references = await resolving;
+    for (const reference of references.values())
+      for (const warning of reference.warnings ?? []) warnings.add(warning);
     return references;
   }
 

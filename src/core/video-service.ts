@@ -2,6 +2,7 @@ import type { AvatarSource, LipsyncEngine, RenderStreamPart } from '../engines/i
 import { CancelledError, EngineFailedError, InvalidInputError, ServerError } from '../errors.ts';
 import type { AdmissionQueue } from './admission.ts';
 import type { SpeechJob } from './speech-job.ts';
+import { SpeechResultCache } from './speech-result-cache.ts';
 import { collectSpeech, type SpeechService } from './speech-service.ts';
 import type { PendingVoice, VoiceCallbackLedger } from './voice-callbacks.ts';
 import type { WorkObserver, WorkOutcome } from './work-observer.ts';
@@ -26,6 +27,15 @@ export interface RenderedVideo {
   referenceWarnings: string[];
   ttsSeconds: number;
   totalSeconds: number;
+  /** Served from a stored render of an identical request (nothing was computed). */
+  fromCache?: boolean;
+}
+
+/** Finished renders kept by what decides their pixels (see VideoService.renderKey). */
+export interface StoredRenders {
+  get(key: string): Promise<RenderedVideo | undefined>;
+  /** Keeps a render; never fails the request (a full disk only means it is not kept). */
+  put(key: string, video: RenderedVideo): Promise<void>;
 }
 
 export type VideoProgress = (stage: string, fraction?: number) => void;
@@ -45,6 +55,8 @@ export class VideoService {
       callbacks?: VoiceCallbackLedger;
       /** Answer a video whose engine fell back to another voice (said in the result) instead of failing. */
       allowFallbackVoice?: boolean;
+      /** Renders of earlier identical requests; absent: every request is rendered. */
+      renders?: StoredRenders;
     },
   ) {}
 
@@ -151,14 +163,38 @@ export class VideoService {
         seconds: (performance.now() - startedAt) / 1000,
       });
     try {
+      const key = await this.renderKey(job, signal);
+      const stored = key === undefined ? undefined : await this.options.renders?.get(key);
+      if (stored) {
+        onProgress('cache', 1);
+        report('cached');
+        return { ...stored, ttsSeconds: 0, totalSeconds: (performance.now() - startedAt) / 1000 };
+      }
       const video = await this.renderOnce(job, signal, onProgress, startedAt);
       report('ok');
-      return video;
+      if (key !== undefined) await this.options.renders?.put(key, video);
+      return { ...video, fromCache: false };
     } catch (error) {
       if (signal.aborted || error instanceof CancelledError) report('cancelled');
       else report(error instanceof ServerError && error.statusCode < 500 ? 'rejected' : 'failed');
       throw error;
     }
+  }
+
+  /**
+   * What decides the pixels of this request's video: the speech's identity (weights, prepared text,
+   * reference samples, seed, settings) and the lip-sync engine's (its weights, the avatar's content).
+   * Undefined — render, and keep nothing — when either cannot be known: no seed was chosen, a remote
+   * engine, or a text-driven one that speaks for itself.
+   */
+  private async renderKey(job: VideoJob, signal: AbortSignal): Promise<string | undefined> {
+    const { lipsync, renders } = this.options;
+    if (!renders || lipsync.drivenBy !== 'audio' || !lipsync.renderIdentity) return undefined;
+    const speech = await this.options.speech.identity(job.speech, signal);
+    if (speech === undefined) return undefined;
+    const pixels = await lipsync.renderIdentity(job.avatar);
+    if (pixels === undefined) return undefined;
+    return SpeechResultCache.key({ engine: lipsync.name, speech, pixels });
   }
 
   private async renderOnce(

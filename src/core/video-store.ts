@@ -18,6 +18,8 @@ export interface KeptVideo {
   /** Present only when the video does not speak with the cloned voice and that was allowed: why. */
   voice_fallback?: string;
   elapsed: { tts: number; total: number };
+  /** Present (true) when the video is a stored render of an identical earlier request. */
+  from_cache?: boolean;
 }
 
 /** Names this store gives its files; anything else in the folder is never served or deleted. */
@@ -90,6 +92,7 @@ export class VideoStore {
       ignored: video.ignored,
       ...(video.voiceFallback ? { voice_fallback: video.voiceFallback } : {}),
       elapsed: { tts: video.ttsSeconds, total: video.totalSeconds },
+      ...(video.fromCache ? { from_cache: true } : {}),
     };
   }
 

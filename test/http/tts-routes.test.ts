@@ -275,7 +275,10 @@ describe('admission queue over HTTP', () => {
     });
     try {
       const first = post(test, SEED_BODY);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await eventually(
+        () => test.app.inject({ url: '/health' }).then((response) => response.json().queue.active),
+        (active) => active === 1,
+      );
       const second = await post(test, SEED_BODY);
       assert.equal(second.statusCode, 503, second.body);
       assert.ok(Number(second.headers['retry-after']) >= 1);

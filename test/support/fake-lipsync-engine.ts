@@ -1,6 +1,7 @@
 import type { EngineHealth } from '../../src/engines/interfaces/tts-engine.ts';
 import { CancelledError } from '../../src/errors.ts';
 import type {
+  AvatarSource,
   LipsyncEngine,
   RenderRequest,
   RenderStreamPart,
@@ -14,6 +15,11 @@ export class FakeLipsyncEngine implements LipsyncEngine {
   failWith: Error | undefined;
   /** When set, render waits this long (or until cancelled) after its first progress report. */
   renderDelayMs = 0;
+  /**
+   * When set, the engine names what decides its pixels (these "weights" and the avatar), so its
+   * renders may be stored; unset, like a remote engine, it names nothing and nothing is stored.
+   */
+  weights: string | undefined;
 
   constructor(readonly drivenBy: 'audio' | 'text' = 'audio') {}
 
@@ -43,6 +49,12 @@ export class FakeLipsyncEngine implements LipsyncEngine {
     const notices =
       this.drivenBy === 'text' && request.avatar.kind === 'image' ? ['avatar_image was not used'] : [];
     yield { type: 'render-end', mp4: Buffer.from('fake mp4 bytes'), avatarUsed, notices };
+  }
+
+  async renderIdentity(avatar: AvatarSource): Promise<string | undefined> {
+    if (this.weights === undefined) return undefined;
+    const content = avatar.kind === 'image' ? avatar.bytes.toString('base64') : avatar.name;
+    return `${this.weights}/${avatar.kind}/${content}`;
   }
 
   async close(): Promise<void> {}

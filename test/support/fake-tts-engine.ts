@@ -71,6 +71,13 @@ export class FakeTtsEngine implements TtsEngine {
     return [...this.loaded];
   }
 
+  /** Stands for the files a real engine fingerprints; tests change it to "replace the model". */
+  weights = 'fake weights 1';
+
+  modelIdentity(key: ModelKey): string | undefined {
+    return this.loaded.has(key) ? `${key}/${this.weights}` : undefined;
+  }
+
   async health(): Promise<EngineHealth> {
     return { ok: true };
   }

@@ -70,5 +70,11 @@ export interface LipsyncEngine {
   /** Avatar names a client may pass instead of uploading an image. */
   listAvatars(): Promise<string[]>;
   render(request: RenderRequest, signal: AbortSignal): AsyncIterable<RenderStreamPart>;
+  /**
+   * What decides this engine's pixels besides the speech — its model files and the avatar's content —
+   * as a hash, so a stored render is served only for exactly these; undefined when they cannot be
+   * known (a remote engine), and then nothing it renders is cached.
+   */
+  renderIdentity?(avatar: AvatarSource): Promise<string | undefined>;
   close(): Promise<void>;
 }

@@ -139,6 +139,11 @@ export interface TtsEngine {
   warmUp?(key: ModelKey): Promise<number>;
   loadedModels(): ModelKey[];
   /**
+   * What identifies a loaded model's weights (and variant), so that stored results are never served
+   * from other weights; undefined when the engine cannot know them (a remote server).
+   */
+  modelIdentity?(key: ModelKey): string | undefined;
+  /**
    * The loaded models that are synthetic (random weights: they speak noise), for the log, /health,
    * /info and the try-it page. Answered from memory; engines that cannot load one leave it out.
    */

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { modelFingerprint } from '../../models/model-fingerprint.ts';
 import { verifyInstalledModel } from '../../models/verify-model-files.ts';
 import { installHint } from '../../models/install-hint.ts';
 import type { Logger } from 'pino';
@@ -48,6 +50,7 @@ export class MuseTalkEngine implements LipsyncEngine {
   readonly drivenBy = 'audio' as const;
   private pool: WorkerPool<MuseTalkWorkerResponse> | undefined;
   private starting: Promise<WorkerPool<MuseTalkWorkerResponse>> | undefined;
+  private fingerprint: Promise<string> | undefined;
   private readonly provider: ProviderChoice;
 
   constructor(
@@ -129,6 +132,18 @@ export class MuseTalkEngine implements LipsyncEngine {
       return pool;
     })().finally(() => (this.starting = undefined));
     return this.starting;
+  }
+
+  /** The model files, the variant, the batch size (batched kernels may round differently) and the avatar. */
+  async renderIdentity(avatar: AvatarSource): Promise<string | undefined> {
+    await this.start();
+    const dtype = this.config.TTS_DTYPE === 'float16' ? 'float16' : 'float32';
+    this.fingerprint ??= modelFingerprint(this.directory, dtype);
+    const { bytes, name } = await this.avatarBytes(avatar);
+    return createHash('sha256')
+      .update(`${await this.fingerprint}\u0000${this.config.VIDEO_BATCH_SIZE}\u0000${name}\u0000`)
+      .update(bytes)
+      .digest('hex');
   }
 
   /** Prepares every avatar in VIDEO_AVATAR_DIR in the background, so their first request is fast. */

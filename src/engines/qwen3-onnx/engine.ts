@@ -14,7 +14,7 @@ import {
 } from '../../errors.ts';
 import { readQwen3Manifest, type Qwen3Manifest } from '../../models/qwen3-manifest.ts';
 import { installHint, isSyntheticManifest, syntheticModelWarning } from '../../models/install-hint.ts';
-import { modelFingerprint } from './model-fingerprint.ts';
+import { modelFingerprint } from '../../models/model-fingerprint.ts';
 import { chooseProvider, type ProviderChoice } from '../../onnx/session-options.ts';
 import type { FloatType } from '../../onnx/tensors.ts';
 import { verifyInstalledModel } from '../../models/verify-model-files.ts';
@@ -132,6 +132,11 @@ export class Qwen3OnnxEngine implements TtsEngine {
 
   loadedModels(): ModelKey[] {
     return [...this.pools.keys()];
+  }
+
+  /** The loaded weights' fingerprint (files and variant): stored renders are keyed by it. */
+  modelIdentity(key: ModelKey): string | undefined {
+    return this.pools.has(key) ? this.fingerprints.get(key) : undefined;
   }
 
   syntheticModels(): ModelKey[] {

@@ -94,6 +94,11 @@ export const videoGenerateDocs: RouteDocs = {
         },
         'X-Seed': SEED_HEADER,
         'X-Ignored': { description: 'Settings the engine could not honour', schema: { type: 'string' } },
+        'X-Cache': {
+          description:
+            '`hit` when the MP4 is a stored render of an identical request (same text, voice, seed, avatar and models; VIDEO_CACHE_MB)',
+          schema: { type: 'string' },
+        },
         'X-Voice-Fallback': {
           description: 'Why the video speaks with another voice, when that was allowed (URI-encoded)',
           schema: { type: 'string' },

@@ -6,6 +6,7 @@ import type { VideoService } from '../../core/video-service.ts';
 import type { VideoStore } from '../../core/video-store.ts';
 import { corsHeadersFor, SseWriter } from '../sse.ts';
 import {
+  cacheHeader,
   ignoredHeader,
   referenceWarningsHeader,
   seedHeader,
@@ -71,6 +72,7 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
           ...ignoredHeader(result.ignored),
           ...voiceFallbackHeader(result.voiceFallback),
           ...referenceWarningsHeader(result.referenceWarnings),
+          ...cacheHeader(result.fromCache ?? false),
         });
       if (result.notices.length > 0)
         reply.header('X-Avatar-Notice', encodeURIComponent(result.notices.join(' | ')));

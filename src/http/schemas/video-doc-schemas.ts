@@ -69,6 +69,10 @@ export const keptVideoSchema = z.object({
     .optional()
     .describe('Why the video speaks with another voice, when that was allowed'),
   elapsed: z.object({ tts: z.number(), total: z.number() }).describe('Seconds'),
+  from_cache: z
+    .literal(true)
+    .optional()
+    .describe('Present when the video is a stored render of an identical request (nothing was computed)'),
 });
 
 export const progressSchema = z.object({

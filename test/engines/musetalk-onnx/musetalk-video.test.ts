@@ -147,6 +147,26 @@ describe('embedded MuseTalk through /video/generate', () => {
     );
   });
 
+  it('answers a repeated seeded request from its stored render, and renders a changed one', async () => {
+    const seeded = { ...FORM, seed: '5' };
+    const send = (form: Record<string, string>, bytes = photo) =>
+      test.app.inject({
+        method: 'POST',
+        url: '/video/generate',
+        ...multipart(form, { avatar_image: { name: 'person.jpg', bytes } }),
+      });
+    const first = await send(seeded);
+    assert.equal(first.statusCode, 200, first.body);
+    assert.equal(first.headers['x-cache'], undefined);
+    const again = await send(seeded);
+    assert.equal(again.headers['x-cache'], 'hit');
+    assert.deepEqual(again.rawPayload, first.rawPayload);
+    const flipped = await sharp(photo).flop().jpeg().toBuffer();
+    const other = await send(seeded, flipped);
+    assert.equal(other.statusCode, 200, other.body);
+    assert.equal(other.headers['x-cache'], undefined, 'another photo is rendered');
+  });
+
   it('reports the real stages over SSE and serves the finished MP4', async () => {
     const response = await test.app.inject({
       method: 'POST',
