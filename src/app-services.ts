@@ -19,6 +19,7 @@ import { SpeechResultCache } from './core/speech-result-cache.ts';
 import { VoiceCallbackLedger } from './core/voice-callbacks.ts';
 import { setUpFfmpeg } from './media/ffmpeg-choice.ts';
 import { RenderCache } from './storage/render-cache.ts';
+import { FileJobStore } from './storage/job-store.ts';
 
 /** Chooses and starts the configured engines; the only place that knows concrete engine classes. */
 async function createTtsEngine(config: Config, logger: Logger): Promise<TtsEngine> {
@@ -119,6 +120,7 @@ export async function createServices(
     videoJobs = new VideoJobs({
       video,
       files: videoFiles,
+      store: new FileJobStore({ directory: path.resolve(config.VIDEO_OUTPUT_DIR, 'jobs'), logger }),
       maxUnfinished: config.QUEUE_MAX_PENDING + 1,
       logger,
       notify: async (url, state) => {
@@ -130,6 +132,8 @@ export async function createServices(
           logger.warn({ job: state.job_id, ...result }, `could not deliver the callback to ${url.origin}`);
       },
     });
+    // Jobs of the previous run: finished ones answer again, interrupted ones start again.
+    await videoJobs.restore();
   }
   return {
     config,

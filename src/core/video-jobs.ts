@@ -19,9 +19,31 @@ export interface VideoJobState extends Partial<KeptVideo> {
   error?: { detail: string; code: string; status_code: number };
 }
 
+/** A job as kept across restarts: its state, and while it has not ended, what it needs to run. */
+export interface StoredVideoJob {
+  state: VideoJobState;
+  /** Absent once the job has ended (nothing more to run). */
+  job?: VideoJob;
+  callbackUrl?: string;
+  /** Times it has been started; a job a restart interrupted is started again up to MAX_ATTEMPTS. */
+  attempts: number;
+}
+
+/** Where jobs are kept so that a restart neither loses them nor their results. */
+export interface JobStore {
+  save(stored: StoredVideoJob): Promise<void>;
+  loadAll(): Promise<StoredVideoJob[]>;
+  remove(id: string): Promise<void>;
+}
+
+/** A job interrupted by a restart this many times is reported failed instead of started again. */
+export const MAX_ATTEMPTS = 2;
+
 export interface VideoJobsOptions {
   video: VideoService;
   files: VideoStore;
+  /** Keeps jobs across restarts; absent: they live in memory only. */
+  store?: JobStore;
   /** Jobs not yet finished at once; one more is refused with 503 rather than piling up. */
   maxUnfinished: number;
   /** Tells a client's callback URL that a job ended. */
@@ -33,17 +55,21 @@ interface Entry {
   state: VideoJobState;
   controller: AbortController;
   finishedAt?: number;
+  attempts: number;
+  callbackUrl?: URL;
 }
 
 const FINISHED: VideoJobStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 /**
  * Video rendering as jobs, for clients that cannot hold a connection open: submit, then poll or be
- * called back. Jobs live in memory as long as their videos do (VIDEO_OUTPUT_KEEP_S); a restart
- * forgets them.
+ * called back. Jobs are kept as long as their videos are (VIDEO_OUTPUT_KEEP_S). With a store they
+ * survive a restart: finished ones keep answering, and one the restart interrupted is started again
+ * (up to MAX_ATTEMPTS times), or reported failed — never lost without a word.
  */
 export class VideoJobs {
   private readonly jobs = new Map<string, Entry>();
+  private closing = false;
 
   constructor(private readonly options: VideoJobsOptions) {}
 
@@ -59,6 +85,8 @@ export class VideoJobs {
     const now = new Date().toISOString();
     const entry: Entry = {
       controller: new AbortController(),
+      attempts: 1,
+      callbackUrl,
       state: {
         job_id: randomUUID(),
         status: 'queued',
@@ -68,8 +96,54 @@ export class VideoJobs {
       },
     };
     this.jobs.set(entry.state.job_id, entry);
-    void this.run(entry, job, callbackUrl);
+    // Kept before it starts: a crash right after the 202 must not lose it.
+    void this.persist(entry, job).then(() => this.run(entry, job));
     return { ...entry.state };
+  }
+
+  /**
+   * Takes up the jobs of the previous run: finished ones answer again; each one it interrupted is
+   * started again, or, after MAX_ATTEMPTS starts (or without its input), is failed with the reason.
+   */
+  async restore(): Promise<void> {
+    const stored = (await this.options.store?.loadAll()) ?? [];
+    for (const { state, job, callbackUrl, attempts } of stored) {
+      const entry: Entry = {
+        controller: new AbortController(),
+        attempts,
+        callbackUrl: callbackUrl ? new URL(callbackUrl) : undefined,
+        state,
+      };
+      this.jobs.set(state.job_id, entry);
+      if (FINISHED.includes(state.status)) {
+        entry.finishedAt = Date.parse(state.updated_at);
+        continue;
+      }
+      if (job && attempts < MAX_ATTEMPTS) {
+        entry.attempts += 1;
+        this.update(entry, { status: 'queued', progress: null });
+        this.options.logger?.info(
+          { job: state.job_id },
+          'video job interrupted by a restart: starting it again',
+        );
+        void this.persist(entry, job).then(() => this.run(entry, job));
+        continue;
+      }
+      this.update(entry, {
+        status: 'failed',
+        progress: null,
+        error: {
+          detail:
+            `the server stopped while this job was ${state.status}` +
+            (job ? `, ${attempts} time(s); it is not started again` : ', and its input was not kept') +
+            ': submit it again',
+          code: 'interrupted',
+          status_code: 500,
+        },
+      });
+      await this.finish(entry);
+    }
+    this.forgetExpired();
   }
 
   get(id: string): VideoJobState {
@@ -84,8 +158,12 @@ export class VideoJobs {
     return { ...entry.state };
   }
 
-  /** Stops every unfinished job (the server is shutting down). */
+  /**
+   * Stops every unfinished job (the server is shutting down). With a store they stay as they were
+   * kept, so the next start runs them again.
+   */
   close(): void {
+    this.closing = true;
     for (const entry of this.jobs.values()) entry.controller.abort();
   }
 
@@ -106,14 +184,43 @@ export class VideoJobs {
     entry.state = { ...entry.state, ...change, updated_at: new Date().toISOString() };
   }
 
-  private async run(entry: Entry, job: VideoJob, callbackUrl: URL | undefined): Promise<void> {
-    const signal = entry.controller.signal;
-    try {
-      const result = await this.options.video.render(job, signal, (stage, fraction) =>
-        this.update(entry, { status: 'running', progress: { stage, fraction: fraction ?? null } }),
+  /** Keeps the job as it is now (a failing store is logged: the job goes on in memory). */
+  private async persist(entry: Entry, job?: VideoJob): Promise<void> {
+    await this.options.store
+      ?.save({
+        state: entry.state,
+        job,
+        callbackUrl: entry.callbackUrl?.href,
+        attempts: entry.attempts,
+      })
+      .catch((error: unknown) =>
+        this.options.logger?.warn(
+          { err: error, job: entry.state.job_id },
+          'could not keep the video job on disk',
+        ),
       );
+  }
+
+  private async finish(entry: Entry): Promise<void> {
+    entry.finishedAt = Date.now();
+    await this.persist(entry);
+    const { callbackUrl } = entry;
+    if (callbackUrl && this.options.notify) await this.options.notify(callbackUrl, { ...entry.state });
+  }
+
+  private async run(entry: Entry, job: VideoJob): Promise<void> {
+    const signal = entry.controller.signal;
+    let started = false;
+    try {
+      const result = await this.options.video.render(job, signal, (stage, fraction) => {
+        this.update(entry, { status: 'running', progress: { stage, fraction: fraction ?? null } });
+        if (!started) void this.persist(entry, job);
+        started = true;
+      });
       this.update(entry, { status: 'succeeded', ...(await this.options.files.keep(result)) });
     } catch (error) {
+      // Shutting down: the job stays kept as it was, and the next start runs it again.
+      if (this.closing && this.options.store) return;
       const cancelled = signal.aborted || error instanceof CancelledError;
       if (!cancelled) this.options.logger?.warn({ err: error, job: entry.state.job_id }, 'video job failed');
       this.update(entry, {
@@ -123,13 +230,15 @@ export class VideoJobs {
           : publicError(error, `job ${entry.state.job_id}`),
       });
     }
-    entry.finishedAt = Date.now();
-    if (callbackUrl && this.options.notify) await this.options.notify(callbackUrl, { ...entry.state });
+    await this.finish(entry);
   }
 
   private forgetExpired(): void {
     const horizon = Date.now() - this.options.files.keepSeconds * 1000;
     for (const [id, entry] of this.jobs)
-      if (entry.finishedAt !== undefined && entry.finishedAt < horizon) this.jobs.delete(id);
+      if (entry.finishedAt !== undefined && entry.finishedAt < horizon) {
+        this.jobs.delete(id);
+        void this.options.store?.remove(id);
+      }
   }
 }

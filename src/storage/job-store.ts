@@ -1,0 +1,96 @@
+import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { JobStore, StoredVideoJob } from '../core/video-jobs.ts';
+import type { VideoJob } from '../core/video-service.ts';
+
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A job's input as stored: the speech job and the avatar, its photo in its own file. */
+interface StoredInput {
+  speech: VideoJob['speech'];
+  avatar: { kind: 'image'; fileName?: string; name?: string } | { kind: 'named'; name: string };
+  sentFields?: readonly string[];
+}
+
+/**
+ * Video jobs kept on disk, one folder per store: `<id>.json` holds the job's state (rewritten when
+ * its status changes), `<id>.input.json` and `<id>.avatar` what is needed to run it again after a
+ * restart (removed once it has ended). Writes go through a temporary name and a rename, so a crash
+ * leaves the previous version, never half a file.
+ */
+export class FileJobStore implements JobStore {
+  constructor(private readonly options: { directory: string; logger?: Logger }) {}
+
+  private file(id: string, suffix: string): string {
+    if (!JOB_ID.test(id)) throw new Error(`not a job id: ${id}`);
+    return path.join(this.options.directory, `${id}${suffix}`);
+  }
+
+  private async writeAtomically(file: string, data: string | Buffer): Promise<void> {
+    await mkdir(this.options.directory, { recursive: true });
+    const partial = `${file}.partial`;
+    await writeFile(partial, data);
+    await rename(partial, file);
+  }
+
+  async save(stored: StoredVideoJob): Promise<void> {
+    const { state, job, callbackUrl, attempts } = stored;
+    const id = state.job_id;
+    if (job) {
+      const { avatar } = job;
+      const input: StoredInput = {
+        speech: job.speech,
+        avatar:
+          avatar.kind === 'image' ? { kind: 'image', fileName: avatar.fileName, name: avatar.name } : avatar,
+        sentFields: job.sentFields,
+      };
+      if (avatar.kind === 'image') await this.writeAtomically(this.file(id, '.avatar'), avatar.bytes);
+      await this.writeAtomically(this.file(id, '.input.json'), JSON.stringify(input));
+    } else {
+      await unlink(this.file(id, '.input.json')).catch(() => {});
+      await unlink(this.file(id, '.avatar')).catch(() => {});
+    }
+    await this.writeAtomically(
+      this.file(id, '.json'),
+      JSON.stringify({ state, attempts, ...(callbackUrl ? { callbackUrl } : {}) }),
+    );
+  }
+
+  async loadAll(): Promise<StoredVideoJob[]> {
+    const names = await readdir(this.options.directory).catch(() => [] as string[]);
+    const jobs: StoredVideoJob[] = [];
+    for (const name of names) {
+      const file = path.join(this.options.directory, name);
+      if (name.endsWith('.partial')) {
+        await unlink(file).catch(() => {}); // a write a crash interrupted
+        continue;
+      }
+      const id = name.slice(0, -'.json'.length);
+      if (!name.endsWith('.json') || !JOB_ID.test(id)) continue;
+      try {
+        const record = JSON.parse(await readFile(file, 'utf8')) as Omit<StoredVideoJob, 'job'>;
+        jobs.push({ ...record, job: await this.readInput(id) });
+      } catch (error) {
+        this.options.logger?.warn({ err: error }, `video job ${id} could not be read back; it is dropped`);
+      }
+    }
+    return jobs;
+  }
+
+  private async readInput(id: string): Promise<VideoJob | undefined> {
+    const text = await readFile(this.file(id, '.input.json'), 'utf8').catch(() => undefined);
+    if (text === undefined) return undefined;
+    const input = JSON.parse(text) as StoredInput;
+    const avatar: VideoJob['avatar'] =
+      input.avatar.kind === 'image'
+        ? { ...input.avatar, bytes: await readFile(this.file(id, '.avatar')) }
+        : input.avatar;
+    return { speech: input.speech, avatar, sentFields: input.sentFields };
+  }
+
+  async remove(id: string): Promise<void> {
+    for (const suffix of ['.json', '.input.json', '.avatar'])
+      await unlink(this.file(id, suffix)).catch(() => {});
+  }
+}
