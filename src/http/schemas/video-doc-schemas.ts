@@ -76,7 +76,11 @@ export const keptVideoSchema = z.object({
 });
 
 export const progressSchema = z.object({
-  stage: z.string().describe('tts, avatar, features, lipsync, encode (NewAvata: its own stages)'),
+  stage: z
+    .string()
+    .describe(
+      'tts, avatar, features, lipsync, encode; cache when a stored render answers (NewAvata: its own stages)',
+    ),
   fraction: z.number().nullable().describe('0–1 within the stage, when known'),
 });
 
