@@ -1,12 +1,16 @@
 /**
- * Speech engine benchmark on synthetic models: time to first audio, real-time factor, frames per
- * second, and the share of the loop spent in TypeScript outside session.run.
+ * Speech engine benchmark: time to first audio and what it is made of, frames per second, real-time
+ * factor, where each frame's time goes (talker, code predictor, codec decoder, TypeScript outside
+ * session.run), peak memory, and a look at the audio (peak, RMS, clipped share).
  *   npm run bench -- qwen3 [--size tiny|real] [--key base_0.6b|base_1.7b] [--frames 200] [--runs 3]
+ *   --model <dir>: a model directory in our layout (an export) instead of a synthetic model
+ *   --threads N: ONNX Runtime intra-op threads (default: let it choose)
  *   [--concurrent N --workers W]: N requests at once on W worker threads (requests queue for a free worker)
  *   [--warmup]: warm the model up first (as the server does at startup), to compare first requests
+ * Run a synthetic real-size model and an export of the same size in one sitting to compare them.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,28 +21,50 @@ import { writeSyntheticQwen3Model } from '../src/models/synth-qwen3.ts';
 const { values } = parseArgs({
   options: {
     workers: { type: 'string', default: '1' },
+    threads: { type: 'string', default: '0' },
     concurrent: { type: 'string', default: '1' },
     size: { type: 'string', default: 'tiny' },
     key: { type: 'string', default: 'base_0.6b' },
+    model: { type: 'string' },
     frames: { type: 'string', default: '200' },
     runs: { type: 'string', default: '3' },
     warmup: { type: 'boolean', default: false },
   },
 });
-const size = values.size as 'tiny' | 'real';
-const key = values.key as 'base_0.6b' | 'base_1.7b';
 const frames = Number(values.frames);
-const directory = mkdtempSync(path.join(tmpdir(), 'bench-qwen3-'));
-console.log(`writing a synthetic ${size} ${key} model …`);
-await writeSyntheticQwen3Model(directory, { key, dtype: 'float32', size, eosPosition: 1_000_000 });
+const scratch = mkdtempSync(path.join(tmpdir(), 'bench-qwen3-'));
+let directory: string;
+let key: 'base_0.6b' | 'base_1.7b';
+if (values.model) {
+  directory = path.resolve(values.model);
+  const manifest = JSON.parse(readFileSync(path.join(directory, 'manifest.json'), 'utf8')) as {
+    modelKey: 'base_0.6b' | 'base_1.7b';
+  };
+  key = manifest.modelKey;
+  console.log(`model ${key} from ${values.model}`);
+} else {
+  const size = values.size as 'tiny' | 'real';
+  key = values.key as 'base_0.6b' | 'base_1.7b';
+  directory = path.join(scratch, 'model');
+  const writingStartedAt = performance.now();
+  console.log(`writing a synthetic ${size} ${key} model …`);
+  await writeSyntheticQwen3Model(directory, { key, dtype: 'float32', size, eosPosition: 1_000_000 });
+  console.log(`written in ${((performance.now() - writingStartedAt) / 1000).toFixed(1)} s`);
+}
 const config = loadConfig({
   [key === 'base_1.7b' ? 'MODEL_1_7B_BASE' : 'MODEL_0_6B_BASE']: directory,
-  CACHE_DIR: path.join(directory, 'cache'),
+  CACHE_DIR: path.join(scratch, 'cache'),
   TTS_DEVICE: 'cpu',
   TTS_WORKERS: values.workers,
+  TTS_THREADS: values.threads,
 });
+const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
 const engine = new Qwen3OnnxEngine(config);
+const loadStartedAt = performance.now();
 await engine.loadModel(key);
+console.log(
+  `loaded in ${Math.round(performance.now() - loadStartedAt)} ms, peak RSS ${peakRssMb().toFixed(0)} MB`,
+);
 if (values.warmup) console.log(`warmed up in ${Math.round(await engine.warmUp(key))} ms`);
 const voiceStartedAt = performance.now();
 const samples = Float32Array.from(
@@ -58,8 +84,9 @@ const voice = await engine.prepareVoice(
   },
   AbortSignal.timeout(600000),
 );
-console.log(`first voice prepared in ${Math.round(performance.now() - voiceStartedAt)} ms`);
-/** One utterance of `frames` frames (the synthetic model never ends on its own), seeded per run. */
+const voicePromptMs = performance.now() - voiceStartedAt;
+console.log(`voice prompt (codec encoder + speaker encoder, 4 s reference) ${Math.round(voicePromptMs)} ms`);
+/** One utterance of `frames` frames (a synthetic model never ends on its own), seeded per run. */
 const generate = (seed: number) =>
   engine.generate(
     {
@@ -81,22 +108,51 @@ const generate = (seed: number) =>
     AbortSignal.timeout(3600000),
   );
 
-const rows: string[] = [];
+const ms = (value: number) => value.toFixed(0);
+const perFrame = (value: number, count: number) => (value / Math.max(count, 1)).toFixed(1);
 for (let run = 0; run < Number(values.runs); run += 1) {
   const startedAt = performance.now();
   let firstAudio = 0;
   let timings: Record<string, number> = {};
+  let made = 0;
+  let peak = 0;
+  let energy = 0;
+  let clipped = 0;
+  let count = 0;
   for await (const part of generate(run)) {
-    if (part.type === 'audio-delta' && firstAudio === 0) firstAudio = performance.now() - startedAt;
-    if (part.type === 'audio-end') timings = part.timings ?? {};
+    if (part.type === 'audio-delta') {
+      if (firstAudio === 0) firstAudio = performance.now() - startedAt;
+      for (const sample of part.samples) {
+        peak = Math.max(peak, Math.abs(sample));
+        energy += sample * sample;
+        if (Math.abs(sample) >= 1) clipped += 1;
+      }
+      count += part.samples.length;
+    }
+    if (part.type === 'audio-end') {
+      timings = part.timings ?? {};
+      made = part.frames ?? 0;
+    }
   }
   const seconds = (performance.now() - startedAt) / 1000;
+  // Per frame: the talker's step, the predictor's run, the decoder's share of the streamed pieces (each
+  // piece decodes its new frames again with the attention window as left context), and what is left
+  // of the loop outside session.run (sampling, frame rows, messages to the main thread).
   const loopMs = timings.totalMs - timings.prefillMs;
-  rows.push(
-    `run ${run + 1}: first audio ${firstAudio.toFixed(0)} ms, ${frames} frames in ${seconds.toFixed(2)} s = ${(frames / seconds).toFixed(1)} frames/s, ` +
-      `RTF ${(seconds / timings.audioSeconds).toFixed(3)}, TypeScript outside session.run ${((100 * timings.hostMs) / timings.totalMs).toFixed(1)} % of the loop (${(loopMs / frames).toFixed(2)} ms/frame)`,
+  const loopHostMs = loopMs - timings.talkerMs - timings.predictorMs - timings.decoderMs;
+  const firstFramesMs = timings.firstAudioTalkerMs + timings.firstAudioPredictorMs;
+  const firstOtherMs = timings.firstAudioMs - timings.prefillMs - firstFramesMs - timings.firstAudioDecodeMs;
+  console.log(
+    [
+      `run ${run + 1}: ${made} frames in ${seconds.toFixed(2)} s = ${(made / seconds).toFixed(2)} frames/s, RTF ${(seconds / timings.audioSeconds).toFixed(2)}`,
+      `  per frame ${perFrame(loopMs, made)} ms: talker ${perFrame(timings.talkerMs, made)}, code predictor ${perFrame(timings.predictorMs, made)}, decoder ${perFrame(timings.decoderMs, made)}, host ${perFrame(loopHostMs, made)} ms`,
+      `  first audio ${ms(firstAudio)} ms (in the worker ${ms(timings.firstAudioMs)}): prompt + text_embed ${ms(timings.promptMs)}, prefill ${ms(timings.prefillTalkerMs)} (${timings.promptRows} rows), ` +
+        `first ${timings.firstAudioFrames} frames ${ms(firstFramesMs)} (talker ${ms(timings.firstAudioTalkerMs)} + predictor ${ms(timings.firstAudioPredictorMs)}), first decode ${ms(timings.firstAudioDecodeMs)}, other ${ms(firstOtherMs)}` +
+        ` — plus the voice prompt (${ms(voicePromptMs)} ms) when the voice is new`,
+      `  TypeScript outside session.run ${((100 * timings.hostMs) / timings.totalMs).toFixed(1)} % of the request; peak RSS ${peakRssMb().toFixed(0)} MB; ` +
+        `audio peak ${peak.toFixed(2)}, RMS ${Math.sqrt(energy / Math.max(count, 1)).toFixed(3)}, clipped ${((100 * clipped) / Math.max(count, 1)).toFixed(1)} %`,
+    ].join('\n'),
   );
-  console.log(rows.at(-1));
 }
 const concurrent = Number(values.concurrent);
 if (concurrent > 1) {
@@ -112,4 +168,4 @@ if (concurrent > 1) {
   );
 }
 await engine.close();
-rmSync(directory, { recursive: true, force: true });
+rmSync(scratch, { recursive: true, force: true });

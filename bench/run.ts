@@ -4,6 +4,7 @@
  */
 const scripts: Record<string, string> = {
   qwen3: './qwen3.ts',
+  'qwen3-graphs': './qwen3-graphs.ts',
   musetalk: './musetalk.ts',
   compose: './musetalk-compose.ts',
   abuse: './load-and-abuse.ts',

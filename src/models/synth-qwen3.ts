@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SeededRandom } from '../engines/qwen3-onnx/random.ts';
 import { writeSyntheticTokenizer } from '../engines/qwen3-onnx/tokenizer.ts';
@@ -8,16 +8,19 @@ import { QWEN3_CONTRACT_VERSION, type Qwen3Manifest } from './qwen3-manifest.ts'
 
 /**
  * Synthetic Qwen3-TTS models in our exact ONNX layout (docs/qwen3-onnx-layout.md): the same files,
- * tensor names, ranks and dtypes as an export of the real checkpoints, with random weights. The graphs
- * are real computations of the contract — attention over the host-owned cache, the 15-step code
- * predictor with top-k and Gumbel sampling, codec encoding and chunked decoding — built so tests can
- * predict the loop: greedy c0 at absolute position p is (37p + 11) mod 2048, and EOS wins once the
- * position reaches `eosPosition`.
+ * tensor names, ranks and dtypes as an export of the real checkpoints, with random weights. The
+ * per-frame graphs compute what the real ones compute, with the official configs' sizes at `real`:
+ * the talker's 28 Qwen3 layers over the host-owned cache, the code predictor's 5-layer transformer run
+ * step by step 15 times with its own cache and 15 lm heads, and the 12 Hz codec decoder (split-RVQ
+ * dequantisation, sliding-window transformer, upsamplers, SnakeBeta vocoder). Only the talker's logits
+ * are scripted, so tests can predict the loop: greedy c0 at absolute position p is (37p + 11) mod 2048,
+ * and EOS wins once the position reaches `eosPosition`. The speaker and codec encoders, run once per
+ * voice, stay stand-ins.
  */
 export interface SyntheticQwen3Options {
   key: 'base_0.6b' | 'base_1.7b';
   dtype: 'float32' | 'float16';
-  /** tiny: for tests; real: the real layer count and hidden size (random weights, for benchmarks). */
+  /** tiny: every structure at small widths, for tests; real: the official sizes (random weights, for benchmarks). */
   size: 'tiny' | 'real';
   /** The absolute position from which the talker says end-of-speech. */
   eosPosition?: number;
@@ -44,27 +47,118 @@ const LANGUAGES = {
   portuguese: 2071,
 };
 
-interface Dimensions {
-  hidden: number;
+/** One Qwen3-style transformer stack: grouped-query attention with rotary positions and a gated MLP. */
+interface TransformerDimensions {
   layers: number;
+  hidden: number;
+  heads: number;
   kvHeads: number;
   headDim: number;
   intermediate: number;
-  textHidden: number;
+  ropeTheta: number;
+  rmsEpsilon: number;
+  /** Per-head RMSNorm of queries and keys (talker and code predictor; not the codec decoder). */
+  queryKeyNorm: boolean;
+  /** The codec decoder scales each residual branch (LayerScale); undefined: no scaling. */
+  layerScale?: number;
 }
 
+/** The 12 Hz tokenizer's decoder (speech_tokenizer/config.json `decoder_config`). */
+interface DecoderDimensions {
+  codebookDim: number;
+  latent: number;
+  transformer: TransformerDimensions;
+  slidingWindow: number;
+  decoderDim: number;
+  upsampleRates: number[];
+  upsamplingRatios: number[];
+}
+
+interface Dimensions {
+  talker: TransformerDimensions;
+  textHidden: number;
+  predictor: TransformerDimensions;
+  decoder: DecoderDimensions;
+}
+
+/**
+ * Real sizes are the official configs' (config.json `talker_config` and its `code_predictor_config`,
+ * speech_tokenizer/config.json `decoder_config`). Tiny keeps every structure with small widths, so tests
+ * run the same graphs in milliseconds; its upsampling rates stay real, so a frame is still 1920 samples.
+ */
 function dimensionsFor(options: SyntheticQwen3Options): Dimensions {
-  if (options.size === 'tiny')
-    return { hidden: 16, layers: 2, kvHeads: 2, headDim: 8, intermediate: 32, textHidden: 8 };
-  const hidden = options.key === 'base_1.7b' ? 2048 : 1024;
-  // The text table is run once per request; a narrow one keeps the benchmark model's size sane.
+  const bigTalker = options.key === 'base_1.7b';
+  if (options.size === 'tiny') {
+    const small = { ropeTheta: 1_000_000, rmsEpsilon: 1e-6, queryKeyNorm: true };
+    return {
+      talker: { ...small, layers: 2, hidden: 16, heads: 4, kvHeads: 2, headDim: 8, intermediate: 32 },
+      textHidden: 8,
+      // As in 1.7B, a predictor narrower than the talker exercises the input projection.
+      predictor: {
+        ...small,
+        // One layer: it runs 15 times a frame, and tests generate hundreds of frames.
+        layers: 1,
+        hidden: bigTalker ? 8 : 16,
+        heads: 4,
+        kvHeads: 2,
+        headDim: 4,
+        intermediate: 24,
+      },
+      decoder: {
+        codebookDim: 8,
+        latent: 16,
+        transformer: {
+          layers: 2,
+          hidden: 8,
+          heads: 2,
+          kvHeads: 2,
+          headDim: 4,
+          intermediate: 16,
+          ropeTheta: 10_000,
+          rmsEpsilon: 1e-5,
+          queryKeyNorm: false,
+          layerScale: 0.01,
+        },
+        slidingWindow: 72,
+        decoderDim: 32,
+        upsampleRates: [8, 5, 4, 3],
+        upsamplingRatios: [2, 2],
+      },
+    };
+  }
+  const attention = { heads: 16, kvHeads: 8, headDim: 128, ropeTheta: 1_000_000, rmsEpsilon: 1e-6 };
   return {
-    hidden,
-    layers: 28,
-    kvHeads: 8,
-    headDim: 128,
-    intermediate: options.key === 'base_1.7b' ? 6144 : 3072,
+    talker: {
+      ...attention,
+      layers: 28,
+      hidden: bigTalker ? 2048 : 1024,
+      intermediate: bigTalker ? 6144 : 3072,
+      queryKeyNorm: true,
+    },
+    // The real text table is 151936 × 2048 and is read once per request; a narrow one keeps the
+    // benchmark model's size sane without changing the per-frame work.
     textHidden: 64,
+    predictor: { ...attention, layers: 5, hidden: 1024, intermediate: 3072, queryKeyNorm: true },
+    decoder: {
+      codebookDim: 512,
+      latent: 1024,
+      transformer: {
+        layers: 8,
+        hidden: 512,
+        heads: 16,
+        kvHeads: 16,
+        headDim: 64,
+        intermediate: 1024,
+        ropeTheta: 10_000,
+        rmsEpsilon: 1e-5,
+        queryKeyNorm: false,
+        layerScale: 0.01,
+      },
+      slidingWindow: 72,
+      decoderDim: 1536,
+      upsampleRates: [8, 5, 4, 3],
+      upsamplingRatios: [2, 2],
+    },
   };
 }
 
@@ -84,20 +178,78 @@ class Weights {
     }
     return values;
   }
+  /** Values around `center` (norm gains, SnakeBeta parameters): mild variety without changing scale. */
+  around(count: number, center: number, spread: number): Float32Array {
+    const values = this.normal(count, spread);
+    for (let index = 0; index < count; index += 1) values[index] += center;
+    return values;
+  }
 }
 
-/** Graph I/O and weights in the variant's dtype; float16 variants cast at the edges. */
+interface LinearWeights {
+  rows: number;
+  columns: number;
+  matrix: string;
+  bias?: string;
+}
+
+/**
+ * Graph I/O and weights in the variant's dtype; float16 variants store float16 and compute in float32
+ * (casts at the edges). Every weight matmul goes through `linear` (weights from `linearWeights`), so
+ * that a quantised variant can swap the implementation in one place.
+ */
 class VariantGraph {
   readonly graph: GraphBuilder;
   constructor(
     name: string,
     readonly dtype: ElementType,
+    readonly weights: Weights,
   ) {
     this.graph = new GraphBuilder(name);
   }
   weight(values: Float32Array, dims: number[]): string {
     const stored = this.graph.tensor(values, dims, this.dtype);
     return this.dtype === 'float16' ? this.graph.op('Cast', [stored], { to: { int: 1 } }) : stored;
+  }
+  /** A random weight, Normal(0, scale²). */
+  random(dims: number[], scale: number): string {
+    return this.weight(
+      this.weights.normal(
+        dims.reduce((product, dim) => product * dim, 1),
+        scale,
+      ),
+      dims,
+    );
+  }
+  /** The weights of one linear map, made once and applied wherever the model reuses the map. */
+  linearWeights(
+    rows: number,
+    columns: number,
+    { scale = 1 / Math.sqrt(rows), bias = false }: { scale?: number; bias?: boolean } = {},
+  ): LinearWeights {
+    return {
+      rows,
+      columns,
+      matrix: this.random([rows, columns], scale),
+      bias: bias ? this.random([columns], 0.02) : undefined,
+    };
+  }
+  /**
+   * input[…, rows] × W[rows, columns] (+ bias): the one weight matmul of every synthetic graph (a
+   * quantised variant swaps this and `linearWeights`). The default scale keeps the input's variance.
+   */
+  linear(input: string, weights: LinearWeights): string {
+    const product = this.graph.op('MatMul', [input, weights.matrix]);
+    return weights.bias ? this.graph.op('Add', [product, weights.bias]) : product;
+  }
+  /** A linear map used once: new weights, applied. */
+  project(
+    input: string,
+    rows: number,
+    columns: number,
+    options: { scale?: number; bias?: boolean } = {},
+  ): string {
+    return this.linear(input, this.linearWeights(rows, columns, options));
   }
   floatInput(name: string, dims: (number | string)[]): string {
     const value = this.graph.input(name, this.dtype, dims);
@@ -109,34 +261,225 @@ class VariantGraph {
   }
 }
 
-function textEmbedGraph(dtype: ElementType, dims: Dimensions, weights: Weights): VariantGraph {
-  const v = new VariantGraph('text_embed', dtype);
+/** RMSNorm over the last axis with a learned gain, as the official Qwen3 layers. */
+function rmsNorm(
+  v: VariantGraph,
+  x: string,
+  width: number,
+  epsilon = 1e-6,
+  gain = normGain(v, width),
+): string {
   const g = v.graph;
+  // Pow(x, 2), as exports of the official RMSNorm write it: ONNX Runtime fuses that pattern.
+  const meanSquare = g.op('ReduceMean', [g.op('Pow', [x, g.float([2], [])])], {
+    axes: { ints: [-1] },
+    keepdims: { int: 1 },
+  });
+  const normalized = g.op('Div', [x, g.op('Sqrt', [g.op('Add', [meanSquare, g.float([epsilon], [])])])]);
+  return g.op('Mul', [normalized, gain]);
+}
+
+function normGain(v: VariantGraph, width: number): string {
+  return v.weight(v.weights.around(width, 1, 0.05), [width]);
+}
+
+/** x · sigmoid(x). */
+function silu(g: GraphBuilder, x: string): string {
+  return g.op('Mul', [x, g.op('Sigmoid', [x])]);
+}
+
+interface Rotary {
+  cos: string;
+  sin: string;
+}
+
+/** Rotary tables [S, D] for int64 positions [S] (rotate-half layout, as the official rotary embeddings). */
+function rotaryTables(g: GraphBuilder, positions: string, headDim: number, theta: number): Rotary {
+  const inverseFrequencies = Array.from(
+    { length: headDim / 2 },
+    (_value, index) => 1 / theta ** ((2 * index) / headDim),
+  );
+  const angles = g.op('Mul', [
+    g.op('Unsqueeze', [g.op('Cast', [positions], { to: { int: 1 } }), g.int64([1])]),
+    g.float(inverseFrequencies),
+  ]); // [S, D/2]
+  const doubled = g.op('Concat', [angles, angles], { axis: { int: -1 } });
+  return { cos: g.op('Cos', [doubled]), sin: g.op('Sin', [doubled]) };
+}
+
+/** x·cos + rotate_half(x)·sin over the last axis (head dim D). */
+function rotate(g: GraphBuilder, x: string, rotary: Rotary, headDim: number): string {
+  const half = headDim / 2;
+  const first = g.op('Slice', [x, g.int64([0]), g.int64([half]), g.int64([-1])]);
+  const second = g.op('Slice', [x, g.int64([half]), g.int64([headDim]), g.int64([-1])]);
+  const rotated = g.op('Concat', [g.op('Neg', [second]), first], { axis: { int: -1 } });
+  return g.op('Add', [g.op('Mul', [x, rotary.cos]), g.op('Mul', [rotated, rotary.sin])]);
+}
+
+interface LayerInput {
+  /** [S, hidden] */
+  x: string;
+  rotary: Rotary;
+  /** Additive [S, total] mask; undefined: every query sees every key. */
+  mask?: string;
+  /** This layer's earlier keys and values, [K, P, D] each. */
+  past?: { keys: string; values: string };
+}
+
+interface LayerOutput {
+  x: string;
+  /** The new positions' keys and values (after norm and rotation), [K, S, D]. */
+  key: string;
+  value: string;
+  /** Past and new, [K, P+S, D]: the cache for the next step. */
+  keys: string;
+  values: string;
+}
+
+/** One layer's weights; the code predictor applies the same layers at each of its 15 steps. */
+interface LayerWeights {
+  inputNorm: string;
+  postAttentionNorm: string;
+  queryNorm?: string;
+  keyNorm?: string;
+  query: LinearWeights;
+  key: LinearWeights;
+  value: LinearWeights;
+  output: LinearWeights;
+  gate: LinearWeights;
+  up: LinearWeights;
+  down: LinearWeights;
+  /** LayerScale gains of the attention and MLP branches (codec decoder). */
+  branchScale?: string;
+}
+
+function layerWeights(v: VariantGraph, dims: TransformerDimensions): LayerWeights {
+  const { hidden, heads, kvHeads, headDim, intermediate } = dims;
+  return {
+    inputNorm: normGain(v, hidden),
+    postAttentionNorm: normGain(v, hidden),
+    queryNorm: dims.queryKeyNorm ? normGain(v, headDim) : undefined,
+    keyNorm: dims.queryKeyNorm ? normGain(v, headDim) : undefined,
+    query: v.linearWeights(hidden, heads * headDim),
+    key: v.linearWeights(hidden, kvHeads * headDim),
+    value: v.linearWeights(hidden, kvHeads * headDim),
+    output: v.linearWeights(heads * headDim, hidden),
+    gate: v.linearWeights(hidden, intermediate),
+    up: v.linearWeights(hidden, intermediate),
+    down: v.linearWeights(intermediate, hidden),
+    branchScale:
+      dims.layerScale === undefined
+        ? undefined
+        : v.weight(new Float32Array(hidden).fill(dims.layerScale), [hidden]),
+  };
+}
+
+/**
+ * One decoder layer as the official ones: RMSNorm, q/k/v projections (q/k per-head RMSNorm where the
+ * model has it), rotary, grouped-query attention (query head h uses key/value head h / groups),
+ * o_proj, residual; RMSNorm, gated SiLU MLP, residual. LayerScale where the model has it.
+ */
+function transformerLayer(
+  v: VariantGraph,
+  dims: TransformerDimensions,
+  weights: LayerWeights,
+  input: LayerInput,
+): LayerOutput {
+  const g = v.graph;
+  const { hidden, heads, kvHeads, headDim, rmsEpsilon } = dims;
+  const groups = heads / kvHeads;
+  const scaleBranch = (branch: string) =>
+    weights.branchScale ? g.op('Mul', [branch, weights.branchScale]) : branch;
+  const headNorm = (value: string, gain: string | undefined) =>
+    gain ? rmsNorm(v, value, headDim, rmsEpsilon, gain) : value;
+  const normed = rmsNorm(v, input.x, hidden, rmsEpsilon, weights.inputNorm);
+  const query = rotate(
+    g,
+    g.op(
+      'Transpose',
+      [
+        headNorm(
+          g.op('Reshape', [v.linear(normed, weights.query), g.int64([-1, kvHeads, groups, headDim])]),
+          weights.queryNorm,
+        ),
+      ],
+      { perm: { ints: [1, 2, 0, 3] } },
+    ),
+    input.rotary,
+    headDim,
+  ); // [K, groups, S, D]
+  const key = rotate(
+    g,
+    g.op(
+      'Transpose',
+      [
+        headNorm(
+          g.op('Reshape', [v.linear(normed, weights.key), g.int64([-1, kvHeads, headDim])]),
+          weights.keyNorm,
+        ),
+      ],
+      { perm: { ints: [1, 0, 2] } },
+    ),
+    input.rotary,
+    headDim,
+  ); // [K, S, D]
+  const value = g.op(
+    'Transpose',
+    [g.op('Reshape', [v.linear(normed, weights.value), g.int64([-1, kvHeads, headDim])])],
+    { perm: { ints: [1, 0, 2] } },
+  );
+  const keys = input.past ? g.op('Concat', [input.past.keys, key], { axis: { int: 1 } }) : key;
+  const values = input.past ? g.op('Concat', [input.past.values, value], { axis: { int: 1 } }) : value;
+  const keysByGroup = g.op('Unsqueeze', [
+    g.op('Transpose', [keys], { perm: { ints: [0, 2, 1] } }),
+    g.int64([1]),
+  ]);
+  let scores = g.op('Mul', [g.op('MatMul', [query, keysByGroup]), g.float([1 / Math.sqrt(headDim)], [])]);
+  if (input.mask) scores = g.op('Add', [scores, input.mask]);
+  const attended = g.op('MatMul', [
+    g.op('Softmax', [scores], { axis: { int: -1 } }),
+    g.op('Unsqueeze', [values, g.int64([1])]),
+  ]); // [K, groups, S, D]
+  const merged = g.op('Reshape', [
+    g.op('Transpose', [attended], { perm: { ints: [2, 0, 1, 3] } }),
+    g.int64([-1, heads * headDim]),
+  ]);
+  let x = g.op('Add', [input.x, scaleBranch(v.linear(merged, weights.output))]);
+  const mlpInput = rmsNorm(v, x, hidden, rmsEpsilon, weights.postAttentionNorm);
+  const gated = g.op('Mul', [silu(g, v.linear(mlpInput, weights.gate)), v.linear(mlpInput, weights.up)]);
+  x = g.op('Add', [x, scaleBranch(v.linear(gated, weights.down))]);
+  return { x, key, value, keys, values };
+}
+
+function textEmbedGraph(dtype: ElementType, dims: Dimensions, weights: Weights): VariantGraph {
+  const v = new VariantGraph('text_embed', dtype, weights);
+  const g = v.graph;
+  const { textHidden } = dims;
   const ids = g.input('input_ids', 'int64', [1, 'sequence']);
-  const table = v.weight(weights.normal(TEXT_VOCAB * dims.textHidden, 1), [TEXT_VOCAB, dims.textHidden]);
-  const projection = v.weight(weights.normal(dims.textHidden * dims.hidden, 1 / Math.sqrt(dims.textHidden)), [
-    dims.textHidden,
-    dims.hidden,
-  ]);
+  const table = v.weight(weights.normal(TEXT_VOCAB * textHidden, 1), [TEXT_VOCAB, textHidden]);
+  // text_projection: a two-layer SiLU MLP (text hidden → text hidden → talker hidden), with biases.
   const embedded = g.op('Gather', [table, ids]);
-  v.floatOutput(g.op('Tanh', [g.op('MatMul', [embedded, projection])]), 'embeds', [
-    1,
-    'sequence',
-    dims.hidden,
-  ]);
+  const projected = v.project(
+    silu(g, v.project(embedded, textHidden, textHidden, { bias: true })),
+    textHidden,
+    dims.talker.hidden,
+    {
+      bias: true,
+    },
+  );
+  v.floatOutput(g.op('Tanh', [projected]), 'embeds', [1, 'sequence', dims.talker.hidden]);
   return v;
 }
 
 function talkerGraph(
   dtype: ElementType,
-  dims: Dimensions,
+  dims: TransformerDimensions,
   weights: Weights,
   eosPosition: number,
 ): VariantGraph {
-  const v = new VariantGraph('talker', dtype);
+  const v = new VariantGraph('talker', dtype, weights);
   const g = v.graph;
-  const { hidden, layers, kvHeads, headDim, intermediate } = dims;
-  const inner = kvHeads * headDim;
+  const { hidden, layers, kvHeads, headDim } = dims;
   let x = g.op('Squeeze', [v.floatInput('inputs_embeds', [1, 'sequence', hidden]), g.int64([0])]); // [S,H]
   const pastKeys = v.floatInput('past_keys', [layers, kvHeads, 'capacity', headDim]);
   const pastValues = v.floatInput('past_values', [layers, kvHeads, 'capacity', headDim]);
@@ -151,26 +494,12 @@ function talkerGraph(
     g.op('Unsqueeze', [keyPositions, g.int64([0])]),
     g.op('Unsqueeze', [queryPositions, g.int64([1])]),
   ]);
-  const maskBias = g.op('Where', [allowed, g.float([0], []), g.float([-1e9], [])]); // [S,total]
-  const headsShape = g.op(
-    'Concat',
-    [g.op('Unsqueeze', [sequence, g.int64([0])]), g.int64([kvHeads, headDim])],
-    { axis: { int: 0 } },
-  );
-  const scale = g.float([1 / Math.sqrt(headDim)], []);
+  const mask = g.op('Where', [allowed, g.float([0], []), g.float([-1e9], [])]); // [S,total]
+  // With one speaker and text only, M-RoPE's three position streams are equal: plain rotary.
+  const rotary = rotaryTables(g, queryPositions, headDim, dims.ropeTheta);
   const newKeys: string[] = [];
   const newValues: string[] = [];
-  const project = (input: string, rows: number, columns: number) =>
-    g.op('MatMul', [input, v.weight(weights.normal(rows * columns, 1 / Math.sqrt(rows)), [rows, columns])]);
-  const toHeads = (value: string) =>
-    g.op('Transpose', [g.op('Reshape', [value, headsShape])], { perm: { ints: [1, 0, 2] } }); // [K,S,D]
   for (let layer = 0; layer < layers; layer += 1) {
-    const normed = rmsNorm(g, x);
-    const query = toHeads(project(normed, hidden, inner));
-    const key = toHeads(project(normed, hidden, inner));
-    const value = toHeads(project(normed, hidden, inner));
-    newKeys.push(g.op('Unsqueeze', [key, g.int64([0])]));
-    newValues.push(g.op('Unsqueeze', [value, g.int64([0])]));
     const slicePast = (cache: string) =>
       g.op('Slice', [
         g.op('Gather', [cache, g.int64([layer], [])], { axis: { int: 0 } }),
@@ -178,27 +507,22 @@ function talkerGraph(
         g.op('Unsqueeze', [pastLength, g.int64([0])]),
         g.int64([1]),
       ]);
-    const keys = g.op('Concat', [slicePast(pastKeys), key], { axis: { int: 1 } }); // [K,total,D]
-    const values = g.op('Concat', [slicePast(pastValues), value], { axis: { int: 1 } });
-    const scores = g.op('Add', [
-      g.op('Mul', [g.op('MatMul', [query, g.op('Transpose', [keys], { perm: { ints: [0, 2, 1] } })]), scale]),
-      maskBias,
-    ]);
-    const attended = g.op('MatMul', [g.op('Softmax', [scores], { axis: { int: -1 } }), values]); // [K,S,D]
-    const merged = g.op('Reshape', [
-      g.op('Transpose', [attended], { perm: { ints: [1, 0, 2] } }),
-      g.int64([0, inner]),
-    ]);
-    x = g.op('Add', [x, project(merged, inner, hidden)]);
-    x = g.op('Add', [
+    const output = transformerLayer(v, dims, layerWeights(v, dims), {
       x,
-      project(g.op('Tanh', [project(rmsNorm(g, x), hidden, intermediate)]), intermediate, hidden),
-    ]);
+      rotary,
+      mask,
+      past: { keys: slicePast(pastKeys), values: slicePast(pastValues) },
+    });
+    x = output.x;
+    newKeys.push(g.op('Unsqueeze', [output.key, g.int64([0])]));
+    newValues.push(g.op('Unsqueeze', [output.value, g.int64([0])]));
   }
   const lastIndex = g.op('Sub', [sequence, one]);
   const last = rmsNorm(
-    g,
+    v,
     g.op('Gather', [x, g.op('Unsqueeze', [lastIndex, g.int64([0])])], { axis: { int: 0 } }),
+    hidden,
+    dims.rmsEpsilon,
   ); // [1,H]
   // The scripted part: the greedy c0 at position p is (37p + 11) mod 2048; EOS from eosPosition on.
   const position = g.op('Sub', [total, one]);
@@ -218,7 +542,8 @@ function talkerGraph(
     g.op('OneHot', [g.int64([CODEC.eos]), g.int64([VOCAB], []), g.float([0, 40])], { axis: { int: -1 } }),
     eosOn,
   ]);
-  const learned = g.op('Mul', [g.op('Tanh', [project(last, hidden, VOCAB)]), g.float([0.1], [])]);
+  // The codec head (hidden → V) is computed as the real one is, then squashed so the script wins.
+  const learned = g.op('Mul', [g.op('Tanh', [v.project(last, hidden, VOCAB)]), g.float([0.1], [])]);
   g.output(g.op('Add', [g.op('Add', [learned, scripted]), eosBias]), 'logits', 'float32', [1, VOCAB]);
   v.floatOutput(last, 'hidden', [1, hidden]);
   v.floatOutput(g.op('Concat', newKeys, { axis: { int: 0 } }), 'new_keys', [
@@ -236,17 +561,43 @@ function talkerGraph(
   return v;
 }
 
-function rmsNorm(g: GraphBuilder, x: string): string {
-  const meanSquare = g.op('ReduceMean', [g.op('Mul', [x, x])], {
-    axes: { ints: [-1] },
-    keepdims: { int: 1 },
+/**
+ * The contract's sampling of one residual code from logits [1, C]: logits/temperature, the top_k of them
+ * (top_k ≤ 0 keeps all), the top_p nucleus of those, Gumbel noise, argmax — as the exporter's.
+ */
+function sampleCode(
+  g: GraphBuilder,
+  logits: string,
+  settings: { temperature: string; topK: string; topP: string; keepAllOfNucleus: string },
+  uniform: string,
+): string {
+  const scaled = g.op('Div', [logits, settings.temperature]); // [1,C]
+  const [sorted] = g.opMany('TopK', [scaled, g.int64([CODEBOOK])], { axis: { int: -1 } }, 2); // descending
+  const kth = g.op('Gather', [sorted, g.op('Sub', [settings.topK, g.int64([1])])], { axis: { int: 1 } }); // [1,1]
+  const inTopK = g.op('GreaterOrEqual', [sorted, kth]);
+  const probabilities = g.op('Softmax', [g.op('Where', [inTopK, sorted, g.float([-1e9], [])])], {
+    axis: { int: -1 },
   });
-  return g.op('Div', [x, g.op('Sqrt', [g.op('Add', [meanSquare, g.float([1e-6], [])])])]);
+  const before = g.op('Sub', [g.op('CumSum', [probabilities, g.int64([1], [])]), probabilities]);
+  const inNucleus = g.op('Or', [g.op('Less', [before, settings.topP]), settings.keepAllOfNucleus]);
+  const kept = g.op('ReduceSum', [g.op('Cast', [g.op('And', [inNucleus, inTopK])], { to: { int: 7 } })], {
+    keepdims: { int: 0 },
+  });
+  const last = g.op('Reshape', [
+    g.op('Max', [g.op('Sub', [kept, g.int64([1], [])]), g.int64([0], [])]),
+    g.int64([1]),
+  ]);
+  const threshold = g.op('Gather', [sorted, last], { axis: { int: 1 } }); // [1,1]
+  const masked = g.op('Where', [g.op('GreaterOrEqual', [scaled, threshold]), scaled, g.float([-1e9], [])]);
+  const gumbel = g.op('Neg', [g.op('Log', [g.op('Neg', [g.op('Log', [uniform])])])]);
+  return g.op('ArgMax', [g.op('Add', [masked, gumbel])], { axis: { int: -1 }, keepdims: { int: 0 } }); // [1]
 }
 
 /**
- * The fused 15-step residual loop: per step, logits/temperature, the top_k of them (top_k ≤ 0 keeps
- * all), the top_p nucleus of those, Gumbel noise, argmax — the contract's sampling, as the exporter's.
+ * The fused 15-step code predictor, as the official one runs it: context [talker hidden, C(first_code)]
+ * (through the talker-to-predictor projection when the widths differ), then per step the predictor's
+ * transformer over the new position(s) with its own growing key/value cache, the step's lm head on the
+ * final-normed last position, sampling, and R_step(code) as the next step's input.
  */
 function codePredictorGraph(
   dtype: ElementType,
@@ -254,74 +605,96 @@ function codePredictorGraph(
   tables: { codec: Float32Array; residual: Float32Array },
   weights: Weights,
 ): VariantGraph {
-  const v = new VariantGraph('code_predictor', dtype);
+  const v = new VariantGraph('code_predictor', dtype, weights);
   const g = v.graph;
-  const { hidden } = dims;
-  const hiddenState = v.floatInput('hidden', [1, hidden]);
+  const talkerHidden = dims.talker.hidden;
+  const predictor = dims.predictor;
+  const hiddenState = v.floatInput('hidden', [1, talkerHidden]);
   const firstCode = g.input('first_code', 'int64', [1]);
   const temperature = g.input('temperature', 'float32', []);
   const topKInput = g.input('top_k', 'int64', []);
   const topP = g.input('top_p', 'float32', []);
   const noise = g.input('noise', 'float32', [GROUPS - 1, CODEBOOK]);
   const everything = g.int64([CODEBOOK], []);
-  const topK = g.op('Reshape', [
-    g.op('Where', [
-      g.op('Greater', [topKInput, g.int64([0], [])]),
-      g.op('Min', [topKInput, everything]),
-      everything,
+  const settings = {
+    temperature,
+    topP,
+    topK: g.op('Reshape', [
+      g.op('Where', [
+        g.op('Greater', [topKInput, g.int64([0], [])]),
+        g.op('Min', [topKInput, everything]),
+        everything,
+      ]),
+      g.int64([1]),
     ]),
-    g.int64([1]),
-  ]);
-  const keepAllOfNucleus = g.op('GreaterOrEqual', [topP, g.float([1], [])]);
-  const codecTable = v.weight(tables.codec, [VOCAB, hidden]);
-  let state = g.op('Add', [hiddenState, g.op('Gather', [codecTable, firstCode])]); // [1,H]
+    keepAllOfNucleus: g.op('GreaterOrEqual', [topP, g.float([1], [])]),
+  };
+  // small_to_mtp_projection: a biased linear map where the widths differ (1.7B), the identity otherwise.
+  const projection =
+    talkerHidden === predictor.hidden
+      ? undefined
+      : v.linearWeights(talkerHidden, predictor.hidden, { bias: true });
+  const toPredictor = (rows: string) => (projection ? v.linear(rows, projection) : rows);
+  // The same layers (and final norm) serve all 15 steps; only the lm heads differ per step.
+  const layers = Array.from({ length: predictor.layers }, () => layerWeights(v, predictor));
+  const finalNorm = normGain(v, predictor.hidden);
+  const codecTable = v.weight(tables.codec, [VOCAB, talkerHidden]);
+  let inputs = toPredictor(
+    g.op('Concat', [hiddenState, g.op('Gather', [codecTable, firstCode])], { axis: { int: 0 } }),
+  ); // [2, P]
+  const causalPair = g.float([0, -1e9, 0, 0], [2, 2]);
+  const caches: ({ keys: string; values: string } | undefined)[] = Array.from({ length: predictor.layers });
   const codes: string[] = [];
   for (let step = 0; step < GROUPS - 1; step += 1) {
-    const head = v.weight(weights.normal(hidden * CODEBOOK, 2 / Math.sqrt(hidden)), [hidden, CODEBOOK]);
-    const scaled = g.op('Div', [g.op('MatMul', [rmsNorm(g, state), head]), temperature]); // [1,C]
-    const [sorted] = g.opMany('TopK', [scaled, g.int64([CODEBOOK])], { axis: { int: -1 } }, 2); // descending
-    const kth = g.op('Gather', [sorted, g.op('Sub', [topK, g.int64([1])])], { axis: { int: 1 } }); // [1,1]
-    const inTopK = g.op('GreaterOrEqual', [sorted, kth]);
-    const probabilities = g.op('Softmax', [g.op('Where', [inTopK, sorted, g.float([-1e9], [])])], {
-      axis: { int: -1 },
-    });
-    const before = g.op('Sub', [g.op('CumSum', [probabilities, g.int64([1], [])]), probabilities]);
-    const inNucleus = g.op('Or', [g.op('Less', [before, topP]), keepAllOfNucleus]);
-    const kept = g.op('ReduceSum', [g.op('Cast', [g.op('And', [inNucleus, inTopK])], { to: { int: 7 } })], {
-      keepdims: { int: 0 },
-    });
-    const last = g.op('Reshape', [
-      g.op('Max', [g.op('Sub', [kept, g.int64([1], [])]), g.int64([0], [])]),
-      g.int64([1]),
-    ]);
-    const threshold = g.op('Gather', [sorted, last], { axis: { int: 1 } }); // [1,1]
-    const masked = g.op('Where', [g.op('GreaterOrEqual', [scaled, threshold]), scaled, g.float([-1e9], [])]);
-    const uniform = g.op('Gather', [noise, g.int64([step])], { axis: { int: 0 } }); // [1,C]
-    const gumbel = g.op('Neg', [g.op('Log', [g.op('Neg', [g.op('Log', [uniform])])])]);
-    const code = g.op('ArgMax', [g.op('Add', [masked, gumbel])], { axis: { int: -1 }, keepdims: { int: 0 } }); // [1]
-    codes.push(code);
-    const residualTable = v.weight(
-      tables.residual.subarray(step * CODEBOOK * hidden, (step + 1) * CODEBOOK * hidden),
-      [CODEBOOK, hidden],
+    // Step 0 runs the two context positions (0, 1); step j the previous code at position j + 1.
+    const positions = step === 0 ? g.int64([0, 1]) : g.int64([step + 1]);
+    const rotary = rotaryTables(g, positions, predictor.headDim, predictor.ropeTheta);
+    let states = inputs;
+    for (let layer = 0; layer < predictor.layers; layer += 1) {
+      const output = transformerLayer(v, predictor, layers[layer], {
+        x: states,
+        rotary,
+        mask: step === 0 ? causalPair : undefined,
+        past: caches[layer],
+      });
+      caches[layer] = { keys: output.keys, values: output.values };
+      states = output.x;
+    }
+    const last = step === 0 ? g.op('Gather', [states, g.int64([1])], { axis: { int: 0 } }) : states; // [1,P]
+    const logits = v.project(
+      rmsNorm(v, last, predictor.hidden, predictor.rmsEpsilon, finalNorm),
+      predictor.hidden,
+      CODEBOOK,
+      {
+        scale: 2 / Math.sqrt(predictor.hidden),
+      },
     );
-    state = g.op('Add', [state, g.op('Gather', [residualTable, code])]);
+    const uniform = g.op('Gather', [noise, g.int64([step])], { axis: { int: 0 } }); // [1,C]
+    const code = sampleCode(g, logits, settings, uniform);
+    codes.push(code);
+    if (step + 1 < GROUPS - 1) {
+      const residualTable = v.weight(
+        tables.residual.subarray(step * CODEBOOK * talkerHidden, (step + 1) * CODEBOOK * talkerHidden),
+        [CODEBOOK, talkerHidden],
+      );
+      inputs = toPredictor(g.op('Gather', [residualTable, code]));
+    }
   }
   g.output(g.op('Concat', codes, { axis: { int: 0 } }), 'codes', 'int64', [GROUPS - 1]);
   return v;
 }
 
 function speakerEncoderGraph(dtype: ElementType, hidden: number, weights: Weights): VariantGraph {
-  const v = new VariantGraph('speaker_encoder', dtype);
+  const v = new VariantGraph('speaker_encoder', dtype, weights);
   const g = v.graph;
   const mel = g.input('mel', 'float32', [1, 'frames', 128]);
   const pooled = g.op('ReduceMean', [mel], { axes: { ints: [1] }, keepdims: { int: 0 } }); // [1,128]
-  const projection = v.weight(weights.normal(128 * hidden, 1 / Math.sqrt(128)), [128, hidden]);
-  v.floatOutput(g.op('Tanh', [g.op('MatMul', [pooled, projection])]), 'embedding', [1, hidden]);
+  v.floatOutput(g.op('Tanh', [v.project(pooled, 128, hidden)]), 'embedding', [1, hidden]);
   return v;
 }
 
 function codecEncoderGraph(dtype: ElementType, weights: Weights): VariantGraph {
-  const v = new VariantGraph('codec_encoder', dtype);
+  const v = new VariantGraph('codec_encoder', dtype, weights);
   const g = v.graph;
   const audio = g.input('audio', 'float32', [1, 'samples']);
   const samples = g.op('Gather', [g.op('Shape', [audio]), g.int64([1], [])]);
@@ -332,34 +705,214 @@ function codecEncoderGraph(dtype: ElementType, weights: Weights): VariantGraph {
   });
   const padded = g.op('Pad', [audio, pads]);
   const framed = g.op('Reshape', [padded, g.int64([-1, FRAME])]);
-  const projection = v.weight(weights.normal(FRAME * GROUPS, 1 / Math.sqrt(FRAME)), [FRAME, GROUPS]);
-  const scores = g.op('Mul', [g.op('Abs', [g.op('MatMul', [framed, projection])]), g.float([4096], [])]);
+  const scores = g.op('Mul', [g.op('Abs', [v.project(framed, FRAME, GROUPS)]), g.float([4096], [])]);
   const codes = g.op('Mod', [g.op('Cast', [scores], { to: { int: 7 } }), g.int64([CODEBOOK], [])]);
   g.output(g.op('Unsqueeze', [codes, g.int64([0])]), 'codes', 'int64', [1, 'frames', GROUPS]);
   return v;
 }
 
-function codecDecoderGraph(dtype: ElementType, weights: Weights): VariantGraph {
-  const v = new VariantGraph('codec_decoder', dtype);
+/** Causal Conv1d on [1, C, T]: left padding (kernel − 1)·dilation, as the codec's CausalConvNet. */
+function causalConv(
+  v: VariantGraph,
+  x: string,
+  channels: { input: number; output: number },
+  kernel: number,
+  { dilation = 1, groups = 1, scale = 1 }: { dilation?: number; groups?: number; scale?: number } = {},
+): string {
   const g = v.graph;
-  const width = 8;
-  const codes = g.input('codes', 'int64', [1, 'frames', GROUPS]);
-  const contextFrames = g.input('context_frames', 'int64', []);
-  const offsets = g.int64(
-    Array.from({ length: GROUPS }, (_value, group) => group * CODEBOOK),
-    [GROUPS],
+  const fanIn = (channels.input / groups) * kernel;
+  const padded = g.op('Pad', [x, g.int64([0, 0, (kernel - 1) * dilation, 0, 0, 0])]);
+  return g.op(
+    'Conv',
+    [
+      padded,
+      v.random([channels.output, channels.input / groups, kernel], scale / Math.sqrt(fanIn)),
+      v.random([channels.output], 0.02),
+    ],
+    { dilations: { ints: [dilation] }, group: { int: groups }, kernel_shape: { ints: [kernel] } },
   );
-  const table = v.weight(weights.normal(GROUPS * CODEBOOK * width, 1), [GROUPS * CODEBOOK, width]);
-  const embedded = g.op('ReduceSum', [g.op('Gather', [table, g.op('Add', [codes, offsets])]), g.int64([2])], {
+}
+
+/** ConvTranspose1d(kernel, stride) on [1, C, T] with the right (kernel − stride) samples trimmed: T·stride out. */
+function causalTransposedConv(
+  v: VariantGraph,
+  x: string,
+  channels: { input: number; output: number },
+  kernel: number,
+  stride: number,
+): string {
+  const g = v.graph;
+  const convolved = g.op(
+    'ConvTranspose',
+    [
+      x,
+      v.random([channels.input, channels.output, kernel], 1 / Math.sqrt((channels.input * kernel) / stride)),
+      v.random([channels.output], 0.02),
+    ],
+    { kernel_shape: { ints: [kernel] }, strides: { ints: [stride] } },
+  );
+  const trim = kernel - stride;
+  return trim > 0 ? g.op('Slice', [convolved, g.int64([0]), g.int64([-trim]), g.int64([2])]) : convolved;
+}
+
+/** SnakeBeta on [1, C, T]: x + sin²(x·e^α) / (e^β + 1e-9), per channel. */
+function snakeBeta(v: VariantGraph, x: string, channels: number): string {
+  const g = v.graph;
+  const frequency = v.weight(Float32Array.from(v.weights.around(channels, 0, 0.1), Math.exp), [
+    1,
+    channels,
+    1,
+  ]);
+  const inverseMagnitude = v.weight(
+    Float32Array.from(v.weights.around(channels, 0, 0.1), (beta) => 1 / (Math.exp(beta) + 1e-9)),
+    [1, channels, 1],
+  );
+  const wave = g.op('Sin', [g.op('Mul', [x, frequency])]);
+  return g.op('Add', [x, g.op('Mul', [g.op('Mul', [wave, wave]), inverseMagnitude])]);
+}
+
+/** ConvNeXt block on [1, C, T]: depthwise causal conv 7, LayerNorm, C → 4C, GELU, 4C → C, gain, residual. */
+function convNeXtBlock(v: VariantGraph, x: string, channels: number): string {
+  const g = v.graph;
+  const depthwise = causalConv(v, x, { input: channels, output: channels }, 7, { groups: channels });
+  const normalized = g.op(
+    'LayerNormalization',
+    [
+      g.op('Transpose', [depthwise], { perm: { ints: [0, 2, 1] } }),
+      v.weight(v.weights.around(channels, 1, 0.05), [channels]),
+      v.weight(v.weights.normal(channels, 0.02), [channels]),
+    ],
+    { axis: { int: -1 }, epsilon: { float: 1e-6 } },
+  ); // [1, T, C]
+  const expanded = v.project(normalized, channels, 4 * channels, { bias: true });
+  const gelu = g.op('Mul', [
+    g.op('Mul', [expanded, g.float([0.5], [])]),
+    g.op('Add', [g.op('Erf', [g.op('Mul', [expanded, g.float([Math.SQRT1_2], [])])]), g.float([1], [])]),
+  ]);
+  const contracted = g.op('Mul', [
+    v.project(gelu, 4 * channels, channels, { bias: true }),
+    v.weight(new Float32Array(channels).fill(0.1), [channels]),
+  ]);
+  return g.op('Add', [x, g.op('Transpose', [contracted], { perm: { ints: [0, 2, 1] } })]);
+}
+
+/**
+ * codec_decoder with the 12 Hz tokenizer decoder's structure: split-RVQ dequantisation (one semantic and
+ * 15 acoustic codebooks, each half the codebook dim, projected and summed), causal pre-conv, the
+ * sliding-window transformer (input/output projections around it), two ×2 upsamplers (ConvTranspose +
+ * ConvNeXt), then the vocoder: conv to `decoderDim` channels, one block per upsample rate (SnakeBeta,
+ * ConvTranspose halving the channels, residual units with dilations 1, 3, 9), SnakeBeta, conv to one
+ * channel, clamp to ±1. The first `context_frames` frames' samples are cut.
+ */
+function codecDecoderGraph(dtype: ElementType, dims: DecoderDimensions, weights: Weights): VariantGraph {
+  const v = new VariantGraph('codec_decoder', dtype, weights);
+  const g = v.graph;
+  const { codebookDim, latent, transformer, decoderDim } = dims;
+  const half = codebookDim / 2;
+  const codes = g.op('Max', [g.input('codes', 'int64', [1, 'frames', GROUPS]), g.int64([0], [])]);
+  const contextFrames = g.input('context_frames', 'int64', []);
+  // Codebook entries of unit-ish size; 16 summed codebooks then stay moderate after the projections.
+  const semanticTable = v.random([CODEBOOK, half], 1);
+  const semantic = g.op('Gather', [
+    semanticTable,
+    g.op('Gather', [codes, g.int64([0], [])], { axis: { int: 2 } }),
+  ]); // [1,T,half]
+  const acousticTable = v.random([(GROUPS - 1) * CODEBOOK, half], 1 / Math.sqrt(GROUPS - 1));
+  const acousticOffsets = g.int64(
+    Array.from({ length: GROUPS - 1 }, (_value, group) => group * CODEBOOK),
+    [GROUPS - 1],
+  );
+  const acousticCodes = g.op('Add', [
+    g.op('Slice', [codes, g.int64([1]), g.int64([GROUPS]), g.int64([2])]),
+    acousticOffsets,
+  ]);
+  const acoustic = g.op('ReduceSum', [g.op('Gather', [acousticTable, acousticCodes]), g.int64([2])], {
     keepdims: { int: 0 },
-  }); // [1,T,W]
-  const synthesis = v.weight(weights.normal(width * FRAME, 0.5 / Math.sqrt(width)), [width, FRAME]);
-  const waveform = g.op('Mul', [g.op('Tanh', [g.op('MatMul', [embedded, synthesis])]), g.float([0.3], [])]); // [1,T,1920]
+  }); // [1,T,half]
+  const quantized = g.op('Add', [
+    v.project(semantic, half, codebookDim),
+    v.project(acoustic, half, codebookDim),
+  ]); // [1,T,codebookDim]
+  let x = causalConv(
+    v,
+    g.op('Transpose', [quantized], { perm: { ints: [0, 2, 1] } }),
+    { input: codebookDim, output: latent },
+    3,
+  ); // [1,latent,T]
+
+  // The transformer runs on [T, hidden] with a causal sliding-window mask (keys less than `window` back).
+  let states = v.project(
+    g.op('Squeeze', [g.op('Transpose', [x], { perm: { ints: [0, 2, 1] } }), g.int64([0])]),
+    latent,
+    transformer.hidden,
+    { bias: true },
+  );
+  const frames = g.op('Gather', [g.op('Shape', [states]), g.int64([0], [])]);
+  const positions = g.op('Range', [g.int64([0], []), frames, g.int64([1], [])]);
+  const keysAt = g.op('Unsqueeze', [positions, g.int64([0])]);
+  const queriesAt = g.op('Unsqueeze', [positions, g.int64([1])]);
+  const allowed = g.op('And', [
+    g.op('LessOrEqual', [keysAt, queriesAt]),
+    g.op('Greater', [keysAt, g.op('Sub', [queriesAt, g.int64([dims.slidingWindow], [])])]),
+  ]);
+  const mask = g.op('Where', [allowed, g.float([0], []), g.float([-1e9], [])]);
+  const rotary = rotaryTables(g, positions, transformer.headDim, transformer.ropeTheta);
+  for (let layer = 0; layer < transformer.layers; layer += 1)
+    states = transformerLayer(v, transformer, layerWeights(v, transformer), { x: states, rotary, mask }).x;
+  states = v.project(
+    rmsNorm(v, states, transformer.hidden, transformer.rmsEpsilon),
+    transformer.hidden,
+    latent,
+    {
+      bias: true,
+    },
+  );
+  x = g.op('Unsqueeze', [g.op('Transpose', [states], { perm: { ints: [1, 0] } }), g.int64([0])]); // [1,latent,T]
+
+  for (const factor of dims.upsamplingRatios) {
+    x = causalTransposedConv(v, x, { input: latent, output: latent }, factor, factor);
+    x = convNeXtBlock(v, x, latent);
+  }
+  x = causalConv(v, x, { input: latent, output: decoderDim }, 7);
+  let channels = decoderDim;
+  for (const rate of dims.upsampleRates) {
+    x = snakeBeta(v, x, channels);
+    x = causalTransposedConv(v, x, { input: channels, output: channels / 2 }, 2 * rate, rate);
+    channels /= 2;
+    for (const dilation of [1, 3, 9]) {
+      // Residual unit: SnakeBeta, dilated conv 7, SnakeBeta, conv 1; the branch scaled down so that
+      // twelve of them leave the signal's size about where it was.
+      const branch = causalConv(
+        v,
+        snakeBeta(
+          v,
+          causalConv(v, snakeBeta(v, x, channels), { input: channels, output: channels }, 7, { dilation }),
+          channels,
+        ),
+        { input: channels, output: channels },
+        1,
+        { scale: 0.5 },
+      );
+      x = g.op('Add', [x, branch]);
+    }
+  }
+  x = causalConv(v, snakeBeta(v, x, channels), { input: channels, output: 1 }, 7, { scale: 0.02 });
+  const waveform = g.op('Clip', [x, g.float([-1], []), g.float([1], [])]); // [1,1,T·1920]
   const flat = g.op('Reshape', [waveform, g.int64([1, -1])]);
   const start = g.op('Unsqueeze', [g.op('Mul', [contextFrames, g.int64([FRAME], [])]), g.int64([0])]);
   const kept = g.op('Slice', [flat, start, g.int64([Number.MAX_SAFE_INTEGER]), g.int64([1])]);
   v.floatOutput(kept, 'audio', [1, 'samples']);
   return v;
+}
+
+/** Writes the pieces one after another (no concatenated copy of a multi-gigabyte weight file). */
+async function writeChunks(file: string, chunks: Buffer[]): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    for (const chunk of chunks) await handle.write(chunk);
+  } finally {
+    await handle.close();
+  }
 }
 
 function tableBytes(values: Float32Array, dtype: 'float32' | 'float16'): Uint8Array {
@@ -377,24 +930,27 @@ export async function writeSyntheticQwen3Model(
   const variantDirectory = path.join(outDir, options.dtype);
   await mkdir(variantDirectory, { recursive: true });
   await writeSyntheticTokenizer(path.join(outDir, 'tokenizer'));
+  const hidden = dims.talker.hidden;
   const tables = {
-    codec: weights.normal(VOCAB * dims.hidden, 0.5),
-    residual: weights.normal((GROUPS - 1) * CODEBOOK * dims.hidden, 0.5 / Math.sqrt(GROUPS)),
+    codec: weights.normal(VOCAB * hidden, 0.5),
+    residual: weights.normal((GROUPS - 1) * CODEBOOK * hidden, 0.5 / Math.sqrt(GROUPS)),
   };
-  const graphs = [
-    textEmbedGraph(options.dtype, dims, weights),
-    talkerGraph(options.dtype, dims, weights, eosPosition),
-    codePredictorGraph(options.dtype, dims, tables, weights),
-    speakerEncoderGraph(options.dtype, dims.hidden, weights),
-    codecEncoderGraph(options.dtype, weights),
-    codecDecoderGraph(options.dtype, weights),
+  const external = options.externalData ?? options.size === 'real';
+  // One graph at a time: a real-size graph's weights are gigabytes, so none waits for the others.
+  const builders = [
+    () => textEmbedGraph(options.dtype, dims, weights),
+    () => talkerGraph(options.dtype, dims.talker, weights, eosPosition),
+    () => codePredictorGraph(options.dtype, dims, tables, weights),
+    () => speakerEncoderGraph(options.dtype, hidden, weights),
+    () => codecEncoderGraph(options.dtype, weights),
+    () => codecDecoderGraph(options.dtype, dims.decoder, weights),
   ];
-  for (const variant of graphs) {
+  for (const build of builders) {
+    const variant = build();
     const file = `${variant.graph.name}.onnx`;
-    const external = options.externalData ?? options.size === 'real';
     const { model, data } = variant.graph.encodeWithData(17, external ? `${file}.data` : undefined);
     await writeFile(path.join(variantDirectory, file), model);
-    if (data.length > 0) await writeFile(path.join(variantDirectory, `${file}.data`), Buffer.concat(data));
+    if (data.length > 0) await writeChunks(path.join(variantDirectory, `${file}.data`), data);
   }
   await writeFile(
     path.join(variantDirectory, 'codec_embedding.bin'),
@@ -415,14 +971,14 @@ export async function writeSyntheticQwen3Model(
       eosPosition,
     } as Qwen3Manifest['source'],
     dimensions: {
-      hidden: dims.hidden,
-      layers: dims.layers,
-      kvHeads: dims.kvHeads,
-      headDim: dims.headDim,
+      hidden,
+      layers: dims.talker.layers,
+      kvHeads: dims.talker.kvHeads,
+      headDim: dims.talker.headDim,
       vocabSize: VOCAB,
       codeGroups: GROUPS,
       codebookSize: CODEBOOK,
-      speakerEmbedding: dims.hidden,
+      speakerEmbedding: hidden,
       maxPositions: 32768,
     },
     tokenizer: { splitPattern: 'qwen2' },

@@ -45,10 +45,14 @@ export async function* generateSpeech(
 ): AsyncGenerator<GenerationEvent> {
   const startedAt = performance.now();
   let sessionMs = 0;
-  const timed = async <T>(work: Promise<T>): Promise<T> => {
+  // Time in session.run per graph (prefill apart from the talker's per-frame steps), for benchmarks.
+  const graphMs = { prefill: 0, talker: 0, predictor: 0, decoder: 0 };
+  const timed = async <T>(graph: keyof typeof graphMs, run: () => Promise<T>): Promise<T> => {
     const before = performance.now();
-    const result = await work;
-    sessionMs += performance.now() - before;
+    const result = await run();
+    const elapsed = performance.now() - before;
+    sessionMs += elapsed;
+    graphMs[graph] += elapsed;
     return result;
   };
   const { manifest, hidden } = model;
@@ -66,8 +70,9 @@ export async function* generateSpeech(
   const subtalker = request.subtalker;
   const noise = new Float32Array((codeGroups - 1) * codebookSize);
   const prompt = await buildTalkerPrompt(model, request.text, request.language, voice);
+  const promptMs = performance.now() - startedAt;
   const cache = new KvCache(layers, kvHeads, headDim, model.dtype, Math.max(256, prompt.rows * 2));
-  let output = await timed(model.talker(prompt.prefill, prompt.rows, cache.tensors(), 0));
+  let output = await timed('prefill', () => model.talker(prompt.prefill, prompt.rows, cache.tensors(), 0));
   cache.append(output.newKeys, output.newValues, prompt.rows);
   const prefillMs = performance.now() - startedAt;
 
@@ -78,8 +83,19 @@ export async function* generateSpeech(
   if (referenceFrames > 0) codes.set(voice.referenceCodes.subarray(0, referenceFrames * codeGroups));
   let totalFrames = referenceFrames;
   let firstAudioMs: number | undefined;
-  const decode = (window: Int32Array, frames: number, context: number) =>
-    timed(model.decode(window, frames, context));
+  /** What the first audio waited for: the frames made before it and the first decode's own time. */
+  let firstAudio: { frames: number; talkerMs: number; predictorMs: number; decodeMs: number } | undefined;
+  const decode = async (window: Int32Array, frames: number, context: number) => {
+    const decodedBefore = graphMs.decoder;
+    const audio = await timed('decoder', () => model.decode(window, frames, context));
+    firstAudio ??= {
+      frames: totalFrames - referenceFrames,
+      talkerMs: graphMs.talker,
+      predictorMs: graphMs.predictor,
+      decodeMs: graphMs.decoder - decodedBefore,
+    };
+    return audio;
+  };
 
   // Streaming: pieces of a few frames, each with at least the decoder's attention window as context.
   let nextToDecode = referenceFrames;
@@ -114,7 +130,7 @@ export async function* generateSpeech(
       break;
     }
     fillPredictorNoise(noise, random, subtalker.doSample);
-    const residual = await timed(
+    const residual = await timed('predictor', () =>
       model.predictCodes(
         output.hidden,
         c0,
@@ -143,7 +159,7 @@ export async function* generateSpeech(
     if (request.streaming) yield* decodeReady(false);
     // The token this step would let the talker choose could never become a frame: skip the step.
     if (generated === maxFrames || cancelled()) break;
-    output = await timed(model.talker(frameInput, 1, cache.tensors(), cache.length));
+    output = await timed('talker', () => model.talker(frameInput, 1, cache.tensors(), cache.length));
     cache.append(output.newKeys, output.newValues, 1);
   }
   if (cancelled()) return;
@@ -167,6 +183,15 @@ export async function* generateSpeech(
       sessionMs,
       hostMs: totalMs - sessionMs,
       promptRows: prompt.rows,
+      promptMs,
+      prefillTalkerMs: graphMs.prefill,
+      talkerMs: graphMs.talker,
+      predictorMs: graphMs.predictor,
+      decoderMs: graphMs.decoder,
+      firstAudioFrames: firstAudio?.frames ?? 0,
+      firstAudioTalkerMs: firstAudio?.talkerMs ?? 0,
+      firstAudioPredictorMs: firstAudio?.predictorMs ?? 0,
+      firstAudioDecodeMs: firstAudio?.decodeMs ?? 0,
       audioSeconds: (generated * samplesPerFrame) / manifest.audio.sampleRate,
     },
   };
