@@ -29,22 +29,57 @@ function ending(body: string): string {
 }
 
 /**
+ * Where each kind of client connects from (the server sees 127.0.0.x as distinct clients): each
+ * well-behaved client has its own address, while each kind of hostile client is one attacker.
+ */
+export const ADDRESSES = {
+  normal: (index: number) => `127.0.1.${(index % 250) + 1}`,
+  stalledReaders: '127.0.0.2',
+  leavers: '127.0.0.3',
+  abuser: '127.0.0.4',
+};
+
+/** A POST from a chosen source address; resolves with the response head, the body unread. */
+function postFrom(
+  url: string,
+  body: string,
+  from: string,
+): { request: http.ClientRequest; response: Promise<http.IncomingMessage> } {
+  const request = http.request(url, { method: 'POST', headers: json, localAddress: from });
+  request.setTimeout(HUNG_MS, () => request.destroy(new Error('hung')));
+  const response = new Promise<http.IncomingMessage>((resolve, reject) => {
+    request.on('response', resolve);
+    request.on('error', reject);
+  });
+  request.end(body);
+  return { request, response };
+}
+
+async function readAll(response: http.IncomingMessage): Promise<string> {
+  response.setEncoding('latin1');
+  let body = '';
+  for await (const chunk of response) body += chunk as string;
+  return body;
+}
+
+/**
  * A well-behaved client: speaks two sentences over SSE, reads everything, and on a 503 waits as
  * Retry-After says (at most 2 s here) before asking again.
  */
-export async function normalClient(base: string, until: number, outcomes: Outcomes): Promise<void> {
+export async function normalClient(
+  base: string,
+  until: number,
+  outcomes: Outcomes,
+  from = '127.0.0.1',
+): Promise<void> {
   while (Date.now() < until) {
     const startedAt = performance.now();
     try {
-      const response = await fetch(`${base}/tts/voice_clone/sse`, {
-        method: 'POST',
-        headers: json,
-        body: JSON.stringify(SPEECH_BODY),
-        signal: AbortSignal.timeout(HUNG_MS),
-      });
-      if (response.status === 503) {
-        await response.body?.cancel();
-        const retryAfter = response.headers.get('retry-after');
+      const response = await postFrom(`${base}/tts/voice_clone/sse`, JSON.stringify(SPEECH_BODY), from)
+        .response;
+      if (response.statusCode === 503) {
+        response.resume();
+        const retryAfter = response.headers['retry-after'];
         outcomes.add(
           'normal',
           retryAfter ? '503 + Retry-After' : '503 without Retry-After',
@@ -53,14 +88,14 @@ export async function normalClient(base: string, until: number, outcomes: Outcom
         await sleep(Math.min(Number(retryAfter ?? 1), 2) * 1000);
         continue;
       }
-      if (response.status !== 200) {
-        outcomes.add('normal', `HTTP ${response.status}`);
-        await response.body?.cancel();
+      if (response.statusCode !== 200) {
+        outcomes.add('normal', `HTTP ${response.statusCode}`);
+        response.resume();
         continue;
       }
-      outcomes.add('normal', ending(await response.text()), since(startedAt));
+      outcomes.add('normal', ending(await readAll(response)), since(startedAt));
     } catch (error) {
-      outcomes.add('normal', (error as Error).name === 'TimeoutError' ? 'hung' : 'connection error');
+      outcomes.add('normal', (error as Error).message === 'hung' ? 'hung' : 'connection error');
     }
   }
 }
@@ -79,7 +114,11 @@ export async function stalledReader(
   while (Date.now() < until) {
     const startedAt = performance.now();
     const outcome = await new Promise<string>((resolve) => {
-      const request = http.request(`${base}/tts/voice_clone/sse`, { method: 'POST', headers: json });
+      const request = http.request(`${base}/tts/voice_clone/sse`, {
+        method: 'POST',
+        headers: json,
+        localAddress: ADDRESSES.stalledReaders,
+      });
       request.setTimeout(HUNG_MS, () => request.destroy(new Error('hung')));
       request.on('error', (error) => resolve(error.message === 'hung' ? 'hung' : 'connection error'));
       request.on('response', (response) => {
@@ -100,6 +139,12 @@ export async function stalledReader(
           response.on('error', () => resolve('cut off'));
           response.resume();
           response.socket.resume();
+          // What was sent before a cut arrives at once; a stream still going was never cut off. It
+          // is left then, so that it does not go on holding the engine after the test.
+          setTimeout(() => {
+            resolve('still streaming after the pause (never cut off)');
+            request.destroy();
+          }, 5000).unref();
         }, stalledSeconds * 1000);
       });
       request.end(JSON.stringify({ ...SPEECH_BODY, text: longText(40) }));
@@ -112,34 +157,33 @@ export async function stalledReader(
 /** A client that leaves as soon as the first audio arrives, over and over. */
 export async function leaver(base: string, until: number, outcomes: Outcomes): Promise<void> {
   while (Date.now() < until) {
-    const controller = new AbortController();
-    const timeout = setTimeout(() => controller.abort(new Error('hung')), HUNG_MS);
+    const { request, response: head } = postFrom(
+      `${base}/tts/voice_clone/sse`,
+      JSON.stringify({ ...SPEECH_BODY, text: longText(20) }),
+      ADDRESSES.leavers,
+    );
     try {
-      const response = await fetch(`${base}/tts/voice_clone/sse`, {
-        method: 'POST',
-        headers: json,
-        body: JSON.stringify({ ...SPEECH_BODY, text: longText(20) }),
-        signal: controller.signal,
-      });
-      if (response.status !== 200) {
-        outcomes.add('leaver', `HTTP ${response.status}`);
-        await response.body?.cancel();
+      const response = await head;
+      if (response.statusCode !== 200) {
+        outcomes.add('leaver', `HTTP ${response.statusCode}`);
+        response.resume();
         await sleep(1000);
         continue;
       }
-      const reader = response.body!.getReader();
+      response.setEncoding('latin1');
       let body = '';
-      while (!body.includes('event: audio')) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        body += new TextDecoder().decode(value);
+      for await (const chunk of response) {
+        body += chunk as string;
+        if (body.includes('event: audio')) break;
       }
-      controller.abort();
-      outcomes.add('leaver', 'left after the first audio');
-    } catch {
-      outcomes.add('leaver', controller.signal.reason?.message === 'hung' ? 'hung' : 'connection error');
+      outcomes.add(
+        'leaver',
+        body.includes('event: audio') ? 'left after the first audio' : 'ended before audio',
+      );
+    } catch (error) {
+      outcomes.add('leaver', (error as Error).message === 'hung' ? 'hung' : 'connection error');
     } finally {
-      clearTimeout(timeout);
+      request.destroy();
     }
   }
 }
@@ -209,21 +253,19 @@ export async function abuser(base: string, trickleUrl: string, until: number, ou
   }
 }
 
-/** A voice-cache filler: every request has a transcript never seen before. */
+/** A voice-cache filler (one of the attackers): every request has a transcript never seen before. */
 export async function cacheFiller(base: string, until: number, outcomes: Outcomes): Promise<void> {
   for (let index = 0; Date.now() < until; index += 1) {
-    const response = await fetch(`${base}/tts/voice_clone`, {
-      method: 'POST',
-      headers: json,
-      body: JSON.stringify({
-        ...SPEECH_BODY,
-        ref_text: `${SPEECH_BODY.ref_text} ${index} ${'다'.repeat(100)}`,
-      }),
-      signal: AbortSignal.timeout(HUNG_MS),
-    }).catch(() => undefined);
-    await response?.arrayBuffer();
-    outcomes.add('new transcript', response ? `HTTP ${response.status}` : 'connection error');
-    if (response?.status === 503) await sleep(1000);
+    const body = JSON.stringify({
+      ...SPEECH_BODY,
+      ref_text: `${SPEECH_BODY.ref_text} ${index} ${'다'.repeat(100)}`,
+    });
+    const status = await postFrom(`${base}/tts/voice_clone`, body, ADDRESSES.abuser).response.then(
+      async (response) => (await readAll(response), response.statusCode),
+      () => undefined,
+    );
+    outcomes.add('new transcript', status ? `HTTP ${status}` : 'connection error');
+    if (status === 503) await sleep(1000);
   }
 }
 

@@ -1,11 +1,14 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ffmpegPath } from '../../src/media/ffmpeg.ts';
 import { writeSyntheticQwen3Model } from '../../src/models/synth-qwen3.ts';
 import {
+  ADDRESSES,
   abuser,
   cacheFiller,
   leaver,
@@ -18,6 +21,8 @@ import {
 } from './clients.ts';
 import { Outcomes, percentile } from './outcomes.ts';
 import { startServerProcess, type ServerProcess } from './server-process.ts';
+
+const run = promisify(execFile);
 
 export interface SuiteOptions {
   seconds: number;
@@ -62,19 +67,15 @@ function directoryBytes(directory: string): number {
   }
 }
 
-async function probeHealth(base: string, until: number, latencies: number[]): Promise<number> {
-  let failed = 0;
-  while (Date.now() < until) {
-    const startedAt = performance.now();
-    const ok = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5000) }).then(
-      (response) => response.status === 200,
-      () => false,
-    );
-    if (ok) latencies.push(performance.now() - startedAt);
-    else failed += 1;
-    await sleep(100);
-  }
-  return failed;
+/** /health latencies, probed from a process of its own (see health-prober.ts). */
+async function probeHealth(base: string, seconds: number, latencies: number[]): Promise<number> {
+  const prober = fileURLToPath(new URL('health-prober.ts', import.meta.url));
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', prober, base, String(seconds)], {
+    timeout: (seconds + 30) * 1000,
+  });
+  const result = JSON.parse(stdout) as { latenciesMs: number[]; failed: number };
+  latencies.push(...result.latenciesMs);
+  return result.failed;
 }
 
 async function sampleMemory(server: ServerProcess, until: number): Promise<number | undefined> {
@@ -179,9 +180,13 @@ export async function runAbuseSuite(options: SuiteOptions, log = console.log): P
     const until = Date.now() + options.seconds * 1000;
     const latencies: number[] = [];
     const clients: Promise<unknown>[] = [
-      ...Array.from({ length: options.normal }, () => normalClient(base, until, outcomes)),
+      ...Array.from({ length: options.normal }, (_, index) =>
+        normalClient(base, until, outcomes, ADDRESSES.normal(index)),
+      ),
       ...Array.from({ length: options.stalledReaders }, () =>
-        stalledReader(base, until, 2 * options.stallSeconds + 10, outcomes),
+        // Paused long enough for the server to fill its buffer and the kernel's (megabytes) and then
+        // wait out its stall timeout, even on a busy machine where generation is slow.
+        stalledReader(base, until, Math.max(30, 2 * options.stallSeconds + 10), outcomes),
       ),
       ...Array.from({ length: options.leavers }, () => leaver(base, until, outcomes)),
       abuser(base, trickle.url, until, outcomes),
@@ -193,7 +198,7 @@ export async function runAbuseSuite(options: SuiteOptions, log = console.log): P
       ),
     ];
     const [healthFailed, peak] = await Promise.all([
-      probeHealth(base, until, latencies),
+      probeHealth(base, options.seconds, latencies),
       sampleMemory(server, until),
       Promise.all(clients),
     ]);
