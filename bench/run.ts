@@ -5,6 +5,8 @@
 const scripts: Record<string, string> = {
   qwen3: './qwen3.ts',
   'qwen3-graphs': './qwen3-graphs.ts',
+  'qwen3-variants': './qwen3-variants.ts',
+  'matmul-nbits': './matmul-nbits.ts',
   musetalk: './musetalk.ts',
   compose: './musetalk-compose.ts',
   abuse: './load-and-abuse.ts',

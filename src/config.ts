@@ -61,7 +61,11 @@ const variables = {
     'auto',
     'cpu, cuda:N, or auto (cuda:0 when the CUDA provider is installed, else cpu)',
   ],
-  TTS_DTYPE: [z.enum(['bfloat16', 'float16', 'float32']), 'float32', 'model precision variant to load'],
+  TTS_DTYPE: [
+    z.enum(['bfloat16', 'float16', 'float32', 'int8', 'int4']),
+    'float32',
+    'model precision variant to load: float32 (CPU), float16 (GPU), or int8 / int4 (weight-only quantized matmuls: faster on CPU; measure their drift on your checkpoint first, see docs/export.md)',
+  ],
   TTS_USE_FLASH_ATTENTION: [
     booleanString,
     'false',

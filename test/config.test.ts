@@ -18,7 +18,7 @@ describe('configuration', () => {
     ['TTS_PORT', '70000', /TTS_PORT/],
     ['ENABLE_VIDEO', 'maybe', /ENABLE_VIDEO/],
     ['TTS_DEVICE', 'gpu', /TTS_DEVICE="gpu" is not valid: cpu, cuda, cuda:N or auto/],
-    ['TTS_DTYPE', 'int8', /TTS_DTYPE/],
+    ['TTS_DTYPE', 'int2', /TTS_DTYPE/],
     ['TTS_DEFAULT_MODEL', 'base_9b', /TTS_DEFAULT_MODEL/],
     ['NEWAVATA_API_URL', 'ftp://x', /NEWAVATA_API_URL/],
   ];

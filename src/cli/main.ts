@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, describeConfig, loadConfig, type Config } from '../config.ts';
+import type { ModelVariant } from '../models/model-registry.ts';
 
 /** `.env` in the working directory, if present; variables already set in the environment win. */
 function loadDotEnv(): void {
@@ -60,7 +61,7 @@ models
 models
   .command('pull')
   .argument('<key>', 'base_0.6b, base_1.7b or musetalk')
-  .option('--dtype <dtype>', 'float32, float16 or all (default: TTS_DTYPE)')
+  .option('--dtype <dtype>', 'float32, float16, int8, int4 or all (default: TTS_DTYPE)')
   .option('--gpu', 'export the official checkpoint with CUDA PyTorch on the GPU (needed for float16)')
   .option('--keep-checkpoint', 'keep the downloaded official checkpoint under MODEL_DIR/.checkpoints')
   .description(
@@ -70,7 +71,7 @@ models
   .action(
     async (
       key: string,
-      options: { dtype?: 'float32' | 'float16' | 'all'; gpu?: boolean; keepCheckpoint?: boolean },
+      options: { dtype?: ModelVariant | 'all'; gpu?: boolean; keepCheckpoint?: boolean },
     ) => {
       const { runModelsPullCommand } = await import('../models/pull-command.ts');
       await runModelsPullCommand(key, { config: configOrExit(), ...options });

@@ -9,7 +9,8 @@ import { InvalidInputError } from '../errors.ts';
 export const INSTALLABLE_MODEL_KEYS = ['base_0.6b', 'base_1.7b', 'musetalk'] as const;
 export type InstallableModelKey = (typeof INSTALLABLE_MODEL_KEYS)[number];
 
-export const MODEL_VARIANTS = ['float32', 'float16'] as const;
+/** int4 / int8: weight-only quantized variants of the Qwen3 models (MuseTalk has none: it uses float32). */
+export const MODEL_VARIANTS = ['float32', 'float16', 'int4', 'int8'] as const;
 export type ModelVariant = (typeof MODEL_VARIANTS)[number];
 
 export interface ModelRegistryEntry {

@@ -36,7 +36,13 @@ export async function installFromOfficialCheckpoint(
   options: PullModelOptions,
 ): Promise<PullResult> {
   const { config } = options;
-  const variants = chooseVariants(options.dtype ?? config.TTS_DTYPE);
+  const asked = chooseVariants(options.dtype ?? config.TTS_DTYPE, key);
+  // Quantized variants are made from the float32 export, which is kept: it is what the parity check
+  // compares with the official code, and what drift.py measures them against.
+  const variants =
+    asked.some((variant) => variant === 'int4' || variant === 'int8') && !asked.includes('float32')
+      ? (['float32', ...asked] as typeof asked)
+      : asked;
   const gpu = options.gpu ?? false;
   if (variants.includes('float16') && !gpu) {
     throw new ModelPullError(

@@ -6,7 +6,7 @@ import { pullModel, type PullProgress, type PullResult } from './pull.ts';
 
 export interface ModelsPullCommandOptions {
   config: Config;
-  /** `float32`, `float16` or `all`; default TTS_DTYPE. */
+  /** `float32`, `float16`, `int8`, `int4` or `all`; default TTS_DTYPE. */
   dtype?: ModelVariant | 'all';
   /** Export official checkpoints with CUDA PyTorch on the GPU (needed for float16). */
   gpu?: boolean;

@@ -51,7 +51,7 @@ export interface PullProgress {
 
 export interface PullModelOptions {
   config: Config;
-  /** Precision variant(s) to install; default TTS_DTYPE. */
+  /** Precision variant(s) to install; default TTS_DTYPE. 'all': every variant the repository has. */
   dtype?: ModelVariant | 'all';
   onProgress?: (progress: PullProgress) => void;
   signal?: AbortSignal;
@@ -128,7 +128,9 @@ async function pullExportedLayout(
 ): Promise<PullResult> {
   const { config } = options;
   const entry = modelRegistryEntry(key);
-  const variants = chooseVariants(options.dtype ?? config.TTS_DTYPE);
+  const requested = options.dtype ?? config.TTS_DTYPE;
+  // 'all' means every variant the repository has; it is known once its manifest is read.
+  let variants = requested === 'all' ? [] : chooseVariants(requested, key);
   const client = hubClientFor(
     options,
     `. Check the network, set HF_ENDPOINT to a reachable hub or mirror, or copy an exported model into a ` +
@@ -144,6 +146,7 @@ async function pullExportedLayout(
   const manifestUrl = client.resolveUrl(repository, revision, 'manifest.json');
   const manifestText = await readSmallBody(client, manifestUrl, notFoundHint);
   const manifest = checkManifest(manifestText, manifestUrl, entry.key);
+  if (requested === 'all') variants = manifestVariants(manifest);
   const missing = variants.filter((variant) => !manifestVariants(manifest).includes(variant));
   if (missing.length > 0) {
     throw new ModelPullError(
@@ -227,12 +230,17 @@ export function hubClientFor(options: PullModelOptions, unreachableHint: string)
   });
 }
 
-export function chooseVariants(dtype: string): ModelVariant[] {
+/**
+ * The variants a pull installs for --dtype (or TTS_DTYPE). MuseTalk has no quantized variants and its
+ * engine runs float32 under TTS_DTYPE=int8 / int4, so those install its float32 variant.
+ */
+export function chooseVariants(dtype: string, key?: InstallableModelKey): ModelVariant[] {
+  if (key === 'musetalk' && (dtype === 'int4' || dtype === 'int8')) return ['float32'];
   if (dtype === 'all') return [...MODEL_VARIANTS];
   if ((MODEL_VARIANTS as readonly string[]).includes(dtype)) return [dtype as ModelVariant];
   throw new ModelPullError(
-    `there is no ${dtype} variant of our ONNX models: choose float32 (CPU) or float16 (GPU) with --dtype, ` +
-      'or set TTS_DTYPE to one of them.',
+    `there is no ${dtype} variant of our ONNX models: choose float32 (CPU), float16 (GPU), int8 or int4 ` +
+      '(quantized, CPU or GPU) with --dtype, or set TTS_DTYPE to one of them.',
     'variant_missing',
   );
 }

@@ -15,6 +15,19 @@ export const QWEN3_GRAPHS = [
 ] as const;
 export type Qwen3Graph = (typeof QWEN3_GRAPHS)[number];
 
+/**
+ * A variant's precision: float32 and float16 graphs compute in that type; int4 and int8 graphs keep
+ * float32 inputs, outputs and embedding tables, with weight-only quantized matmuls (com.microsoft
+ * MatMulNBits) inside.
+ */
+export const QWEN3_VARIANT_DTYPES = ['float32', 'float16', 'int4', 'int8'] as const;
+export type Qwen3VariantDtype = (typeof QWEN3_VARIANT_DTYPES)[number];
+
+/** The float type a variant's graph inputs, outputs, KV cache and tables use. */
+export function ioFloatType(dtype: Qwen3VariantDtype): 'float32' | 'float16' {
+  return dtype === 'float16' ? 'float16' : 'float32';
+}
+
 const positiveInteger = z.number().int().positive();
 const id = z.number().int().nonnegative();
 
@@ -72,7 +85,18 @@ export const qwen3ManifestSchema = z.object({
       temperature: z.number(),
     }),
   }),
-  variants: z.record(z.string(), z.object({ directory: z.string(), dtype: z.enum(['float32', 'float16']) })),
+  variants: z.record(
+    z.string(),
+    z.object({
+      directory: z.string(),
+      dtype: z.enum(QWEN3_VARIANT_DTYPES),
+      /** How a quantized variant was made (tools/export/qwen3/quantize.py); informative only. */
+      quantization: z
+        .object({ method: z.string(), bits: positiveInteger, blockSize: positiveInteger })
+        .passthrough()
+        .optional(),
+    }),
+  ),
   files: z
     .object({ sha256: z.record(z.string(), z.string()) })
     .partial()

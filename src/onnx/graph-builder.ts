@@ -4,8 +4,18 @@ import type { onnx as OnnxTypes } from 'onnx-proto';
 // onnx-proto is CommonJS; load it through require so its namespace object comes through intact.
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxTypes };
 
-export type ElementType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
-const DATA_TYPES: Record<ElementType, number> = { float32: 1, float16: 10, int64: 7, int32: 6, bool: 9 };
+export type ElementType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool' | 'uint8';
+const DATA_TYPES: Record<ElementType, number> = {
+  float32: 1,
+  float16: 10,
+  int64: 7,
+  int32: 6,
+  bool: 9,
+  uint8: 2,
+};
+
+/** Opset versions of the non-default operator domains a graph may use (com.microsoft contrib ops). */
+const DOMAIN_VERSIONS: Record<string, number> = { 'com.microsoft': 1 };
 
 export type AttributeValue =
   { int: number } | { float: number } | { ints: number[] } | { floats: number[] } | { string: string };
@@ -22,6 +32,8 @@ export class GraphBuilder {
   private readonly initializers: OnnxTypes.ITensorProto[] = [];
   private readonly inputs: OnnxTypes.IValueInfoProto[] = [];
   private readonly outputs: OnnxTypes.IValueInfoProto[] = [];
+  /** Non-default operator domains used by nodes (each gets an opset import). */
+  private readonly domains = new Set<string>();
   private counter = 0;
 
   constructor(readonly name: string) {}
@@ -56,7 +68,7 @@ export class GraphBuilder {
     this.outputs.push(this.valueInfo(name, type, dims));
   }
 
-  /** A weight or constant. float16 data is given as float32 and converted. */
+  /** A weight or constant. float16 data is given as float32 and converted; Uint8Array is bool unless `type` says uint8. */
   tensor(
     data: Float32Array | BigInt64Array | Int32Array | Uint8Array,
     dims: number[],
@@ -94,16 +106,21 @@ export class GraphBuilder {
     inputs: string[],
     attributes: Record<string, AttributeValue> = {},
     outputCount = 1,
+    domain = '',
   ): string {
-    return this.opMany(type, inputs, attributes, outputCount)[0];
+    return this.opMany(type, inputs, attributes, outputCount, domain)[0];
   }
 
+  /** `domain`: '' for standard ONNX ops, or a contrib domain such as 'com.microsoft'. */
   opMany(
     type: string,
     inputs: string[],
     attributes: Record<string, AttributeValue> = {},
     outputCount = 1,
+    domain = '',
   ): string[] {
+    if (domain && !(domain in DOMAIN_VERSIONS))
+      throw new Error(`operator domain ${domain} is not known to the graph builder`);
     const outputs = Array.from({ length: outputCount }, () => this.fresh(type.toLowerCase()));
     this.nodes.push({
       opType: type,
@@ -111,7 +128,9 @@ export class GraphBuilder {
       output: outputs,
       name: this.fresh(`${type}_node`),
       attribute: Object.entries(attributes).map(([name, value]) => attribute(name, value)),
+      ...(domain ? { domain } : {}),
     });
+    if (domain) this.domains.add(domain);
     return outputs;
   }
 
@@ -148,7 +167,10 @@ export class GraphBuilder {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'voice-clone-server synthetic model',
-      opsetImport: [{ domain: '', version: opset }],
+      opsetImport: [
+        { domain: '', version: opset },
+        ...[...this.domains].map((domain) => ({ domain, version: DOMAIN_VERSIONS[domain] })),
+      ],
       graph: {
         name: this.name,
         node: this.nodes,

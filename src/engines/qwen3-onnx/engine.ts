@@ -12,11 +12,14 @@ import {
   ModelNotAvailableError,
   ServerError,
 } from '../../errors.ts';
-import { readQwen3Manifest, type Qwen3Manifest } from '../../models/qwen3-manifest.ts';
+import {
+  readQwen3Manifest,
+  type Qwen3Manifest,
+  type Qwen3VariantDtype,
+} from '../../models/qwen3-manifest.ts';
 import { installHint, isSyntheticManifest, syntheticModelWarning } from '../../models/install-hint.ts';
 import { modelFingerprint } from '../../models/model-fingerprint.ts';
 import { chooseProvider, type ProviderChoice } from '../../onnx/session-options.ts';
-import type { FloatType } from '../../onnx/tensors.ts';
 import { verifyInstalledModel } from '../../models/verify-model-files.ts';
 import { DiskCache } from '../../storage/disk-cache.ts';
 import { LRUCache } from 'lru-cache';
@@ -43,11 +46,15 @@ import { AsyncQueue } from '../../onnx/async-queue.ts';
 const SERVED: ModelKey[] = ['base_0.6b', 'base_1.7b'];
 const VARIABLE: Record<string, string> = { 'base_0.6b': 'MODEL_0_6B_BASE', 'base_1.7b': 'MODEL_1_7B_BASE' };
 
-/** TTS_DTYPE → the variant to load; what a device cannot run is refused with what to set instead. */
-export function variantFor(dtype: Config['TTS_DTYPE'], provider: ProviderChoice): FloatType {
+/**
+ * TTS_DTYPE → the variant to load; what a device cannot run is refused with what to set instead.
+ * int4 / int8 run on both providers: their MatMulNBits nodes have CPU and CUDA kernels in ONNX Runtime,
+ * and everything around them is float32.
+ */
+export function variantFor(dtype: Config['TTS_DTYPE'], provider: ProviderChoice): Qwen3VariantDtype {
   if (dtype === 'bfloat16') {
     throw new Error(
-      'TTS_DTYPE=bfloat16 has no ONNX variant: exports come in float32 and float16. Set TTS_DTYPE=float16 on a GPU or float32 on CPU.',
+      'TTS_DTYPE=bfloat16 has no ONNX variant: exports come in float32, float16, int8 and int4. Set TTS_DTYPE=float16 on a GPU, or float32 (or int8 / int4) on CPU.',
     );
   }
   if (dtype === 'float16' && provider.device.kind === 'cpu') {
@@ -79,7 +86,7 @@ export class Qwen3OnnxEngine implements TtsEngine {
   /** Per loaded model, what its voice prompts are cached under (modelFingerprint). */
   private readonly fingerprints = new Map<ModelKey, string>();
   private readonly provider: ProviderChoice;
-  private readonly variant: FloatType;
+  private readonly variant: Qwen3VariantDtype;
 
   constructor(
     private readonly config: Config,

@@ -12,8 +12,10 @@ import {
   type FloatType,
 } from '../../onnx/tensors.ts';
 import {
+  ioFloatType,
   QWEN3_GRAPHS,
   readQwen3Manifest,
+  type Qwen3VariantDtype,
   type Qwen3Graph,
   type Qwen3Manifest,
 } from '../../models/qwen3-manifest.ts';
@@ -35,6 +37,7 @@ export interface TalkerOutput {
 export class Qwen3ModelRuntime {
   private constructor(
     readonly manifest: Qwen3Manifest,
+    /** The float type of the graphs' inputs, outputs and KV cache (float32 for int4 / int8 variants). */
     readonly dtype: FloatType,
     readonly tokenizer: Qwen2Tokenizer,
     private readonly sessions: Record<Qwen3Graph, ort.InferenceSession>,
@@ -46,16 +49,22 @@ export class Qwen3ModelRuntime {
 
   static async load(
     directory: string,
-    dtype: FloatType,
+    variantDtype: Qwen3VariantDtype,
     provider: ProviderChoice,
   ): Promise<Qwen3ModelRuntime> {
     const manifest = await readQwen3Manifest(directory);
-    const variant = Object.values(manifest.variants).find((entry) => entry.dtype === dtype);
+    const variant = Object.values(manifest.variants).find((entry) => entry.dtype === variantDtype);
     if (!variant) {
+      const quantized = variantDtype === 'int4' || variantDtype === 'int8';
       throw new Error(
-        `${directory} has no ${dtype} variant (it has ${Object.keys(manifest.variants).join(', ')}): set TTS_DTYPE accordingly`,
+        `${directory} has no ${variantDtype} variant (it has ${Object.keys(manifest.variants).join(', ')}): set TTS_DTYPE accordingly` +
+          (quantized
+            ? `, or add it with tools/export/qwen3/quantize.py --model-dir ${directory} --variants ${variantDtype}`
+            : ''),
       );
     }
+    // Quantized variants keep float32 inputs, outputs and tables; only matmul weights are quantized.
+    const dtype = ioFloatType(variantDtype);
     const variantDirectory = path.join(directory, variant.directory);
     const options = sessionOptions(provider);
     const sessions = {} as Record<Qwen3Graph, ort.InferenceSession>;

@@ -1,12 +1,13 @@
 import type { ProviderChoice } from '../../onnx/session-options.ts';
-import type { FloatType } from '../../onnx/tensors.ts';
+import type { Qwen3VariantDtype } from '../../models/qwen3-manifest.ts';
 import type { GenerationRequest } from './generate.ts';
 import type { VoiceData } from './prompt.ts';
 
 /** Messages between the engine (main thread) and a model worker. Buffers are transferred, not copied. */
 export interface WorkerConfiguration {
   directory: string;
-  dtype: FloatType;
+  /** The variant to load (its graphs' I/O float type follows from it). */
+  dtype: Qwen3VariantDtype;
   provider: ProviderChoice;
   /** Lets tests make a worker exit, to check that a crash fails one request and no more. */
   allowTestHooks: boolean;

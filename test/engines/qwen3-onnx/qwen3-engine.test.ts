@@ -435,6 +435,20 @@ describe('Qwen3 ONNX engine configuration', () => {
       assert.throws(() => variantFor(dtype, chooseProvider('cpu', 0)), message));
   }
 
+  it('accepts the quantized variants (float32 I/O) on the CPU', () => {
+    for (const dtype of ['int8', 'int4'] as const)
+      assert.equal(variantFor(dtype, chooseProvider('cpu', 0)), dtype);
+  });
+
+  it('says how to add a missing quantized variant', async () => {
+    const directory = await syntheticQwen3({ dtype: 'float32' });
+    const engine = new Qwen3OnnxEngine(loadConfig({ MODEL_0_6B_BASE: directory, TTS_DTYPE: 'int4' }));
+    await assert.rejects(
+      engine.loadModel('base_0.6b'),
+      /no int4 variant.*quantize\.py --model-dir .* --variants int4/,
+    );
+  });
+
   it('refuses a model directory without the requested variant', async () => {
     const directory = await syntheticQwen3({ dtype: 'float16' });
     const engine = new Qwen3OnnxEngine(loadConfig({ MODEL_0_6B_BASE: directory }));

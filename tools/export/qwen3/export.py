@@ -3,6 +3,8 @@
 
     python tools/export/qwen3/export.py --model Qwen/Qwen3-TTS-12Hz-0.6B-Base --model-key base_0.6b \
         --out exports/base_0.6b --dtypes float32 float16
+    python tools/export/qwen3/export.py --model Qwen/Qwen3-TTS-12Hz-0.6B-Base --model-key base_0.6b \
+        --out exports/base_0.6b --dtypes float32 int8 int4
     python tools/export/qwen3/export.py --random-init tools/export/qwen3/random_init/base_0.6b \
         --model-key base_0.6b --out /tmp/qwen3-random --dtypes float32
 
@@ -27,6 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from qwen3.loading import Checkpoint, build_random_init, load_official, split_pattern, tokenizer_files  # noqa: E402
 from qwen3.manifest import build_manifest  # noqa: E402
+from qwen3.quantize import BITS as QUANTIZED  # noqa: E402
+from qwen3.quantize import main as quantize  # noqa: E402
 from qwen3.wrappers import (  # noqa: E402
     CodecDecoderGraph,
     CodecEncoderGraph,
@@ -49,7 +53,14 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--revision", help="hub revision to export (default: main)")
     parser.add_argument("--model-key", required=True, choices=["base_0.6b", "base_1.7b"])
     parser.add_argument("--out", required=True, type=Path, help="output model directory")
-    parser.add_argument("--dtypes", nargs="+", default=["float32"], choices=sorted(DTYPES))
+    parser.add_argument(
+        "--dtypes",
+        nargs="+",
+        default=["float32"],
+        choices=sorted(DTYPES) + sorted(QUANTIZED),
+        help="int8 / int4: weight-only quantized variants made from the float32 one by quantize.py "
+        "(float32 is exported too)",
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--opset", type=int, default=17)
     parser.add_argument("--exporter", choices=["torchscript", "dynamo"], default="torchscript")
@@ -317,6 +328,10 @@ def main() -> None:
     if "float16" in arguments.dtypes and not arguments.device.startswith("cuda"):
         raise SystemExit("float16 export must run on CUDA (--device cuda); CPU half kernels trace wrong graphs")
     arguments.out.mkdir(parents=True, exist_ok=True)
+    quantized = [variant for variant in ("int8", "int4") if variant in arguments.dtypes]
+    if quantized and "float32" not in arguments.dtypes:
+        print(f"exporting float32 too: {', '.join(quantized)} are made from it")
+        arguments.dtypes.append("float32")
     # float32 first: it is the reference the float16 variant is compared against by the parity script.
     variants = [variant for variant in ("float32", "float16") if variant in arguments.dtypes]
     checkpoint = None
@@ -349,6 +364,9 @@ def main() -> None:
     )
     write_json(arguments.out / "manifest.json", manifest)
     print(f"wrote {arguments.out / 'manifest.json'} ({len(manifest['files']['sha256'])} files)")
+    if quantized:
+        # Made from the float32 graphs just exported; drift.py tells how far they stray from them.
+        quantize(["--model-dir", str(arguments.out), "--variants", *quantized])
 
 
 if __name__ == "__main__":
