@@ -82,7 +82,7 @@ models
   .command('synth')
   .argument('<key>', 'base_0.6b, base_1.7b or musetalk')
   .requiredOption('--out <dir>', 'directory to write the model into')
-  .option('--dtype <dtype>', 'float32 or float16', 'float32')
+  .option('--dtype <dtype>', 'float32, float16, int8 or int4 (Qwen3 only)', 'float32')
   .option(
     '--size <size>',
     'tiny (tests) or real (real layer counts and sizes, random weights, for benchmarks)',

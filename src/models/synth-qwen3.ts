@@ -3,6 +3,12 @@ import path from 'node:path';
 import { SeededRandom } from '../engines/qwen3-onnx/random.ts';
 import { writeSyntheticTokenizer } from '../engines/qwen3-onnx/tokenizer.ts';
 import { float32ToFloat16Bits, GraphBuilder, type ElementType } from '../onnx/graph-builder.ts';
+import {
+  applyMatMulNBits,
+  matMulNBitsInitializers,
+  quantizeMatMulWeight,
+  type MatMulNBitsInitializers,
+} from '../onnx/matmul-nbits.ts';
 import { hashModelFiles } from './file-hashes.ts';
 import { QWEN3_CONTRACT_VERSION, type Qwen3Manifest } from './qwen3-manifest.ts';
 
@@ -19,7 +25,8 @@ import { QWEN3_CONTRACT_VERSION, type Qwen3Manifest } from './qwen3-manifest.ts'
  */
 export interface SyntheticQwen3Options {
   key: 'base_0.6b' | 'base_1.7b';
-  dtype: 'float32' | 'float16';
+  /** int8 / int4: float32 with the talker's and code predictor's matmuls quantized (MatMulNBits). */
+  dtype: 'float32' | 'float16' | 'int8' | 'int4';
   /** tiny: every structure at small widths, for tests; real: the official sizes (random weights, for benchmarks). */
   size: 'tiny' | 'real';
   /** The absolute position from which the talker says end-of-speech. */
@@ -189,9 +196,25 @@ class Weights {
 interface LinearWeights {
   rows: number;
   columns: number;
-  matrix: string;
+  /** Drawn when the weights are made; put in the graph at first use (as float or quantized). */
+  values: Float32Array;
+  /** An output head: left float32 in quantized variants, as the exporter leaves the real heads. */
+  head: boolean;
+  matrix?: string;
+  quantized?: MatMulNBitsInitializers;
   bias?: string;
 }
+
+/** int8 / int4 variants: weight-only quantized matmuls (MatMulNBits), as quantize.py writes them. */
+interface Quantization {
+  bits: 4 | 8;
+  blockSize: number;
+}
+
+const QUANTIZATIONS: Partial<Record<SyntheticQwen3Options['dtype'], Quantization>> = {
+  int8: { bits: 8, blockSize: 32 },
+  int4: { bits: 4, blockSize: 32 },
+};
 
 /**
  * Graph I/O and weights in the variant's dtype; float16 variants store float16 and compute in float32
@@ -204,6 +227,7 @@ class VariantGraph {
     name: string,
     readonly dtype: ElementType,
     readonly weights: Weights,
+    private readonly quantization?: Quantization,
   ) {
     this.graph = new GraphBuilder(name);
   }
@@ -225,21 +249,38 @@ class VariantGraph {
   linearWeights(
     rows: number,
     columns: number,
-    { scale = 1 / Math.sqrt(rows), bias = false }: { scale?: number; bias?: boolean } = {},
+    {
+      scale = 1 / Math.sqrt(rows),
+      bias = false,
+      head = false,
+    }: { scale?: number; bias?: boolean; head?: boolean } = {},
   ): LinearWeights {
     return {
       rows,
       columns,
-      matrix: this.random([rows, columns], scale),
+      values: this.weights.normal(rows * columns, scale),
+      head,
       bias: bias ? this.random([columns], 0.02) : undefined,
     };
   }
   /**
-   * input[…, rows] × W[rows, columns] (+ bias): the one weight matmul of every synthetic graph (a
-   * quantised variant swaps this and `linearWeights`). The default scale keeps the input's variance.
+   * input[…, rows] × W[rows, columns] (+ bias): the one weight matmul of every synthetic graph, a
+   * MatMulNBits in quantized variants (but for heads). The weight enters the graph once, however
+   * often the model applies it. The default scale keeps the input's variance.
    */
   linear(input: string, weights: LinearWeights): string {
-    const product = this.graph.op('MatMul', [input, weights.matrix]);
+    let product: string;
+    if (this.quantization && !weights.head) {
+      const { bits, blockSize } = this.quantization;
+      weights.quantized ??= matMulNBitsInitializers(
+        this.graph,
+        quantizeMatMulWeight(weights.values, weights.rows, weights.columns, bits, blockSize),
+      );
+      product = applyMatMulNBits(this.graph, input, weights.quantized);
+    } else {
+      weights.matrix ??= this.weight(weights.values, [weights.rows, weights.columns]);
+      product = this.graph.op('MatMul', [input, weights.matrix]);
+    }
     return weights.bias ? this.graph.op('Add', [product, weights.bias]) : product;
   }
   /** A linear map used once: new weights, applied. */
@@ -247,7 +288,7 @@ class VariantGraph {
     input: string,
     rows: number,
     columns: number,
-    options: { scale?: number; bias?: boolean } = {},
+    options: { scale?: number; bias?: boolean; head?: boolean } = {},
   ): string {
     return this.linear(input, this.linearWeights(rows, columns, options));
   }
@@ -476,8 +517,9 @@ function talkerGraph(
   dims: TransformerDimensions,
   weights: Weights,
   eosPosition: number,
+  quantization?: Quantization,
 ): VariantGraph {
-  const v = new VariantGraph('talker', dtype, weights);
+  const v = new VariantGraph('talker', dtype, weights, quantization);
   const g = v.graph;
   const { hidden, layers, kvHeads, headDim } = dims;
   let x = g.op('Squeeze', [v.floatInput('inputs_embeds', [1, 'sequence', hidden]), g.int64([0])]); // [S,H]
@@ -604,8 +646,9 @@ function codePredictorGraph(
   dims: Dimensions,
   tables: { codec: Float32Array; residual: Float32Array },
   weights: Weights,
+  quantization?: Quantization,
 ): VariantGraph {
-  const v = new VariantGraph('code_predictor', dtype, weights);
+  const v = new VariantGraph('code_predictor', dtype, weights, quantization);
   const g = v.graph;
   const talkerHidden = dims.talker.hidden;
   const predictor = dims.predictor;
@@ -665,9 +708,7 @@ function codePredictorGraph(
       rmsNorm(v, last, predictor.hidden, predictor.rmsEpsilon, finalNorm),
       predictor.hidden,
       CODEBOOK,
-      {
-        scale: 2 / Math.sqrt(predictor.hidden),
-      },
+      { scale: 2 / Math.sqrt(predictor.hidden), head: true },
     );
     const uniform = g.op('Gather', [noise, g.int64([step])], { axis: { int: 0 } }); // [1,C]
     const code = sampleCode(g, logits, settings, uniform);
@@ -936,14 +977,17 @@ export async function writeSyntheticQwen3Model(
     residual: weights.normal((GROUPS - 1) * CODEBOOK * hidden, 0.5 / Math.sqrt(GROUPS)),
   };
   const external = options.externalData ?? options.size === 'real';
+  // Quantized variants keep float32 everywhere but the language models' matmuls, as quantize.py does.
+  const stored = options.dtype === 'float16' ? 'float16' : 'float32';
+  const quantization = QUANTIZATIONS[options.dtype];
   // One graph at a time: a real-size graph's weights are gigabytes, so none waits for the others.
   const builders = [
-    () => textEmbedGraph(options.dtype, dims, weights),
-    () => talkerGraph(options.dtype, dims.talker, weights, eosPosition),
-    () => codePredictorGraph(options.dtype, dims, tables, weights),
-    () => speakerEncoderGraph(options.dtype, hidden, weights),
-    () => codecEncoderGraph(options.dtype, weights),
-    () => codecDecoderGraph(options.dtype, dims.decoder, weights),
+    () => textEmbedGraph(stored, dims, weights),
+    () => talkerGraph(stored, dims.talker, weights, eosPosition, quantization),
+    () => codePredictorGraph(stored, dims, tables, weights, quantization),
+    () => speakerEncoderGraph(stored, hidden, weights),
+    () => codecEncoderGraph(stored, weights),
+    () => codecDecoderGraph(stored, dims.decoder, weights),
   ];
   for (const build of builders) {
     const variant = build();
@@ -952,13 +996,10 @@ export async function writeSyntheticQwen3Model(
     await writeFile(path.join(variantDirectory, file), model);
     if (data.length > 0) await writeChunks(path.join(variantDirectory, `${file}.data`), data);
   }
-  await writeFile(
-    path.join(variantDirectory, 'codec_embedding.bin'),
-    tableBytes(tables.codec, options.dtype),
-  );
+  await writeFile(path.join(variantDirectory, 'codec_embedding.bin'), tableBytes(tables.codec, stored));
   await writeFile(
     path.join(variantDirectory, 'residual_embeddings.bin'),
-    tableBytes(tables.residual, options.dtype),
+    tableBytes(tables.residual, stored),
   );
   const manifest: Qwen3Manifest = {
     format: 'qwen3-tts-onnx',
@@ -1002,7 +1043,13 @@ export async function writeSyntheticQwen3Model(
       maxNewTokens: 8192,
       subtalker: { doSample: true, topK: 50, topP: 1, temperature: 0.9 },
     },
-    variants: { [options.dtype]: { directory: options.dtype, dtype: options.dtype } },
+    variants: {
+      [options.dtype]: {
+        directory: options.dtype,
+        dtype: options.dtype,
+        ...(quantization ? { quantization: { method: 'MatMulNBits', ...quantization } } : {}),
+      },
+    },
     files: { sha256: await hashModelFiles(outDir) },
   };
   await writeFile(path.join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));

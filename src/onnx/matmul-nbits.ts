@@ -148,13 +148,41 @@ export function addMatMulNBits(
   weight: QuantizedMatMulWeight,
   options: { accuracyLevel?: 0 | 1 | 2 | 3 | 4 } = {},
 ): string {
+  return applyMatMulNBits(graph, input, matMulNBitsInitializers(graph, weight), options);
+}
+
+/** A quantized weight's initializers in a graph: B, scales, zero points (and the shape facts). */
+export interface MatMulNBitsInitializers {
+  weight: Pick<QuantizedMatMulWeight, 'k' | 'n' | 'bits' | 'blockSize'>;
+  names: [b: string, scales: string, zeroPoints: string];
+}
+
+/** Adds a quantized weight's initializers once, so that several MatMulNBits nodes can share them. */
+export function matMulNBitsInitializers(
+  graph: GraphBuilder,
+  weight: QuantizedMatMulWeight,
+): MatMulNBitsInitializers {
+  return {
+    weight: { k: weight.k, n: weight.n, bits: weight.bits, blockSize: weight.blockSize },
+    names: [
+      graph.tensor(weight.b, weight.bDims, 'uint8'),
+      graph.tensor(weight.scales, weight.scalesDims, 'float32'),
+      graph.tensor(weight.zeroPoints, weight.zeroPointsDims, 'uint8'),
+    ],
+  };
+}
+
+/** `input @ W` as a MatMulNBits node over initializers already in the graph; returns the output. */
+export function applyMatMulNBits(
+  graph: GraphBuilder,
+  input: string,
+  { weight, names }: MatMulNBitsInitializers,
+  options: { accuracyLevel?: 0 | 1 | 2 | 3 | 4 } = {},
+): string {
   const accuracyLevel = options.accuracyLevel ?? 4;
-  const b = graph.tensor(weight.b, weight.bDims, 'uint8');
-  const scales = graph.tensor(weight.scales, weight.scalesDims, 'float32');
-  const zeroPoints = graph.tensor(weight.zeroPoints, weight.zeroPointsDims, 'uint8');
   return graph.op(
     'MatMulNBits',
-    [input, b, scales, zeroPoints],
+    [input, ...names],
     {
       K: { int: weight.k },
       N: { int: weight.n },

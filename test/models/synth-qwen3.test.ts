@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -25,7 +25,7 @@ const EXPECTED_IO: Record<string, { inputs: string[]; outputs: string[] }> = {
 };
 
 describe('models synth (Qwen3)', () => {
-  for (const dtype of ['float32', 'float16'] as const) {
+  for (const dtype of ['float32', 'float16', 'int8', 'int4'] as const) {
     it(`writes the real layout in ${dtype}, with the contract's tensor names`, async () => {
       const directory = path.join(mkdtempSync(path.join(tmpdir(), 'synth-')), 'base_0.6b');
       await runModelsSynthCommand('base_0.6b', { out: directory, dtype, size: 'tiny' });
@@ -41,6 +41,14 @@ describe('models synth (Qwen3)', () => {
         assert.deepEqual([...session.outputNames], EXPECTED_IO[graph].outputs, graph);
         await session.release();
       }
+      const quantized = dtype === 'int8' || dtype === 'int4';
+      for (const graph of ['talker', 'code_predictor'])
+        assert.equal(
+          readFileSync(path.join(directory, dtype, `${graph}.onnx`)).includes('MatMulNBits'),
+          quantized,
+          `${graph} has MatMulNBits nodes in a quantized variant only`,
+        );
+      if (quantized) assert.equal(manifest.variants[dtype].quantization?.bits, dtype === 'int8' ? 8 : 4);
       const table = readFileSync(path.join(directory, dtype, 'codec_embedding.bin'));
       assert.equal(table.length, 3072 * manifest.dimensions.hidden * (dtype === 'float16' ? 2 : 4));
       const listed = await listInstalledModels(loadConfig({ MODEL_0_6B_BASE: directory }));
@@ -71,7 +79,7 @@ describe('models synth (Qwen3)', () => {
       /unknown model key/,
     );
     await assert.rejects(
-      runModelsSynthCommand('base_0.6b', { out: '/tmp/x', dtype: 'int8', size: 'tiny' }),
+      runModelsSynthCommand('base_0.6b', { out: '/tmp/x', dtype: 'int2', size: 'tiny' }),
       /--dtype/,
     );
   });
@@ -134,5 +142,55 @@ describe('models with external weights', () => {
     } finally {
       await engine.close();
     }
+  });
+});
+
+describe('synthetic quantized variants in the engine', () => {
+  it('speak with MatMulNBits weights, and the scripted first codes still hold', async () => {
+    const { Qwen3OnnxEngine } = await import('../../src/engines/qwen3-onnx/engine.ts');
+    const firstCodes: Record<string, number[]> = {};
+    for (const dtype of ['float32', 'int4'] as const) {
+      const directory = mkdtempSync(path.join(tmpdir(), `synth-${dtype}-`));
+      await runModelsSynthCommand('base_0.6b', { out: directory, dtype, size: 'tiny' });
+      const engine = new Qwen3OnnxEngine(
+        loadConfig({
+          MODEL_0_6B_BASE: directory,
+          TTS_DTYPE: dtype,
+          CACHE_DIR: path.join(directory, 'cache'),
+          TTS_WORKERS: '1',
+        }),
+      );
+      try {
+        const signal = AbortSignal.timeout(60000);
+        const samples = Float32Array.from({ length: 24000 * 2 }, (_, index) => 0.3 * Math.sin(index / 7));
+        const voice = await engine.prepareVoice(
+          {
+            model: 'base_0.6b',
+            reference: { samples, sampleRate: 24000, hash: 'synthetic tone' },
+            referenceText: '안녕하세요.',
+            xVectorOnly: false,
+          },
+          signal,
+        );
+        for await (const part of engine.generate(
+          {
+            model: 'base_0.6b',
+            text: '반갑습니다.',
+            language: 'Korean',
+            voice,
+            sampling: { seed: 1, maxNewTokens: 8, doSample: false, subtalker: { doSample: false } },
+            streaming: false,
+          },
+          signal,
+        ))
+          if (part.type === 'audio-end' && part.codes)
+            firstCodes[dtype] = [...part.codes].filter((_, index) => index % 16 === 0);
+      } finally {
+        await engine.close();
+        rmSync(directory, { recursive: true, force: true });
+      }
+    }
+    assert.ok(firstCodes.int4.length >= 4, `frames: ${firstCodes.int4.length}`);
+    assert.deepEqual(firstCodes.int4, firstCodes.float32);
   });
 });
