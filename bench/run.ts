@@ -9,6 +9,7 @@ const scripts: Record<string, string> = {
   'matmul-nbits': './matmul-nbits.ts',
   musetalk: './musetalk.ts',
   compose: './musetalk-compose.ts',
+  'video-first-segment': './video-first-segment.ts',
   abuse: './load-and-abuse.ts',
 };
 

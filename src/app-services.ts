@@ -6,6 +6,7 @@ import { ReferenceAudioResolver, referenceAudioOptionsFromConfig } from './core/
 import { SpeechService, type TextPreparer } from './core/speech-service.ts';
 import { VideoService } from './core/video-service.ts';
 import { VideoStore } from './core/video-store.ts';
+import { VideoStreams } from './core/video-streams.ts';
 import { VideoJobs } from './core/video-jobs.ts';
 import { postWebhook } from './core/webhook.ts';
 import { preloadModels } from './core/preload-models.ts';
@@ -85,6 +86,7 @@ export async function createServices(
   let video: VideoService | undefined;
   let videoFiles: VideoStore | undefined;
   let videoJobs: VideoJobs | undefined;
+  let videoStreams: VideoStreams | undefined;
   let lipsync: LipsyncEngine | undefined;
   const callbacks = new VoiceCallbackLedger();
   if (config.ENABLE_VIDEO) {
@@ -96,7 +98,14 @@ export async function createServices(
       onOutcome: (outcome) => metrics?.admission('video', outcome),
     });
     metrics?.watchQueue('video', videoAdmission);
+    // Live streams of videos while they render, kept as long as the finished MP4s.
+    videoStreams = new VideoStreams({
+      directory: path.resolve(config.VIDEO_OUTPUT_DIR, 'streams'),
+      keepSeconds: config.VIDEO_OUTPUT_KEEP_S,
+    });
+    videoStreams.startSweeping();
     video = new VideoService({
+      streams: videoStreams,
       lipsync,
       speech,
       admission: videoAdmission,
@@ -155,6 +164,7 @@ export async function createServices(
     async close() {
       videoJobs?.close();
       videoFiles?.close();
+      videoStreams?.close();
       await Promise.allSettled([engine.close(), lipsync?.close()]);
     },
   };

@@ -17,6 +17,8 @@ export interface VideoJobState extends Partial<KeptVideo> {
   updated_at: string;
   progress: { stage: string; fraction: number | null } | null;
   error?: { detail: string; code: string; status_code: number };
+  /** Once the live stream of the rendering video has its first segment (engines that can stream). */
+  playlist_url?: string;
 }
 
 /** A job as kept across restarts: its state, and while it has not ended, what it needs to run. */
@@ -212,11 +214,16 @@ export class VideoJobs {
     const signal = entry.controller.signal;
     let started = false;
     try {
-      const result = await this.options.video.render(job, signal, (stage, fraction) => {
-        this.update(entry, { status: 'running', progress: { stage, fraction: fraction ?? null } });
-        if (!started) void this.persist(entry, job);
-        started = true;
-      });
+      const result = await this.options.video.render(
+        job,
+        signal,
+        (stage, fraction) => {
+          this.update(entry, { status: 'running', progress: { stage, fraction: fraction ?? null } });
+          if (!started) void this.persist(entry, job);
+          started = true;
+        },
+        ({ playlist_url }) => this.update(entry, { playlist_url }),
+      );
       this.update(entry, { status: 'succeeded', ...(await this.options.files.keep(result)) });
     } catch (error) {
       // Shutting down: the job stays kept as it was, and the next start runs it again.

@@ -6,6 +6,7 @@ import { SpeechResultCache } from './speech-result-cache.ts';
 import { collectSpeech, type SpeechService } from './speech-service.ts';
 import type { PendingVoice, VoiceCallbackLedger } from './voice-callbacks.ts';
 import type { WorkObserver, WorkOutcome } from './work-observer.ts';
+import type { VideoStreams } from './video-streams.ts';
 
 export interface VideoJob {
   /** The speech to lip-sync: exactly one item. */
@@ -40,6 +41,9 @@ export interface StoredRenders {
 
 export type VideoProgress = (stage: string, fraction?: number) => void;
 
+/** The live stream of a video being rendered has its first segment: `playlist_url` can be played. */
+export type VideoPlayable = (stream: { playlist_url: string }) => void;
+
 /**
  * Text + voice + avatar → MP4. Engines driven by audio get our cloned speech first; engines driven by
  * text (NewAvata) synthesize their own, calling our TTS back.
@@ -57,6 +61,8 @@ export class VideoService {
       allowFallbackVoice?: boolean;
       /** Renders of earlier identical requests; absent: every request is rendered. */
       renders?: StoredRenders;
+      /** Folders for live streams of videos while they render; absent: no live streams. */
+      streams?: VideoStreams;
     },
   ) {}
 
@@ -131,6 +137,11 @@ export class VideoService {
     );
   }
 
+  /** The live streams, for the route that serves them (undefined when streams are off). */
+  get streams(): VideoStreams | undefined {
+    return this.options.streams;
+  }
+
   get engine(): LipsyncEngine {
     return this.options.lipsync;
   }
@@ -154,6 +165,7 @@ export class VideoService {
     job: VideoJob,
     signal: AbortSignal,
     onProgress: VideoProgress = () => {},
+    onPlayable?: VideoPlayable,
   ): Promise<RenderedVideo> {
     const startedAt = performance.now();
     const report = (outcome: WorkOutcome) =>
@@ -170,7 +182,7 @@ export class VideoService {
         report('cached');
         return { ...stored, ttsSeconds: 0, totalSeconds: (performance.now() - startedAt) / 1000 };
       }
-      const video = await this.renderOnce(job, signal, onProgress, startedAt);
+      const video = await this.renderOnce(job, signal, onProgress, startedAt, onPlayable);
       report('ok');
       if (key !== undefined) await this.options.renders?.put(key, video);
       return { ...video, fromCache: false };
@@ -202,6 +214,7 @@ export class VideoService {
     signal: AbortSignal,
     onProgress: VideoProgress,
     startedAt: number,
+    onPlayable: VideoPlayable | undefined,
   ): Promise<RenderedVideo> {
     const lipsync = this.options.lipsync;
     const item = job.speech.items[0];
@@ -234,6 +247,7 @@ export class VideoService {
         notices,
         ignored,
         pending,
+        onPlayable,
       });
     } finally {
       pending?.dispose();
@@ -252,15 +266,20 @@ export class VideoService {
       notices: string[];
       ignored: string[];
       pending: PendingVoice | undefined;
+      onPlayable: VideoPlayable | undefined;
     },
   ): Promise<RenderedVideo> {
     const lipsync = this.options.lipsync;
     const item = job.speech.items[0];
-    const { speech, referenceWarnings, notices, ignored, pending } = state;
+    const { speech, referenceWarnings, notices, ignored, pending, onPlayable } = state;
     let { ttsSeconds } = state;
+    const streams = this.options.streams;
     return this.options.admission.run(
       async () => {
         let end: Extract<RenderStreamPart, { type: 'render-end' }> | undefined;
+        // A folder for the live stream, made only when the render starts and someone will be told of it.
+        const stream = onPlayable && streams ? await streams.create() : undefined;
+        let playable = false;
         try {
           for await (const part of lipsync.render(
             {
@@ -269,18 +288,26 @@ export class VideoService {
               text: item.text,
               language: job.speech.language,
               model: job.speech.model,
+              ...(stream ? { stream: { directory: stream.directory } } : {}),
             },
             signal,
           )) {
             if (signal.aborted) throw new CancelledError();
-            if (part.type === 'render-progress') {
+            if (part.type === 'render-playable') {
+              if (stream && !playable) onPlayable?.({ playlist_url: stream.playlistUrl });
+              playable = true;
+            } else if (part.type === 'render-progress') {
               onProgress(part.stage, part.fraction);
               if (part.stage === 'tts_done' && ttsSeconds === 0)
                 ttsSeconds = (performance.now() - startedAt) / 1000;
             } else end = part;
           }
         } catch (error) {
+          if (stream) await streams?.remove(stream.id);
           throw this.explainFailure(error, pending);
+        } finally {
+          // An engine that cannot stream left the folder empty: nothing to keep.
+          if (stream && !playable) await streams?.remove(stream.id);
         }
         if (!end) throw new EngineFailedError(`${lipsync.name} finished without a video`);
         if (ttsSeconds === 0 && end.timings?.tts !== undefined) ttsSeconds = end.timings.tts / 1000;

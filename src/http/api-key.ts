@@ -5,9 +5,14 @@ import { ServerError } from '../errors.ts';
 /** Paths a load balancer, a monitor or a browser must reach without the key. */
 const OPEN_PATHS = new Set(['/', '/health', '/ready', '/metrics', '/ui', '/openapi.json']);
 // A rendered video's unguessable name is its own key (a capability URL), so that a <video> element,
-// which cannot send headers, can play it. Exported for the OpenAPI document, which marks the others.
+// which cannot send headers, can play it; so is a live stream's (its folder is a random UUID).
+// Exported for the OpenAPI document, which marks the others.
 export const isOpen = (path: string) =>
-  OPEN_PATHS.has(path) || path === '/docs' || path.startsWith('/docs/') || path.startsWith('/video/files/');
+  OPEN_PATHS.has(path) ||
+  path === '/docs' ||
+  path.startsWith('/docs/') ||
+  path.startsWith('/video/files/') ||
+  path.startsWith('/video/streams/');
 
 function presentedKey(request: FastifyRequest, path: string): string | undefined {
   const authorization = request.headers.authorization;

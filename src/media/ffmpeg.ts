@@ -33,6 +33,14 @@ export function useFfmpeg(choice: { source: FfmpegSource; path: string; version:
   chosen = { source: choice.source, path: choice.path, version: choice.version };
 }
 
+/**
+ * The startup choice, path included, for worker threads: each thread has its own copy of this module,
+ * so a worker that encodes (the lip-sync engine's) is handed the choice and passes it to useFfmpeg.
+ */
+export function ffmpegChoice(): { source: FfmpegSource; path: string; version: string } | undefined {
+  return chosen && { ...chosen };
+}
+
 /** The ffmpeg in use, without its path (for /info); version null until startup has probed it. */
 export function currentFfmpeg(): { source: FfmpegSource; version: string | null } {
   return chosen ? { source: chosen.source, version: chosen.version } : { source: 'bundled', version: null };

@@ -37,6 +37,14 @@ export interface RenderRequest {
   text: string;
   language: Language;
   model: ModelKey;
+  /**
+   * Where to write a live HLS stream of the video while it renders (an empty folder the core made),
+   * so that a client can start watching before the MP4 is finished. Engines that can (the embedded
+   * MuseTalk) write `index.m3u8` with fMP4 segments there and report `render-playable` once its first
+   * segment is complete; engines that cannot (NewAvata and other remote engines) ignore it and never
+   * report it, and the client gets only the finished MP4.
+   */
+  stream?: { directory: string };
 }
 
 export interface RenderProgressPart {
@@ -58,7 +66,14 @@ export interface RenderEndPart {
   timings?: Record<string, number>;
 }
 
-export type RenderStreamPart = RenderProgressPart | RenderEndPart;
+/** The HLS stream in `request.stream.directory` has its first segment: a player may start. */
+export interface RenderPlayablePart {
+  type: 'render-playable';
+  /** The playlist's file name inside the stream folder (`index.m3u8`). */
+  playlist: string;
+}
+
+export type RenderStreamPart = RenderProgressPart | RenderPlayablePart | RenderEndPart;
 
 export interface LipsyncEngine {
   readonly name: string;

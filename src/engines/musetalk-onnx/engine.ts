@@ -17,6 +17,7 @@ import {
 import { chooseProvider, type ProviderChoice } from '../../onnx/session-options.ts';
 import { crashError, WorkerPool, workerScript } from '../../onnx/worker-pool.ts';
 import { AsyncQueue } from '../../onnx/async-queue.ts';
+import { ffmpegChoice } from '../../media/ffmpeg.ts';
 import type {
   AvatarSource,
   LipsyncEngine,
@@ -27,6 +28,11 @@ import type { EngineHealth } from '../interfaces/tts-engine.ts';
 import type { MuseTalkWorkerConfiguration, MuseTalkWorkerResponse } from './worker.ts';
 
 const IMAGE_FILE = /\.(jpe?g|png)$/i;
+
+/** Messages a worker sends while a job runs (progress, the stream's first segment), not its answer. */
+function isReport(message: MuseTalkWorkerResponse): boolean {
+  return message.type === 'progress' || message.type === 'playable';
+}
 
 /** MUSETALK_MODEL_DIR, else the seed's NEWAVATA_PATH when it holds our layout, else MODEL_DIR/musetalk. */
 export function museTalkDirectory(config: Config): string {
@@ -102,6 +108,7 @@ export class MuseTalkEngine implements LipsyncEngine {
           maxSide: this.config.VIDEO_MAX_SIDE,
         },
         batchSize: this.config.VIDEO_BATCH_SIZE,
+        ffmpeg: ffmpegChoice(),
       };
       try {
         // A truncated or damaged weight file would load and render garbage: its hash is checked first.
@@ -196,6 +203,7 @@ export class MuseTalkEngine implements LipsyncEngine {
           image: Buffer;
           speech: { samples: Float32Array; sampleRate: number };
           cancelFlag: Int32Array;
+          stream?: { directory: string };
         },
     signal: AbortSignal,
   ): AsyncGenerator<MuseTalkWorkerResponse> {
@@ -208,7 +216,7 @@ export class MuseTalkEngine implements LipsyncEngine {
     try {
       for (;;) {
         const message = await queue.next();
-        answered = message.type !== 'progress';
+        answered = !isReport(message);
         yield message;
         if (answered) return;
       }
@@ -218,7 +226,7 @@ export class MuseTalkEngine implements LipsyncEngine {
         // The caller stopped early (a cancelled request): the worker stays this job's until it answers,
         // so that no other job is posted to it meanwhile.
         void queue
-          .drainUntil((message) => message.type !== 'progress', 120_000)
+          .drainUntil((message) => !isReport(message), 120_000)
           .catch(() => {})
           .finally(release);
       }
@@ -244,11 +252,18 @@ export class MuseTalkEngine implements LipsyncEngine {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       let result: MuseTalkWorkerResponse | undefined;
-      const job = { type: 'render' as const, image: bytes, speech: request.speech, cancelFlag };
+      const job = {
+        type: 'render' as const,
+        image: bytes,
+        speech: request.speech,
+        cancelFlag,
+        ...(request.stream ? { stream: { directory: request.stream.directory } } : {}),
+      };
       // Progress goes out as the worker reports it, so a client sees each stage while it runs.
       for await (const message of this.jobMessages(pool, job, signal)) {
         if (message.type === 'progress')
           yield { type: 'render-progress', stage: message.stage, fraction: message.fraction };
+        else if (message.type === 'playable') yield { type: 'render-playable', playlist: message.playlist };
         else result = message;
       }
       if (!result) throw new EngineFailedError('the lip-sync worker gave no answer');

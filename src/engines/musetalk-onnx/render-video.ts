@@ -27,6 +27,8 @@ export async function renderVideo(
     batchSize: number;
     cancelled: () => boolean;
     onProgress: (stage: RenderStage, fraction: number) => void;
+    /** Also write a live HLS stream here (see createVideoEncoder); onPlayable: its first segment is done. */
+    stream?: { directory: string; onPlayable: () => void };
   },
 ): Promise<{ mp4: Buffer; timings: Record<string, number> }> {
   const startedAt = performance.now();
@@ -52,7 +54,12 @@ export async function renderVideo(
   const videoFrames = videoFrameCount(audio16k.length);
   const windows = audioWindows(hidden, whisperFrames, states, feature, videoFrames);
   const blender = new FaceBlender(avatar.photo, avatar.width, avatar.height, avatar.faceBox, avatar.alpha);
-  const encoder = await createVideoEncoder({ width: avatar.width, height: avatar.height, speech });
+  const encoder = await createVideoEncoder({
+    width: avatar.width,
+    height: avatar.height,
+    speech,
+    stream: options.stream,
+  });
   let neuralMs = 0;
   let blendMs = 0;
   try {

@@ -5,6 +5,8 @@ import { AvatarCache } from './avatar-cache.ts';
 import { decodeAvatarImage } from './image-input.ts';
 import { MuseTalkRuntime } from './musetalk-runtime.ts';
 import { renderVideo } from './render-video.ts';
+import { STREAM_PLAYLIST } from '../../media/video-encoder.ts';
+import { useFfmpeg, type FfmpegSource } from '../../media/ffmpeg.ts';
 import { WorkerJobs } from '../../onnx/worker-jobs.ts';
 
 export interface MuseTalkWorkerConfiguration {
@@ -16,6 +18,8 @@ export interface MuseTalkWorkerConfiguration {
   cacheMaxBytes: number;
   limits: { maxBytes: number; maxPixels: number; maxSide: number };
   batchSize: number;
+  /** The ffmpeg chosen at startup (a worker thread does not share the main thread's choice). */
+  ffmpeg?: { source: FfmpegSource; path: string; version: string };
 }
 
 export type MuseTalkWorkerRequest =
@@ -26,11 +30,14 @@ export type MuseTalkWorkerRequest =
       image: Buffer;
       speech: { samples: Float32Array; sampleRate: number };
       cancelFlag: Int32Array;
+      /** Folder for the live HLS stream (RenderRequest.stream). */
+      stream?: { directory: string };
     }
   | { type: 'shutdown' };
 
 export type MuseTalkWorkerResponse =
   | { type: 'progress'; jobId: number; stage: string; fraction: number }
+  | { type: 'playable'; jobId: number; playlist: string }
   | { type: 'prepared'; jobId: number; hash: string }
   | { type: 'video'; jobId: number; mp4: Uint8Array; timings: Record<string, number> }
   | { type: 'error'; jobId: number; message: string; statusCode: number; code: string };
@@ -38,6 +45,8 @@ export type MuseTalkWorkerResponse =
 /** The lip-sync worker: face detection, ONNX sessions, blending and ffmpeg all run off the main thread. */
 const configuration = workerData as MuseTalkWorkerConfiguration;
 const port = parentPort!;
+// Without it the worker would encode with the bundled 2018 build, whatever startup chose.
+if (configuration.ffmpeg) useFfmpeg(configuration.ffmpeg);
 const send = (message: MuseTalkWorkerResponse, transfer: ArrayBuffer[] = []) =>
   port.postMessage(message, transfer);
 
@@ -76,6 +85,10 @@ port.on('message', (message: MuseTalkWorkerRequest) => {
         batchSize: configuration.batchSize,
         cancelled: () => jobs.stopping || Atomics.load(message.cancelFlag, 0) !== 0,
         onProgress: (stage, fraction) => send({ type: 'progress', jobId: message.jobId, stage, fraction }),
+        stream: message.stream && {
+          directory: message.stream.directory,
+          onPlayable: () => send({ type: 'playable', jobId: message.jobId, playlist: STREAM_PLAYLIST }),
+        },
       });
       const bytes = new Uint8Array(mp4.buffer, mp4.byteOffset, mp4.byteLength).slice();
       send({ type: 'video', jobId: message.jobId, mp4: bytes, timings }, [bytes.buffer]);

@@ -121,6 +121,12 @@ const SSE_EXAMPLE = [
   'data: {"stage":"tts","fraction":0,"elapsed":0.002}',
   '',
   'event: progress',
+  'data: {"stage":"lipsync","fraction":0.2,"elapsed":2.4}',
+  '',
+  'event: playable',
+  'data: {"playlist_url":"/video/streams/7d3e9a52-1c4b-4f0e-8a6d-2b9c5e1f3a70/index.m3u8","elapsed":2.5}',
+  '',
+  'event: progress',
   'data: {"stage":"lipsync","fraction":0.5,"elapsed":3.1}',
   '',
   'event: done',
@@ -142,6 +148,12 @@ export const videoGenerateSseDocs: RouteDocs = {
           {
             meta: { description: 'first', data: videoSseEvents.meta },
             progress: { description: 'as the work advances', data: videoSseEvents.progress },
+            playable: {
+              description:
+                'once, when the live HLS stream has its first segment (engines that can stream: the ' +
+                'embedded MuseTalk; never for NewAvata); play playlist_url while the render goes on',
+              data: videoSseEvents.playable,
+            },
             done: { description: 'the video is ready at video_url', data: videoSseEvents.done },
             error: { description: 'rendering failed; the stream ends', data: videoSseEvents.error },
           },
@@ -171,6 +183,33 @@ export const videoFileDocs: RouteDocs = {
         },
       },
       416: 'A Range outside the file',
+    }),
+  },
+};
+
+export const videoStreamDocs: RouteDocs = {
+  responses: {
+    200: {
+      description:
+        'index.m3u8: the HLS playlist (an EVENT playlist that grows while the video renders and ends ' +
+        'with #EXT-X-ENDLIST; never cached); init.mp4 and segment-NNNNN.m4s: its fMP4 init and media ' +
+        'segments (H.264 + AAC, about 1 s each)',
+      content: {
+        'application/vnd.apple.mpegurl': { schema: { type: 'string' } },
+        'video/mp4': { schema: BINARY },
+        'video/iso.segment': { schema: BINARY },
+      },
+    },
+    ...errors({
+      404: {
+        description:
+          'Not a stream file name, never streamed here, or expired (VIDEO_OUTPUT_KEEP_S after its last segment)',
+        example: {
+          detail:
+            'no such stream file: the stream was never made here or has expired (VIDEO_OUTPUT_KEEP_S); download the MP4 or render again',
+          code: 'stream_not_found',
+        },
+      },
     }),
   },
 };

@@ -21,7 +21,9 @@ import {
   videoFileDocs,
   videoGenerateDocs,
   videoGenerateSseDocs,
+  videoStreamDocs,
 } from '../openapi/video-docs.ts';
+import { readFile } from 'node:fs/promises';
 
 export interface VideoRoutesOptions {
   video: VideoService;
@@ -87,8 +89,10 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
         summary: 'Render a lip-synced MP4, reporting progress as Server-Sent Events',
         description:
           'The same form as /video/generate. Events: `meta`, `progress` ({stage, fraction}) as the work advances ' +
-          '(tts, avatar, features, lipsync, encode), then `done` with `video_url` (downloadable for ' +
-          'VIDEO_OUTPUT_KEEP_S seconds), or `error`. Bad input is a plain 4xx before the stream starts.',
+          '(tts, avatar, features, lipsync, encode), `playable` ({playlist_url}) once the live HLS stream of ' +
+          'the video has its first segment (engines that can stream), then `done` with `video_url` ' +
+          '(downloadable for VIDEO_OUTPUT_KEEP_S seconds), or `error`. Bad input is a plain 4xx before the ' +
+          'stream starts.',
         tags: ['video'],
         docs: videoGenerateSseDocs,
       },
@@ -111,8 +115,12 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
       const startedAt = performance.now();
       const elapsed = () => Number(((performance.now() - startedAt) / 1000).toFixed(3));
       try {
-        const result = await video.render(job, signal, (stage, fraction) =>
-          sse.send('progress', { stage, fraction: fraction ?? null, elapsed: elapsed() }),
+        const result = await video.render(
+          job,
+          signal,
+          (stage, fraction) =>
+            sse.send('progress', { stage, fraction: fraction ?? null, elapsed: elapsed() }),
+          ({ playlist_url }) => sse.send('playable', { playlist_url, elapsed: elapsed() }),
         );
         sse.send('done', await files.keep(result));
       } catch (error) {
@@ -142,6 +150,41 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
         );
       }
       return reply.type('video/mp4').sendFile(found.name, found.root);
+    },
+  );
+
+  app.get<{ Params: { id: string; file: string } }>(
+    '/video/streams/:id/:file',
+    {
+      schema: {
+        summary: 'The live HLS stream of a video rendered by /video/generate/sse or a job',
+        tags: ['video'],
+        docs: videoStreamDocs,
+      },
+    },
+    async (request, reply) => {
+      const found = video.streams?.find(request.params.id, request.params.file);
+      const bytes = found && (await readFile(found.path).catch(() => undefined));
+      if (!found || !bytes) {
+        throw new InvalidInputError(
+          'no such stream file: the stream was never made here or has expired (VIDEO_OUTPUT_KEEP_S); ' +
+            'download the MP4 or render again',
+          { statusCode: 404, code: 'stream_not_found' },
+        );
+      }
+      if (found.type !== 'application/vnd.apple.mpegurl')
+        return reply
+          .type(found.type)
+          .header('Cache-Control', `private, max-age=${config.VIDEO_OUTPUT_KEEP_S}`)
+          .send(bytes);
+      // The playlist grows while the video renders: a player must fetch it anew each time. Players
+      // join a live EVENT playlist near its end unless told otherwise: this one is watched from the start.
+      return reply
+        .type(found.type)
+        .header('Cache-Control', 'no-cache')
+        .send(
+          bytes.toString('utf8').replace(/^#EXTM3U\n/, '#EXTM3U\n#EXT-X-START:TIME-OFFSET=0,PRECISE=YES\n'),
+        );
     },
   );
 };

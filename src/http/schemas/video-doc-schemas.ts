@@ -91,6 +91,14 @@ export const videoSseEvents = {
     ignored: z.array(z.string()),
   }),
   progress: progressSchema.extend({ elapsed: z.number().describe('Seconds since the start') }),
+  playable: z.object({
+    playlist_url: z
+      .string()
+      .describe(
+        'The live HLS playlist (fMP4 segments) of the video being rendered: /video/streams/<id>/index.m3u8',
+      ),
+    elapsed: z.number().describe('Seconds since the start'),
+  }),
   done: keptVideoSchema,
   error: streamErrorSchema,
 };
@@ -104,6 +112,12 @@ export const videoJobStateSchema = keptVideoSchema.partial().extend({
   updated_at: z.string().describe('ISO 8601'),
   progress: progressSchema.nullable(),
   error: streamErrorSchema.optional().describe('Why it failed or was cancelled'),
+  playlist_url: z
+    .string()
+    .optional()
+    .describe(
+      'Set once the live HLS stream of the rendering video has its first segment (engines that can stream: the embedded MuseTalk)',
+    ),
 });
 
 export const submittedJobSchema = videoJobStateSchema.extend({

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+/** Names this store gives its stream folders; anything else under its folder is never served or deleted. */
+const STREAM_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The files an engine writes into a stream folder, and the type each is served with. */
+const STREAM_FILES: { pattern: RegExp; type: string }[] = [
+  { pattern: /^index\.m3u8$/, type: 'application/vnd.apple.mpegurl' },
+  { pattern: /^init\.mp4$/, type: 'video/mp4' },
+  { pattern: /^segment-\d{5,9}\.m4s$/, type: 'video/iso.segment' },
+];
+
+/** A folder made for one render's live stream, and the address its playlist will have. */
+export interface StreamFolder {
+  id: string;
+  directory: string;
+  /** Where a client fetches the playlist once the engine reports it playable. */
+  playlistUrl: string;
+}
+
+/**
+ * Live HLS streams of videos being rendered (VIDEO_OUTPUT_DIR/streams/<uuid>/), so that a client can
+ * watch a video while it renders. Each folder is served until `keepSeconds` after its last file was
+ * written (the finished MP4 is kept as long), then removed by the sweep.
+ */
+export class VideoStreams {
+  private readonly directory: string;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: { directory: string; keepSeconds: number }) {
+    this.directory = path.resolve(options.directory);
+  }
+
+  /** Makes an empty folder for one render's stream. */
+  async create(playlist = 'index.m3u8'): Promise<StreamFolder> {
+    await this.removeExpired();
+    const id = randomUUID();
+    const directory = path.join(this.directory, id);
+    await mkdir(directory, { recursive: true });
+    return { id, directory, playlistUrl: `/video/streams/${id}/${playlist}` };
+  }
+
+  /** Removes a stream at once (its render failed, or never made one). */
+  async remove(id: string): Promise<void> {
+    if (STREAM_ID.test(id)) await rm(path.join(this.directory, id), { recursive: true, force: true });
+  }
+
+  /**
+   * The file to serve and its content type, or undefined when the stream or file name is not one this
+   * store makes (no other name, `..` or separator ever reaches the file system), does not exist, or
+   * has expired.
+   */
+  find(id: string, file: string, now = Date.now()): { path: string; type: string } | undefined {
+    if (!STREAM_ID.test(id)) return undefined;
+    const type = STREAM_FILES.find(({ pattern }) => pattern.test(file))?.type;
+    if (!type) return undefined;
+    const folder = path.join(this.directory, id);
+    if (this.expired(folder, now)) return undefined;
+    const full = path.join(folder, file);
+    return statSync(full, { throwIfNoEntry: false })?.isFile() ? { path: full, type } : undefined;
+  }
+
+  /** A folder's last change (a file added or the playlist replaced) is older than keepSeconds. */
+  private expired(folder: string, now: number): boolean {
+    const changed = statSync(folder, { throwIfNoEntry: false })?.mtimeMs;
+    return changed === undefined || now - changed > this.options.keepSeconds * 1000;
+  }
+
+  /** Removes expired streams every so often, as VideoStore does for the MP4s. */
+  startSweeping(): void {
+    if (this.sweeper) return;
+    const everyMs = Math.min(60, Math.max(1, this.options.keepSeconds)) * 1000;
+    this.sweeper = setInterval(() => void this.removeExpired(), everyMs);
+    this.sweeper.unref();
+    void this.removeExpired();
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  async removeExpired(now = Date.now()): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.directory);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const name of names) {
+      if (!STREAM_ID.test(name)) continue;
+      const folder = path.join(this.directory, name);
+      try {
+        if (now - (await stat(folder)).mtimeMs > this.options.keepSeconds * 1000) {
+          await rm(folder, { recursive: true, force: true });
+          removed += 1;
+        }
+      } catch {
+        // Removed by a concurrent sweep: nothing to do.
+      }
+    }
+    return removed;
+  }
+}
