@@ -7,7 +7,8 @@ import { SpeechService, type TextPreparer } from './core/speech-service.ts';
 import { VideoService } from './core/video-service.ts';
 import { VideoStore } from './core/video-store.ts';
 import { VideoStreams } from './core/video-streams.ts';
-import { VideoJobs } from './core/video-jobs.ts';
+import { VideoJobs, type VideoJobState } from './core/video-jobs.ts';
+import type { VideoJobQueue } from './core/video-job-queue.ts';
 import { postWebhook } from './core/webhook.ts';
 import { preloadModels } from './core/preload-models.ts';
 import type { LipsyncEngine } from './engines/interfaces/lipsync-engine.ts';
@@ -56,6 +57,11 @@ export async function createServices(
     info: (message) => logger.info(message),
     warn: (message) => logger.warn(message),
   });
+  // Before the models load, so that an unreachable REDIS_URL stops startup at once, saying so.
+  const redis =
+    config.ENABLE_VIDEO && config.REDIS_URL
+      ? await (await import('./storage/redis-connection.ts')).connectRedis(config.REDIS_URL, { logger })
+      : undefined;
   const engine = overrides.engine ?? (await createTtsEngine(config, logger));
   // Remote engines load their own model; only the embedded engine is preloaded here.
   if (!overrides.engine && config.TTS_ENGINE === 'embedded') await preloadModels(engine, config, logger);
@@ -85,7 +91,8 @@ export async function createServices(
   });
   let video: VideoService | undefined;
   let videoFiles: VideoStore | undefined;
-  let videoJobs: VideoJobs | undefined;
+  let videoJobs: VideoJobQueue | undefined;
+  let closeJobs: () => void | Promise<void> = () => {};
   let videoStreams: VideoStreams | undefined;
   let lipsync: LipsyncEngine | undefined;
   const callbacks = new VoiceCallbackLedger();
@@ -121,28 +128,52 @@ export async function createServices(
             })
           : undefined,
     });
+    const sharedFiles = redis
+      ? new (await import('./storage/redis-video-files.ts')).RedisVideoFiles(redis, config.REDIS_QUEUE)
+      : undefined;
     videoFiles = new VideoStore({
       directory: config.VIDEO_OUTPUT_DIR,
       keepSeconds: config.VIDEO_OUTPUT_KEEP_S,
+      shared: sharedFiles,
     });
     videoFiles.startSweeping();
-    videoJobs = new VideoJobs({
-      video,
-      files: videoFiles,
-      store: new FileJobStore({ directory: path.resolve(config.VIDEO_OUTPUT_DIR, 'jobs'), logger }),
-      maxUnfinished: config.QUEUE_MAX_PENDING + 1,
-      logger,
-      notify: async (url, state) => {
-        const result = await postWebhook(url, state, {
-          secret: config.WEBHOOK_SECRET,
-          allowPrivateAddresses: config.WEBHOOK_ALLOW_PRIVATE_URLS,
-        });
-        if (!result.delivered)
-          logger.warn({ job: state.job_id, ...result }, `could not deliver the callback to ${url.origin}`);
-      },
-    });
-    // Jobs of the previous run: finished ones answer again, interrupted ones start again.
-    await videoJobs.restore();
+    const notify = async (url: URL, state: VideoJobState) => {
+      const result = await postWebhook(url, state, {
+        secret: config.WEBHOOK_SECRET,
+        allowPrivateAddresses: config.WEBHOOK_ALLOW_PRIVATE_URLS,
+      });
+      if (!result.delivered)
+        logger.warn({ job: state.job_id, ...result }, `could not deliver the callback to ${url.origin}`);
+    };
+    if (redis) {
+      // Several servers share the jobs and their videos through Redis (README: "Several servers").
+      const { RedisVideoJobs } = await import('./storage/redis-video-jobs.ts');
+      const shared = await RedisVideoJobs.start({
+        redis,
+        queueName: config.REDIS_QUEUE,
+        video,
+        files: videoFiles,
+        maxUnfinished: config.QUEUE_MAX_PENDING + 1,
+        lockMs: config.VIDEO_JOB_LOCK_S * 1000,
+        notify,
+        logger,
+      });
+      videoJobs = shared;
+      closeJobs = () => shared.close();
+    } else {
+      const local = new VideoJobs({
+        video,
+        files: videoFiles,
+        store: new FileJobStore({ directory: path.resolve(config.VIDEO_OUTPUT_DIR, 'jobs'), logger }),
+        maxUnfinished: config.QUEUE_MAX_PENDING + 1,
+        logger,
+        notify,
+      });
+      // Jobs of the previous run: finished ones answer again, interrupted ones start again.
+      await local.restore();
+      videoJobs = local;
+      closeJobs = () => local.close();
+    }
   }
   return {
     config,
@@ -162,7 +193,8 @@ export async function createServices(
     }),
     callbacks,
     async close() {
-      videoJobs?.close();
+      // With Redis, the job this server renders goes back to the queue for another server.
+      await closeJobs();
       videoFiles?.close();
       videoStreams?.close();
       await Promise.allSettled([engine.close(), lipsync?.close()]);

@@ -156,6 +156,21 @@ const variables = {
     'false',
     'let callback_url reach loopback, private and link-local addresses (a backend on the same network)',
   ],
+  REDIS_URL: [
+    z.string().regex(/^(rediss?:\/\/\S+)?$/, 'a redis:// or rediss:// URL, or empty'),
+    '',
+    'with ENABLE_VIDEO: video jobs and their videos go through this Redis, shared by every server using it; empty: this process only',
+  ],
+  REDIS_QUEUE: [
+    z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _'),
+    'video-renders',
+    'with REDIS_URL: the queue name; servers sharing it take each other’s video jobs',
+  ],
+  VIDEO_JOB_LOCK_S: [
+    integer(1, 3600),
+    '30',
+    'with REDIS_URL: a server silent this long about a job it renders is taken for dead; another server takes the job over',
+  ],
   VIDEO_MAX_UPLOAD_BYTES: [integer(1024, 1 << 30), '15728640', 'largest avatar upload (bytes)'],
   VIDEO_MAX_PIXELS: [integer(1024, 1 << 28), '40000000', 'largest avatar image (width × height)'],
   VIDEO_MAX_SIDE: [

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ServerError } from '../errors.ts';
 import type { RenderedVideo } from './video-service.ts';
@@ -22,6 +22,16 @@ export interface KeptVideo {
   from_cache?: boolean;
 }
 
+/**
+ * Somewhere every server reads (Redis, with REDIS_URL): each kept video is copied there, so that a
+ * server that did not render it can still serve it.
+ */
+export interface SharedVideoFiles {
+  put(name: string, mp4: Buffer, keepSeconds: number): Promise<void>;
+  /** The video and how long it has left (ms), or undefined when it is unknown or has expired. */
+  get(name: string): Promise<{ mp4: Buffer; expiresInMs: number } | undefined>;
+}
+
 /** Names this store gives its files; anything else in the folder is never served or deleted. */
 const STORED_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.mp4$/;
 const PARTIAL_NAME = /^\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.mp4\.partial$/;
@@ -34,7 +44,9 @@ export class VideoStore {
   private readonly directory: string;
   private sweeper: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: { directory: string; keepSeconds: number }) {
+  constructor(
+    private readonly options: { directory: string; keepSeconds: number; shared?: SharedVideoFiles },
+  ) {
     this.directory = path.resolve(options.directory);
   }
 
@@ -82,6 +94,7 @@ export class VideoStore {
   /** Saves a rendered video and describes it for the client (the SSE `done` event, a job's state). */
   async keep(video: RenderedVideo): Promise<KeptVideo> {
     const name = await this.save(video.mp4);
+    await this.share(name, video.mp4);
     return {
       video_url: `/video/files/${name}`,
       expires_in: this.options.keepSeconds,
@@ -94,6 +107,54 @@ export class VideoStore {
       elapsed: { tts: video.ttsSeconds, total: video.totalSeconds },
       ...(video.fromCache ? { from_cache: true } : {}),
     };
+  }
+
+  /** Copies a kept video where the other servers find it (with a shared store). */
+  private async share(name: string, mp4: Buffer): Promise<void> {
+    try {
+      await this.options.shared?.put(name, mp4, this.options.keepSeconds);
+    } catch (error) {
+      throw new ServerError(
+        'the video was rendered but could not be shared with the other servers (Redis at REDIS_URL): ' +
+          'check that Redis runs and has memory to spare, then render it again',
+        { code: 'storage_failed', statusCode: 503, expose: true, cause: error },
+      );
+    }
+  }
+
+  /**
+   * Copies a video another server rendered from the shared store into this one's folder, so that
+   * `find` serves it; true when it is here now. Without a shared store, or for a name that is not
+   * one of ours, nothing is fetched.
+   */
+  async fetchShared(name: string): Promise<boolean> {
+    if (!STORED_NAME.test(name)) return false;
+    if (this.find(name)) return true;
+    let shared: Awaited<ReturnType<SharedVideoFiles['get']>>;
+    try {
+      shared = await this.options.shared?.get(name);
+    } catch (error) {
+      throw new ServerError(
+        'this video may have been rendered by another server, but the shared store (Redis at ' +
+          'REDIS_URL) cannot be reached now: try again in a moment',
+        { code: 'storage_unavailable', statusCode: 503, expose: true, isRetryable: true, cause: error },
+      );
+    }
+    if (!shared) return false;
+    const file = path.join(this.directory, name);
+    const partial = path.join(this.directory, `.${name}.partial`);
+    try {
+      await mkdir(this.directory, { recursive: true });
+      await writeFile(partial, shared.mp4);
+      // Dated as when it was kept, so that it expires here when it does everywhere.
+      const written = new Date(Date.now() - (this.options.keepSeconds * 1000 - shared.expiresInMs));
+      await utimes(partial, written, written);
+      await rename(partial, file);
+    } catch {
+      // Another request fetching the same video at once may have won the rename.
+      await unlink(partial).catch(() => {});
+    }
+    return this.find(name) !== undefined;
   }
 
   /** The folder and name to serve, or undefined when the name is not one of ours or has expired. */

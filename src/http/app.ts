@@ -9,7 +9,7 @@ import type { AdmissionQueue } from '../core/admission.ts';
 import type { SpeechService, TextPreparer } from '../core/speech-service.ts';
 import type { VideoService } from '../core/video-service.ts';
 import type { VideoStore } from '../core/video-store.ts';
-import type { VideoJobs } from '../core/video-jobs.ts';
+import type { VideoJobQueue } from '../core/video-job-queue.ts';
 import { videoJobRoutes } from './routes/video-job-routes.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { VoiceLibrary } from '../core/voice-library.ts';
@@ -40,8 +40,8 @@ export interface AppServices {
   video?: VideoService;
   /** Where /video/generate/sse keeps finished videos; present when ENABLE_VIDEO=true. */
   videoFiles?: VideoStore;
-  /** Background video jobs; present when ENABLE_VIDEO=true. */
-  videoJobs?: VideoJobs;
+  /** Background video jobs (this process's, or shared through Redis); present when ENABLE_VIDEO=true. */
+  videoJobs?: VideoJobQueue;
   /** Present when METRICS_ENABLED=true: served at /metrics. */
   metrics?: Metrics;
   /** Named voices for the OpenAI-compatible API. */
@@ -125,6 +125,7 @@ export async function buildApp(
     engine: services.engine,
     admission: services.admission,
     video: config.ENABLE_VIDEO ? services.video : undefined,
+    jobs: config.ENABLE_VIDEO ? services.videoJobs : undefined,
   });
   await app.register(ttsRoutes, {
     speech: services.speech,

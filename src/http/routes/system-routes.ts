@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AdmissionQueue } from '../../core/admission.ts';
 import type { VideoService } from '../../core/video-service.ts';
+import type { VideoJobQueue } from '../../core/video-job-queue.ts';
 import { MODEL_KEYS, type ModelKey, type TtsEngine } from '../../engines/interfaces/tts-engine.ts';
 import { InvalidInputError, ModelNotAvailableError } from '../../errors.ts';
 import { installHint } from '../../models/install-hint.ts';
@@ -14,6 +15,8 @@ export interface SystemRoutesOptions {
   admission: AdmissionQueue;
   /** With ENABLE_VIDEO=true: the lip-sync engine's health joins /health (it does not decide liveness). */
   video?: VideoService;
+  /** With REDIS_URL: whether the shared job queue can be reached joins /health (not liveness). */
+  jobs?: VideoJobQueue;
 }
 
 /** The seed's aliases: `base`, `custom_voice` and `voice_design` name the 1.7B models. */
@@ -28,18 +31,20 @@ const SERVABLE_MODELS: readonly ModelKey[] = ['base_0.6b', 'base_1.7b'];
 
 export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app, options) => {
   const routes = app.withTypeProvider<ZodTypeProvider>();
-  const { engine, admission, video } = options;
+  const { engine, admission, video, jobs } = options;
 
   const healthBody = async () => {
     const [health, videoStatus] = await Promise.all([engine.health(), video?.status()]);
+    const jobsStatus = jobs?.health?.();
     return {
-      status: health.ok && (videoStatus?.ok ?? true) ? 'ok' : 'degraded',
+      status: health.ok && (videoStatus?.ok ?? true) && (jobsStatus?.ok ?? true) ? 'ok' : 'degraded',
       models_loaded: engine.loadedModels(),
       // Loaded models with random weights (`models synth`): they speak noise, and the page says so.
       synthetic_models: engine.syntheticModels?.() ?? [],
       engine: { name: engine.name, ok: health.ok, ...(health.message ? { message: health.message } : {}) },
       queue: admission.snapshot(),
       ...(videoStatus ? { video: videoStatus } : {}),
+      ...(jobsStatus ? { video_jobs: jobsStatus } : {}),
     };
   };
 

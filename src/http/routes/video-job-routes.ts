@@ -1,11 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { VideoJobs } from '../../core/video-jobs.ts';
+import type { VideoJobQueue } from '../../core/video-job-queue.ts';
 import { checkCallbackUrl } from '../../core/webhook.ts';
 import { videoJobFromRequest } from '../video-form.ts';
 import { videoJobCancelDocs, videoJobDocs, videoJobSubmitDocs } from '../openapi/video-docs.ts';
 
 export interface VideoJobRoutesOptions {
-  jobs: VideoJobs;
+  jobs: VideoJobQueue;
 }
 
 /**
@@ -32,7 +32,7 @@ export const videoJobRoutes: FastifyPluginAsync<VideoJobRoutesOptions> = async (
       const callbackUrl = extra.callback_url?.trim()
         ? checkCallbackUrl(extra.callback_url.trim())
         : undefined;
-      const state = jobs.submit(job, callbackUrl);
+      const state = await jobs.submit(job, callbackUrl);
       return reply
         .status(202)
         .header('Location', `/video/jobs/${state.job_id}`)
