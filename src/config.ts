@@ -83,6 +83,11 @@ const variables = {
   ],
   TTS_WORKERS: [integer(1, 64), '1', 'worker threads (model replicas) per loaded model'],
   TTS_THREADS: [integer(0, 256), '0', 'ONNX Runtime intra-op threads per worker (0 = let it choose)'],
+  WORKER_NICENESS: [
+    integer(0, 19),
+    '10',
+    'how much lower the model threads are scheduled than the server’s own (Linux nice steps): on busy cores HTTP and streaming go first; 0: the same',
+  ],
   MODEL_DIR: [z.string().min(1), 'models', 'where `models pull` installs models'],
   MODEL_0_6B_BASE: [z.string(), '', 'directory of the base_0.6b model (default MODEL_DIR/base_0.6b)'],
   MODEL_1_7B_BASE: [z.string(), '', 'directory of the base_1.7b model (default MODEL_DIR/base_1.7b)'],

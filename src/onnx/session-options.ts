@@ -17,26 +17,37 @@ export interface ProviderChoice {
   /** cpu, or cuda with a device id (and TensorRT tried first when asked for). */
   device: { kind: 'cpu' } | { kind: 'cuda'; deviceId: number; tensorRt?: boolean };
   threads: number;
+  /** How much lower than the server's the model threads' scheduling priority is (WORKER_NICENESS). */
+  niceness?: number;
 }
 
 /**
  * Turns TTS_DEVICE into execution providers. `auto` means CUDA when onnxruntime-node has its CUDA
  * provider installed, else CPU. Asking for CUDA without it is an error that says how to install it.
  */
-export function chooseProvider(device: string, threads: number, tensorRt = false): ProviderChoice {
+export function chooseProvider(
+  device: string,
+  threads: number,
+  tensorRt = false,
+  niceness = 0,
+): ProviderChoice {
   const cudaInstalled = cudaProviderInstalled();
-  if (device === 'cpu') return { device: { kind: 'cpu' }, threads };
+  if (device === 'cpu') return { device: { kind: 'cpu' }, threads, niceness };
   if (device === 'auto')
     return cudaInstalled
-      ? { device: { kind: 'cuda', deviceId: 0 }, threads }
-      : { device: { kind: 'cpu' }, threads };
+      ? { device: { kind: 'cuda', deviceId: 0 }, threads, niceness }
+      : { device: { kind: 'cpu' }, threads, niceness };
   if (!cudaInstalled) {
     throw new Error(
       `TTS_DEVICE=${device} needs onnxruntime-node's CUDA provider, which is not installed. Install it with ` +
         '`node node_modules/onnxruntime-node/script/install.js --onnxruntime-node-install=cuda12` (see README, GPU support), or set TTS_DEVICE=cpu.',
     );
   }
-  return { device: { kind: 'cuda', deviceId: Number(device.split(':')[1] ?? 0), tensorRt }, threads };
+  return {
+    device: { kind: 'cuda', deviceId: Number(device.split(':')[1] ?? 0), tensorRt },
+    threads,
+    niceness,
+  };
 }
 
 export function sessionOptions(choice: ProviderChoice): ort.InferenceSession.SessionOptions {

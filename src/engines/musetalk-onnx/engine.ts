@@ -63,7 +63,12 @@ export class MuseTalkEngine implements LipsyncEngine {
     private readonly config: Config,
     private readonly logger?: Logger,
   ) {
-    this.provider = chooseProvider(config.TTS_DEVICE, config.TTS_THREADS, config.TTS_TENSORRT);
+    this.provider = chooseProvider(
+      config.TTS_DEVICE,
+      config.TTS_THREADS,
+      config.TTS_TENSORRT,
+      config.WORKER_NICENESS,
+    );
   }
 
   private get directory(): string {

@@ -8,6 +8,7 @@ import {
   type MuseTalkManifest,
 } from '../../models/musetalk-manifest.ts';
 import { sessionOptions, type ProviderChoice } from '../../onnx/session-options.ts';
+import { lowerThreadPriority } from '../../onnx/thread-priority.ts';
 
 /** The five MuseTalk graphs of one installed model (float32 inputs and outputs in every variant). */
 export class MuseTalkRuntime {
@@ -28,6 +29,8 @@ export class MuseTalkRuntime {
     const variant =
       Object.values(manifest.variants).find((entry) => entry.dtype === dtype) ??
       Object.values(manifest.variants)[0];
+    // Before the sessions start their threads, which inherit it: the event loop goes first.
+    lowerThreadPriority(provider.niceness ?? 0);
     const sessions = {} as Record<MuseTalkGraph, ort.InferenceSession>;
     for (const graph of graphs) {
       sessions[graph] = await ort.InferenceSession.create(

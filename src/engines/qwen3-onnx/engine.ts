@@ -97,7 +97,12 @@ export class Qwen3OnnxEngine implements TtsEngine {
       chunkFrames?: number;
     } = {},
   ) {
-    this.provider = chooseProvider(config.TTS_DEVICE, config.TTS_THREADS, config.TTS_TENSORRT);
+    this.provider = chooseProvider(
+      config.TTS_DEVICE,
+      config.TTS_THREADS,
+      config.TTS_TENSORRT,
+      config.WORKER_NICENESS,
+    );
     this.variant = variantFor(config.TTS_DTYPE, this.provider);
     this.voiceFiles = new DiskCache({
       directory: path.join(config.CACHE_DIR, 'voices'),

@@ -3,6 +3,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { float16BitsToFloat32 } from '../../onnx/graph-builder.ts';
 import { sessionOptions, type ProviderChoice } from '../../onnx/session-options.ts';
+import { lowerThreadPriority } from '../../onnx/thread-priority.ts';
 import {
   floatTensor,
   int64Tensor,
@@ -67,6 +68,8 @@ export class Qwen3ModelRuntime {
     const dtype = ioFloatType(variantDtype);
     const variantDirectory = path.join(directory, variant.directory);
     const options = sessionOptions(provider);
+    // Before the sessions start their threads, which inherit it: the event loop goes first.
+    lowerThreadPriority(provider.niceness ?? 0);
     const sessions = {} as Record<Qwen3Graph, ort.InferenceSession>;
     for (const graph of QWEN3_GRAPHS) {
       // Load by path so that external weights (graph.onnx.data) resolve next to the graph.
