@@ -2,7 +2,8 @@ import { mkdir, open, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SeededRandom } from '../engines/qwen3-onnx/random.ts';
 import { writeSyntheticTokenizer } from '../engines/qwen3-onnx/tokenizer.ts';
-import { float32ToFloat16Bits, GraphBuilder, type ElementType } from '../onnx/graph-builder.ts';
+import { float32ToFloat16Bits } from '../onnx/float16.ts';
+import { GraphBuilder, type ElementType } from '../onnx/graph-builder.ts';
 import {
   applyMatMulNBits,
   matMulNBitsInitializers,

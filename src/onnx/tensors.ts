@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { float16BitsToFloat32, float32ToFloat16Bits } from './graph-builder.ts';
+import { float16BitsToFloat32, float32ToFloat16Bits } from './float16.ts';
 
 export type FloatType = 'float32' | 'float16';
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import type { onnx as OnnxTypes } from 'onnx-proto';
-import { float32ToFloat16Bits } from '../../src/onnx/graph-builder.ts';
+import { float32ToFloat16Bits } from '../../src/onnx/float16.ts';
 import { writeSyntheticQwen3Model } from '../../src/models/synth-qwen3.ts';
 
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxTypes };

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { float16BitsToFloat32 } from '../../onnx/graph-builder.ts';
+import { float16BitsToFloat32 } from '../../onnx/float16.ts';
 import { sessionOptions, type ProviderChoice } from '../../onnx/session-options.ts';
 import { lowerThreadPriority } from '../../onnx/thread-priority.ts';
 import {
