@@ -4,6 +4,7 @@ import { mkdir, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs
 import path from 'node:path';
 import { ServerError } from '../errors.ts';
 import type { RenderedVideo } from './video-service.ts';
+import { PeriodicSweep } from './periodic-sweep.ts';
 
 /** A rendered video once kept: where to download it and what the rendering reported. */
 export interface KeptVideo {
@@ -42,12 +43,13 @@ const PARTIAL_NAME = /^\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
  */
 export class VideoStore {
   private readonly directory: string;
-  private sweeper: NodeJS.Timeout | undefined;
+  private readonly sweeper: PeriodicSweep;
 
   constructor(
     private readonly options: { directory: string; keepSeconds: number; shared?: SharedVideoFiles },
   ) {
     this.directory = path.resolve(options.directory);
+    this.sweeper = new PeriodicSweep(() => this.removeExpired(), options.keepSeconds);
   }
 
   get keepSeconds(): number {
@@ -79,16 +81,11 @@ export class VideoStore {
 
   /** Removes expired videos every so often, so they do not wait for the next render to go. */
   startSweeping(): void {
-    if (this.sweeper) return;
-    const everyMs = Math.min(60, Math.max(1, this.options.keepSeconds)) * 1000;
-    this.sweeper = setInterval(() => void this.removeExpired(), everyMs);
-    this.sweeper.unref();
-    void this.removeExpired();
+    this.sweeper.start();
   }
 
   close(): void {
-    clearInterval(this.sweeper);
-    this.sweeper = undefined;
+    this.sweeper.stop();
   }
 
   /** Saves a rendered video and describes it for the client (the SSE `done` event, a job's state). */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { PeriodicSweep } from './periodic-sweep.ts';
 
 /** Names this store gives its stream folders; anything else under its folder is never served or deleted. */
 const STREAM_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -28,10 +29,11 @@ export interface StreamFolder {
  */
 export class VideoStreams {
   private readonly directory: string;
-  private sweeper: NodeJS.Timeout | undefined;
+  private readonly sweeper: PeriodicSweep;
 
   constructor(private readonly options: { directory: string; keepSeconds: number }) {
     this.directory = path.resolve(options.directory);
+    this.sweeper = new PeriodicSweep(() => this.removeExpired(), options.keepSeconds);
   }
 
   /** Makes an empty folder for one render's stream. */
@@ -71,16 +73,11 @@ export class VideoStreams {
 
   /** Removes expired streams every so often, as VideoStore does for the MP4s. */
   startSweeping(): void {
-    if (this.sweeper) return;
-    const everyMs = Math.min(60, Math.max(1, this.options.keepSeconds)) * 1000;
-    this.sweeper = setInterval(() => void this.removeExpired(), everyMs);
-    this.sweeper.unref();
-    void this.removeExpired();
+    this.sweeper.start();
   }
 
   close(): void {
-    clearInterval(this.sweeper);
-    this.sweeper = undefined;
+    this.sweeper.stop();
   }
 
   async removeExpired(now = Date.now()): Promise<number> {
