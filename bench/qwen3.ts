@@ -5,6 +5,7 @@
  *   npm run bench -- qwen3 [--size tiny|real] [--key base_0.6b|base_1.7b] [--frames 200] [--runs 3]
  *   --model <dir>: a model directory in our layout (an export) instead of a synthetic model
  *   --threads N: ONNX Runtime intra-op threads (default: let it choose)
+ *   --dtype float32|int8|int4: the variant to write (synthetic) and load (TTS_DTYPE)
  *   [--concurrent N --workers W]: N requests at once on W worker threads (requests queue for a free worker)
  *   [--warmup]: warm the model up first (as the server does at startup), to compare first requests
  * Run a synthetic real-size model and an export of the same size in one sitting to compare them.
@@ -22,6 +23,7 @@ const { values } = parseArgs({
   options: {
     workers: { type: 'string', default: '1' },
     threads: { type: 'string', default: '0' },
+    dtype: { type: 'string', default: 'float32' },
     concurrent: { type: 'string', default: '1' },
     size: { type: 'string', default: 'tiny' },
     key: { type: 'string', default: 'base_0.6b' },
@@ -32,6 +34,7 @@ const { values } = parseArgs({
   },
 });
 const frames = Number(values.frames);
+const dtype = values.dtype as 'float32' | 'int8' | 'int4';
 const scratch = mkdtempSync(path.join(tmpdir(), 'bench-qwen3-'));
 let directory: string;
 let key: 'base_0.6b' | 'base_1.7b';
@@ -48,8 +51,8 @@ if (values.model) {
   directory = path.join(scratch, 'model');
   const writingStartedAt = performance.now();
   console.log(`writing a synthetic ${size} ${key} model …`);
-  await writeSyntheticQwen3Model(directory, { key, dtype: 'float32', size, eosPosition: 1_000_000 });
-  console.log(`written in ${((performance.now() - writingStartedAt) / 1000).toFixed(1)} s`);
+  await writeSyntheticQwen3Model(directory, { key, dtype, size, eosPosition: 1_000_000 });
+  console.log(`${dtype} written in ${((performance.now() - writingStartedAt) / 1000).toFixed(1)} s`);
 }
 const config = loadConfig({
   [key === 'base_1.7b' ? 'MODEL_1_7B_BASE' : 'MODEL_0_6B_BASE']: directory,
@@ -57,6 +60,7 @@ const config = loadConfig({
   TTS_DEVICE: 'cpu',
   TTS_WORKERS: values.workers,
   TTS_THREADS: values.threads,
+  TTS_DTYPE: dtype,
 });
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
 const engine = new Qwen3OnnxEngine(config);

@@ -11,6 +11,7 @@ const scripts: Record<string, string> = {
   compose: './musetalk-compose.ts',
   'video-first-segment': './video-first-segment.ts',
   abuse: './load-and-abuse.ts',
+  official: './official-ratio.ts',
 };
 
 const [which = 'qwen3', ...args] = process.argv.slice(2);
