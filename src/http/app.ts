@@ -19,7 +19,7 @@ import websocket from '@fastify/websocket';
 import { metricsRoutes, recordRequestMetrics } from './routes/metrics-routes.ts';
 import { requireApiKey } from './api-key.ts';
 import type { TtsEngine } from '../engines/interfaces/tts-engine.ts';
-import { registerErrorHandler } from './error-handler.ts';
+import { registerErrorHandler } from './errors/error-handler.ts';
 import { openApiOptions } from './openapi/document.ts';
 import { requestForLog } from '../observability/log-redaction.ts';
 import { systemRoutes } from './routes/system-routes.ts';

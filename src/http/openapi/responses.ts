@@ -1,5 +1,5 @@
 import type { DocExample, DocHeader, DocMedia, DocResponse, DocSchema } from './route-docs.ts';
-import { withOpenAiError, type ErrorBody as ErrorBodyExample } from '../openai-error.ts';
+import { withOpenAiError, type ErrorBody as ErrorBodyExample } from '../errors/openai-error.ts';
 
 /** The error bodies, as components of the document (document.ts builds them from error-schemas.ts). */
 export const ERROR_COMPONENTS = {

@@ -4,16 +4,16 @@ import { publicError } from '../../errors.ts';
 import { CONTENT_TYPES, encodeSpeechStream } from '../../media/speech-encoder.ts';
 import type { SpeechService } from '../../core/speech-service.ts';
 import type { VoiceLibrary } from '../../core/voice-library.ts';
-import { requestSignal } from '../request-signal.ts';
-import { audioOf, openAiSpeechJob, referenceFor } from '../openai-speech-job.ts';
+import { requestSignal } from '../requests/request-signal.ts';
+import { audioOf, openAiSpeechJob, referenceFor } from '../requests/openai-speech-job.ts';
 import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
-import { responseOutlet, roomToSend } from '../stream-backpressure.ts';
-import { corsHeadersFor, SseWriter } from '../sse.ts';
+import { responseOutlet, roomToSend } from '../streaming/stream-backpressure.ts';
+import { corsHeadersFor, SseWriter } from '../streaming/sse.ts';
 import { cacheHeader, referenceWarningsHeader } from '../response-headers.ts';
 import { listedVoice, voiceRoutes } from './voice-routes.ts';
 import { logFailure } from '../../observability/log-failure.ts';
 import { speechDocs, voiceListDocs } from '../openapi/openai-docs.ts';
-import { withOpenAiError, type ErrorBody } from '../openai-error.ts';
+import { withOpenAiError, type ErrorBody } from '../errors/openai-error.ts';
 
 export interface OpenAiRoutesOptions {
   speech: SpeechService;

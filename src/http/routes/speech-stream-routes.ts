@@ -6,8 +6,13 @@ import type { SpeechService } from '../../core/speech-service.ts';
 import type { VoiceLibrary } from '../../core/voice-library.ts';
 import { InvalidInputError, ServerError } from '../../errors.ts';
 import { splitSentences } from '../../text/index.ts';
-import { audioOf, openAiSpeechJob, referenceFor, type ChosenReference } from '../openai-speech-job.ts';
-import { sentenceFrames } from '../speech-stream-frames.ts';
+import {
+  audioOf,
+  openAiSpeechJob,
+  referenceFor,
+  type ChosenReference,
+} from '../requests/openai-speech-job.ts';
+import { sentenceFrames } from '../streaming/speech-stream-frames.ts';
 import {
   audioDone,
   audioStart,
@@ -21,12 +26,12 @@ import {
   type ClientMessage,
   type SentencePlace,
   type SessionConfig,
-} from '../speech-stream-protocol.ts';
-import { roomToSend } from '../stream-backpressure.ts';
+} from '../streaming/speech-stream-protocol.ts';
+import { roomToSend } from '../streaming/stream-backpressure.ts';
 import { logFailure } from '../../observability/log-failure.ts';
 import { SPEECH_STREAM_DESCRIPTION, speechStreamDocs } from '../openapi/speech-stream-docs.ts';
 
-export { MAX_STREAM_MESSAGE_BYTES } from '../speech-stream-protocol.ts';
+export { MAX_STREAM_MESSAGE_BYTES } from '../streaming/speech-stream-protocol.ts';
 
 export interface SpeechStreamRoutesOptions {
   speech: SpeechService;

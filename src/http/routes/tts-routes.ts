@@ -4,15 +4,15 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { encodeWav } from '../../audio/wav.ts';
 import { collectSpeech, type SpeechService } from '../../core/speech-service.ts';
 import type { VoiceCallbackLedger } from '../../core/voice-callbacks.ts';
-import { RequestValidationError } from '../request-validation-error.ts';
-import { requestSignal } from '../request-signal.ts';
+import { RequestValidationError } from '../errors/request-validation-error.ts';
+import { requestSignal } from '../requests/request-signal.ts';
 import {
   voiceCloneBodySchema,
   voiceCloneQuerySchema,
   voiceCloneSseQuerySchema,
 } from '../schemas/tts-schemas.ts';
-import { modelKeyForSize, speechJobFromBody } from '../speech-job-from-body.ts';
-import { corsHeadersFor, SseWriter } from '../sse.ts';
+import { modelKeyForSize, speechJobFromBody } from '../requests/speech-job-from-body.ts';
+import { corsHeadersFor, SseWriter } from '../streaming/sse.ts';
 import { cacheHeader, referenceWarningsHeader } from '../response-headers.ts';
 import { logFailure } from '../../observability/log-failure.ts';
 import { voiceCloneDocs, voiceCloneSseDocs } from '../openapi/tts-docs.ts';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { VideoJobQueue } from '../../core/video-job-queue.ts';
 import { checkCallbackUrl } from '../../core/webhook.ts';
-import { videoJobFromRequest } from '../video-form.ts';
+import { videoJobFromRequest } from '../requests/video-form.ts';
 import { videoJobCancelDocs, videoJobDocs, videoJobSubmitDocs } from '../openapi/video-docs.ts';
 
 export interface VideoJobRoutesOptions {

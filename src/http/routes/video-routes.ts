@@ -4,7 +4,7 @@ import fastifyStatic from '@fastify/static';
 import path from 'node:path';
 import type { VideoService } from '../../core/video-service.ts';
 import type { VideoStore } from '../../core/video-store.ts';
-import { corsHeadersFor, SseWriter } from '../sse.ts';
+import { corsHeadersFor, SseWriter } from '../streaming/sse.ts';
 import {
   cacheHeader,
   ignoredHeader,
@@ -13,8 +13,8 @@ import {
   voiceFallbackHeader,
 } from '../response-headers.ts';
 import { InvalidInputError, publicError } from '../../errors.ts';
-import { requestSignal } from '../request-signal.ts';
-import { videoJobFromRequest } from '../video-form.ts';
+import { requestSignal } from '../requests/request-signal.ts';
+import { videoJobFromRequest } from '../requests/video-form.ts';
 import { logFailure } from '../../observability/log-failure.ts';
 import {
   videoAvatarsDocs,

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { NamedVoice, VoiceLibrary } from '../../core/voice-library.ts';
 import { InvalidInputError, ServerError } from '../../errors.ts';
-import { requestSignal } from '../request-signal.ts';
+import { requestSignal } from '../requests/request-signal.ts';
 import { voiceDeleteDocs, voiceUploadDocs } from '../openapi/voice-docs.ts';
 
 export interface VoiceRoutesOptions {

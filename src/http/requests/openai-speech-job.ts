@@ -1,8 +1,8 @@
-import type { SpeechJob } from '../core/speech-job.ts';
-import type { OpenedSpeech } from '../core/speech-service.ts';
-import type { VoiceLibrary } from '../core/voice-library.ts';
-import { RequestValidationError } from './request-validation-error.ts';
-import type { OpenAiSpeechBody } from './schemas/openai-schemas.ts';
+import type { SpeechJob } from '../../core/speech-job.ts';
+import type { OpenedSpeech } from '../../core/speech-service.ts';
+import type { VoiceLibrary } from '../../core/voice-library.ts';
+import { RequestValidationError } from '../errors/request-validation-error.ts';
+import type { OpenAiSpeechBody } from '../schemas/openai-schemas.ts';
 import { speechJobFromBody } from './speech-job-from-body.ts';
 
 /** The fields of OpenAI's body (and its extensions) that say whose voice to speak in, and how. */

@@ -1,5 +1,5 @@
-import { wavHeader } from '../audio/wav.ts';
-import type { SpeechFormat } from '../media/speech-encoder.ts';
+import { wavHeader } from '../../audio/wav.ts';
+import type { SpeechFormat } from '../../media/speech-encoder.ts';
 
 const WAV_HEADER_BYTES = 44;
 

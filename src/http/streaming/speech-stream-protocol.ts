@@ -1,9 +1,9 @@
 import type { RawData } from 'ws';
 import { z } from 'zod';
-import { InvalidInputError, publicError, ServerError } from '../errors.ts';
-import { SPEECH_FORMATS, type SpeechFormat } from '../media/speech-encoder.ts';
-import { RequestValidationError } from './request-validation-error.ts';
-import { openAiSpeechBodySchema } from './schemas/openai-schemas.ts';
+import { InvalidInputError, publicError, ServerError } from '../../errors.ts';
+import { SPEECH_FORMATS, type SpeechFormat } from '../../media/speech-encoder.ts';
+import { RequestValidationError } from '../errors/request-validation-error.ts';
+import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
 
 /*
  * The messages of WS /v1/audio/speech/stream as vLLM-Omni's server has them

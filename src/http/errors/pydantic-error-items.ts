@@ -1,5 +1,5 @@
 import type { ValidationDetail } from './request-validation-error.ts';
-import { NOT_AN_INTEGER } from './schemas/pydantic-lax.ts';
+import { NOT_AN_INTEGER } from '../schemas/pydantic-lax.ts';
 
 /** The parts of a zod issue that the type provider passes on (code, path, message and the rest). */
 export interface SchemaIssue {

@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
-import type { SpeechItem, SpeechJob } from '../core/speech-job.ts';
-import type { ModelKey } from '../engines/interfaces/tts-engine.ts';
-import { RequestValidationError } from './request-validation-error.ts';
-import type { GenerationParams, VoiceCloneBody } from './schemas/tts-schemas.ts';
+import type { SpeechItem, SpeechJob } from '../../core/speech-job.ts';
+import type { ModelKey } from '../../engines/interfaces/tts-engine.ts';
+import { RequestValidationError } from '../errors/request-validation-error.ts';
+import type { GenerationParams, VoiceCloneBody } from '../schemas/tts-schemas.ts';
 
 /** `?model_size=` → model key; the seed silently fell back to 1.7B for anything else, we validate. */
 export function modelKeyForSize(size: '0.6b' | '1.7b'): ModelKey {

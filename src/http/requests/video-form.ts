@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify';
-import type { VideoJob } from '../core/video-service.ts';
-import type { AvatarSource } from '../engines/interfaces/lipsync-engine.ts';
-import { InvalidInputError, ServerError } from '../errors.ts';
-import { RequestValidationError } from './request-validation-error.ts';
-import { videoFormSchema } from './schemas/video-schemas.ts';
+import type { VideoJob } from '../../core/video-service.ts';
+import type { AvatarSource } from '../../engines/interfaces/lipsync-engine.ts';
+import { InvalidInputError, ServerError } from '../../errors.ts';
+import { RequestValidationError } from '../errors/request-validation-error.ts';
+import { videoFormSchema } from '../schemas/video-schemas.ts';
 import { modelKeyForSize, speechJobFromBody } from './speech-job-from-body.ts';
 
 interface ParsedForm {

@@ -1,9 +1,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ServerError } from '../errors.ts';
+import { ServerError } from '../../errors.ts';
 import { pydanticItems, type SchemaIssue } from './pydantic-error-items.ts';
 import { RequestValidationError } from './request-validation-error.ts';
-import { logFailure } from '../observability/log-failure.ts';
+import { logFailure } from '../../observability/log-failure.ts';
 
 /** Where FastAPI puts a field in `loc`. */
 const LOCATION: Record<string, string> = {
