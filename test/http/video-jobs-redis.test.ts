@@ -7,7 +7,8 @@ import { InvalidInputError } from '../../src/errors.ts';
 import { buildTestApp, eventually, SEED_BODY, type TestApp } from '../helper.ts';
 import { FakeLipsyncEngine } from '../support/fake-lipsync-engine.ts';
 import { multipart } from '../support/multipart.ts';
-import { freePort, redisServerMissing, startRedis, type TestRedis } from '../support/redis-server.ts';
+import { freePort } from '../../bench/abuse/server-process.ts';
+import { redisServerMissing, startRedis, type TestRedis } from '../support/redis-server.ts';
 
 const FORM = {
   text: SEED_BODY.text,

@@ -10,6 +10,7 @@ import { listInstalledModels } from '../../src/models/installed-models.ts';
 import { ModelPullError } from '../../src/models/pull-errors.ts';
 import { pullModel, type PullProgress } from '../../src/models/pull.ts';
 import { fakeQwenRepository, sha256Hex, startFakeHub, type FakeHub } from './fake-hub.ts';
+import { freePort } from '../../bench/abuse/server-process.ts';
 
 const REPOSITORY = 'test-owner/qwen-0.6b-onnx';
 const fast = { retryDelayMs: 10, connectTimeoutMs: 2000, stallTimeoutMs: 2000 };
@@ -345,11 +346,3 @@ describe('pullModel', () => {
     );
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

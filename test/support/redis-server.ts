@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../../bench/abuse/server-process.ts';
 
 /** Why the Redis tests are skipped here, or undefined when redis-server can run. */
 export function redisServerMissing(): string | undefined {
@@ -8,14 +9,6 @@ export function redisServerMissing(): string | undefined {
   return found.error || found.status !== 0
     ? 'redis-server is not installed (Debian: apt-get install redis-server): the Redis job tests are skipped'
     : undefined;
-}
-
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Whether something answers Redis's PING on the port. */
