@@ -33,8 +33,9 @@ const httpUrl = z
 
 /** TRUST_PROXY → Fastify's `trustProxy`: whom to believe about the client's address. */
 function trustProxyFor(value: string): boolean | string[] | ((address: string, hop: number) => boolean) {
-  if (value === '' || value === 'false') return false;
-  if (value === 'true') return true;
+  // Spelled as the other booleans may be (True, TRUE): anything else is read as addresses.
+  if (value === '' || value.toLowerCase() === 'false') return false;
+  if (value.toLowerCase() === 'true') return true;
   if (/^\d+$/.test(value)) {
     const hops = Number(value);
     return (_address, hop) => hop < hops;

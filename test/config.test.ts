@@ -35,6 +35,18 @@ describe('configuration', () => {
     });
   }
 
+  it('reads TRUST_PROXY as true/false in any case, a hop count, or addresses', () => {
+    for (const spelling of ['true', 'True', 'TRUE'])
+      assert.equal(loadConfig({ TRUST_PROXY: spelling }).TRUST_PROXY, true);
+    for (const spelling of ['', 'false', 'False'])
+      assert.equal(loadConfig({ TRUST_PROXY: spelling }).TRUST_PROXY, false);
+    assert.equal(typeof loadConfig({ TRUST_PROXY: '1' }).TRUST_PROXY, 'function');
+    assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.1, 10.0.0.0/8' }).TRUST_PROXY, [
+      '10.0.0.1',
+      '10.0.0.0/8',
+    ]);
+  });
+
   it('.env.example documents every variable', () => {
     const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
     for (const { name } of describeConfig()) assert.match(example, new RegExp(`^#? ?${name}=`, 'm'), name);
