@@ -212,15 +212,16 @@ export class VideoJobs {
 
   private async run(entry: Entry, job: VideoJob): Promise<void> {
     const signal = entry.controller.signal;
-    let started = false;
+    // The save of the first progress, awaited before the final one: a job that ends soon after
+    // must not be left on disk as still running (and be run again by the next start).
+    let startSaved: Promise<void> | undefined;
     try {
       const result = await this.options.video.render(
         job,
         signal,
         (stage, fraction) => {
           this.update(entry, { status: 'running', progress: { stage, fraction: fraction ?? null } });
-          if (!started) void this.persist(entry, job);
-          started = true;
+          startSaved ??= this.persist(entry, job);
         },
         ({ playlist_url }) => this.update(entry, { playlist_url }),
       );
@@ -237,6 +238,7 @@ export class VideoJobs {
           : publicError(error, `job ${entry.state.job_id}`),
       });
     }
+    await startSaved;
     await this.finish(entry);
   }
 

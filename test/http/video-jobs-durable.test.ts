@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -81,6 +81,28 @@ describe('video jobs across restarts', () => {
     const avatar = lipsync.requests.at(-1)!.avatar;
     assert.equal(avatar.kind, 'image');
     assert.deepEqual(avatar.kind === 'image' && avatar.bytes, PHOTO.bytes);
+    await test!.close();
+  });
+
+  it('keeps a job that ends right after it starts as ended on disk, without its input', async () => {
+    await start(0);
+    lipsync.failWith = new Error('the render broke');
+    const submitted = await test!.app.inject({
+      method: 'POST',
+      url: '/video/jobs',
+      ...multipart(FORM, { avatar_image: { ...PHOTO, bytes: Buffer.alloc(4 << 20, 7) } }),
+    });
+    const id: string = submitted.json().job_id;
+    await eventually(
+      () => state(id),
+      (job) => job.status === 'failed',
+    );
+    await eventually(
+      () => readdirSync(path.join(videos, 'jobs')).filter((name) => name.startsWith(id)),
+      (names) => names.length === 1,
+    );
+    const kept = JSON.parse(readFileSync(path.join(videos, 'jobs', `${id}.json`), 'utf8'));
+    assert.equal(kept.state.status, 'failed', 'not left as running, to be run again by the next start');
     await test!.close();
   });
 
