@@ -180,6 +180,8 @@ export class Qwen3OnnxEngine implements TtsEngine {
         `${directory} holds ${manifest.modelKey}, not ${key}: fix ${VARIABLE[key]}`,
       );
     await this.verifyFiles(key, directory);
+    // Before the workers start, so that a failure here leaves no pool running.
+    const fingerprint = await modelFingerprint(directory, this.variant);
     const pool = new WorkerPool<WorkerResponse>({
       size: this.config.TTS_WORKERS,
       script: workerScript('./worker', import.meta.url),
@@ -202,7 +204,7 @@ export class Qwen3OnnxEngine implements TtsEngine {
       );
     }
     this.manifests.set(key, manifest);
-    this.fingerprints.set(key, await modelFingerprint(directory, this.variant));
+    this.fingerprints.set(key, fingerprint);
     this.pools.set(key, pool);
     if (isSyntheticManifest(manifest)) this.logger?.warn(syntheticModelWarning(key));
   }
