@@ -66,6 +66,10 @@ describe('the seed API served by the embedded engine', () => {
     });
     assert.equal(response.statusCode, 503);
     assert.match(response.json().detail, /models pull base_1\.7b/);
+    const load = await test.app.inject({ method: 'POST', url: '/load/base_1.7b' });
+    assert.equal(load.statusCode, 503);
+    assert.match(load.json().detail, /models pull base_1\.7b/);
+    assert.match(load.json().detail, /models synth base_1\.7b --out \S+/);
   });
 
   it('clones from real Korean speech', { skip: ESPEAK_SKIP }, async () => {

@@ -59,13 +59,13 @@ describe('system routes', () => {
     });
   }
 
-  it('POST /load of a model that is not installed is a 503 that says how to install it', async () => {
+  it("POST /load of a model that is not installed is a 503 with the engine's own advice", async () => {
     const other = await buildTestApp({ engine: new FakeTtsEngine({ installed: [] }) });
     try {
       const response = await other.app.inject({ method: 'POST', url: '/load/base_0.6b' });
       assert.equal(response.statusCode, 503);
+      // The embedded engine's advice (pull or synth) is tested with it; a remote engine's differs.
       assert.match(response.json().detail, /npm run cli -- models pull base_0\.6b/);
-      assert.match(response.json().detail, /npm run cli -- models synth base_0\.6b --out \S+/);
       const ready = await other.app.inject({ method: 'GET', url: '/ready' });
       assert.equal(ready.statusCode, 503);
     } finally {

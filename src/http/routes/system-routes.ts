@@ -5,8 +5,7 @@ import type { AdmissionQueue } from '../../core/admission.ts';
 import type { VideoService } from '../../core/video-service.ts';
 import type { VideoJobQueue } from '../../core/video-job-queue.ts';
 import { MODEL_KEYS, type ModelKey, type TtsEngine } from '../../engines/interfaces/tts-engine.ts';
-import { InvalidInputError, ModelNotAvailableError } from '../../errors.ts';
-import { installHint } from '../../models/install-hint.ts';
+import { InvalidInputError } from '../../errors.ts';
 import { currentFfmpeg } from '../../media/ffmpeg.ts';
 import { healthDocs, infoDocs, loadModelDocs, readyDocs } from '../openapi/system-docs.ts';
 
@@ -119,18 +118,7 @@ export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app,
           { code: 'unsupported_model' },
         );
       }
-      const status = (await engine.models()).find((model) => model.key === key);
-      if (!status?.installed) {
-        throw new ModelNotAvailableError(
-          `model ${key} is not installed: ` +
-            installHint(
-              key,
-              status?.location && !/^https?:/.test(status.location) ? status.location : `models/${key}`,
-              key === 'base_1.7b' ? 'MODEL_1_7B_BASE' : 'MODEL_0_6B_BASE',
-            ) +
-            '.',
-        );
-      }
+      // The engine says what is missing and how to get it (a local install, or the remote engine's model).
       await engine.loadModel(key);
       return { success: true, message: `Model ${key} loaded successfully` };
     },
