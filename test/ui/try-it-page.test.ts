@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
 import { encodeWav } from '../../src/audio/wav.ts';
 import { buildTestApp, type TestApp } from '../helper.ts';
+import { launchChromium, SKIP_WITHOUT_CHROMIUM } from '../support/chromium.ts';
 
 /**
  * The try-it page (/ui) in headless Chromium against the real app on the fake engine: the voice list,
@@ -14,20 +15,6 @@ import { buildTestApp, type TestApp } from '../helper.ts';
  * in words, and the synthetic-model banner. Needs a Chromium binary (Debian: `apt-get install
  * chromium`; .ci/run installs it); without one the test skips itself.
  */
-
-function findChromium(): string | undefined {
-  const explicit = process.env.CHROMIUM_PATH ?? process.env.PUPPETEER_EXECUTABLE_PATH;
-  if (explicit) return existsSync(explicit) ? explicit : undefined;
-  const names = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
-  for (const directory of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean))
-    for (const name of names) if (existsSync(path.join(directory, name))) return path.join(directory, name);
-  return undefined;
-}
-
-const CHROMIUM = findChromium();
-const SKIP = CHROMIUM
-  ? false
-  : 'no Chromium found: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH to run the page test';
 
 /** Every wait on the page gives up after this long, so a broken page fails instead of hanging. */
 const WAIT_MS = 10000;
@@ -43,7 +30,7 @@ function toneWav(seconds: number): Buffer {
   return encodeWav(samples, 24000);
 }
 
-describe('the try-it page in headless Chromium', { skip: SKIP, timeout: 90000 }, () => {
+describe('the try-it page in headless Chromium', { skip: SKIP_WITHOUT_CHROMIUM, timeout: 90000 }, () => {
   let test: TestApp;
   let browser: Browser;
   let page: Page;
@@ -76,20 +63,10 @@ describe('the try-it page in headless Chromium', { skip: SKIP, timeout: 90000 },
     await test.app.inject({ method: 'POST', url: '/load/base_0.6b' });
     await test.app.listen({ host: '127.0.0.1', port: 0 });
     files = mkdtempSync(path.join(tmpdir(), 'try-it-page-'));
-    const { launch } = await import('puppeteer-core');
-    browser = await launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 30000,
-      args: [
-        '--no-sandbox', // CI runs as root
-        '--disable-dev-shm-usage',
-        '--disable-gpu',
-        '--use-fake-ui-for-media-stream', // grant the microphone without asking
-        '--use-fake-device-for-media-stream', // a microphone that plays a beep
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    browser = await launchChromium([
+      '--use-fake-ui-for-media-stream', // grant the microphone without asking
+      '--use-fake-device-for-media-stream', // a microphone that plays a beep
+    ]);
     page = await browser.newPage();
     page.setDefaultTimeout(WAIT_MS);
     page.on('pageerror', (error) => pageErrors.push(String(error)));

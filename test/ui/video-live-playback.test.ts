@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
 import { buildTestApp, type TestApp } from '../helper.ts';
+import { launchChromium, SKIP_WITHOUT_CHROMIUM } from '../support/chromium.ts';
 import { StreamingLipsyncEngine } from '../support/streaming-lipsync-engine.ts';
 
 /**
@@ -13,20 +12,6 @@ import { StreamingLipsyncEngine } from '../support/streaming-lipsync-engine.ts';
  * that still grows), and the video is playing before `done` arrives. The engine encodes real H.264 + AAC through the server's encoder (5 s of
  * video, a frame every 40 ms, so the render lasts over 5 s). Needs Chromium, like try-it-page.test.ts.
  */
-
-function findChromium(): string | undefined {
-  const explicit = process.env.CHROMIUM_PATH ?? process.env.PUPPETEER_EXECUTABLE_PATH;
-  if (explicit) return existsSync(explicit) ? explicit : undefined;
-  const names = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
-  for (const directory of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean))
-    for (const name of names) if (existsSync(path.join(directory, name))) return path.join(directory, name);
-  return undefined;
-}
-
-const CHROMIUM = findChromium();
-const SKIP = CHROMIUM
-  ? false
-  : 'no Chromium found: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH to run the page test';
 
 /** Every wait on the page gives up after this long, so a broken page fails instead of hanging. */
 const WAIT_MS = 15000;
@@ -40,43 +25,35 @@ interface Observed {
   source?: string;
 }
 
-describe('the try-it page plays the video while it renders', { skip: SKIP, timeout: 90000 }, () => {
-  let test: TestApp;
-  let browser: Browser;
-  let address: string;
-  before(async () => {
-    test = await buildTestApp({
-      lipsync: new StreamingLipsyncEngine({ seconds: 5, frameDelayMs: 40 }),
-      environment: { ENABLE_VIDEO: 'true' },
+describe(
+  'the try-it page plays the video while it renders',
+  { skip: SKIP_WITHOUT_CHROMIUM, timeout: 90000 },
+  () => {
+    let test: TestApp;
+    let browser: Browser;
+    let address: string;
+    before(async () => {
+      test = await buildTestApp({
+        lipsync: new StreamingLipsyncEngine({ seconds: 5, frameDelayMs: 40 }),
+        environment: { ENABLE_VIDEO: 'true' },
+      });
+      await test.app.listen({ host: '127.0.0.1', port: 0 });
+      address = `http://127.0.0.1:${(test.app.server.address() as AddressInfo).port}`;
+      browser = await launchChromium();
     });
-    await test.app.listen({ host: '127.0.0.1', port: 0 });
-    address = `http://127.0.0.1:${(test.app.server.address() as AddressInfo).port}`;
-    const { launch } = await import('puppeteer-core');
-    browser = await launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 30000,
-      args: [
-        '--no-sandbox',
-        '--disable-dev-shm-usage',
-        '--disable-gpu',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
+    after(async () => {
+      await browser?.close();
+      await test?.close();
     });
-  });
-  after(async () => {
-    await browser?.close();
-    await test?.close();
-  });
 
-  /** Renders on a fresh page and records when the player first played and when `done` showed (the download link appearing). */
-  async function renderAndWatch(): Promise<{ observed: Observed; page: Page }> {
-    const page = await browser.newPage();
-    page.setDefaultTimeout(WAIT_MS);
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(String(error)));
-    // Sent as source text: the project compiles without the DOM library.
-    await page.evaluateOnNewDocument(`
+    /** Renders on a fresh page and records when the player first played and when `done` showed (the download link appearing). */
+    async function renderAndWatch(): Promise<{ observed: Observed; page: Page }> {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(WAIT_MS);
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(String(error)));
+      // Sent as source text: the project compiles without the DOM library.
+      await page.evaluateOnNewDocument(`
       const observed = (window.observed = {});
       document.addEventListener('DOMContentLoaded', () => {
         const player = document.getElementById('player');
@@ -97,56 +74,57 @@ describe('the try-it page plays the video while it renders', { skip: SKIP, timeo
         }).observe(download, { attributes: true });
       });
     `);
-    await page.goto(`${address}/ui`, { waitUntil: 'load', timeout: WAIT_MS });
-    await page.waitForFunction(
-      `document.querySelectorAll('#voice option').length > 0 && ` +
-        `document.querySelectorAll('#avatar option[value="interviewer.jpg"]').length === 1`,
-      { timeout: WAIT_MS },
-    );
-    await page.select('#avatar', 'interviewer.jpg');
-    await page.click('#render');
-    await page
-      .waitForFunction('window.observed.doneAt !== undefined', { timeout: WAIT_MS * 2 })
-      .catch(async (error: unknown) => {
-        const stage = await page.$eval('#stage', (element) => element.textContent);
-        const log = await page.$eval('#log', (element) => element.textContent);
-        throw new Error(`${(error as Error).message}; the page said: ${stage} ${log} ${errors.join(' ')}`);
-      });
-    // Playback goes on to the end of the stream after `done`.
-    await page
-      .waitForFunction("document.getElementById('player').currentTime > 4.5", { timeout: WAIT_MS })
-      .catch(async (error: unknown) => {
-        const state = await page.evaluate(
-          `(({ currentTime, readyState, networkState, paused, error, src, duration }) =>
-            JSON.stringify({ currentTime, readyState, networkState, paused, error: error && error.message, src, duration, observed: window.observed }))(document.getElementById('player'))`,
-        );
-        throw new Error(`${(error as Error).message}; the player: ${String(state)}`);
-      });
-    const observed = (await page.evaluate('window.observed')) as Observed;
-    assert.deepEqual(errors, []);
-    assert.equal(
-      await page.$eval('#player', (player) => (player as unknown as { error: unknown }).error),
-      null,
-    );
-    assert.match(
-      await page.$eval('#videoDownload', (link) => link.getAttribute('href') ?? ''),
-      /^\/video\/files\/[0-9a-f-]{36}\.mp4$/,
-    );
-    return { observed, page };
-  }
-
-  it('starts playing the live stream (through MediaSource) before `done`, and plays it to the end', async () => {
-    const { observed, page } = await renderAndWatch();
-    try {
-      assert.ok(observed.playingAt !== undefined, 'the player played');
-      assert.ok(
-        observed.playingAt < observed.doneAt!,
-        `playing at ${observed.playingAt.toFixed(0)} ms, done at ${observed.doneAt!.toFixed(0)} ms`,
+      await page.goto(`${address}/ui`, { waitUntil: 'load', timeout: WAIT_MS });
+      await page.waitForFunction(
+        `document.querySelectorAll('#voice option').length > 0 && ` +
+          `document.querySelectorAll('#avatar option[value="interviewer.jpg"]').length === 1`,
+        { timeout: WAIT_MS },
       );
-      assert.ok(observed.currentTimeWhenDone! > 0, 'the video had advanced when done arrived');
-      assert.match(observed.source ?? '', /^blob:/, 'played through MediaSource');
-    } finally {
-      await page.close();
+      await page.select('#avatar', 'interviewer.jpg');
+      await page.click('#render');
+      await page
+        .waitForFunction('window.observed.doneAt !== undefined', { timeout: WAIT_MS * 2 })
+        .catch(async (error: unknown) => {
+          const stage = await page.$eval('#stage', (element) => element.textContent);
+          const log = await page.$eval('#log', (element) => element.textContent);
+          throw new Error(`${(error as Error).message}; the page said: ${stage} ${log} ${errors.join(' ')}`);
+        });
+      // Playback goes on to the end of the stream after `done`.
+      await page
+        .waitForFunction("document.getElementById('player').currentTime > 4.5", { timeout: WAIT_MS })
+        .catch(async (error: unknown) => {
+          const state = await page.evaluate(
+            `(({ currentTime, readyState, networkState, paused, error, src, duration }) =>
+            JSON.stringify({ currentTime, readyState, networkState, paused, error: error && error.message, src, duration, observed: window.observed }))(document.getElementById('player'))`,
+          );
+          throw new Error(`${(error as Error).message}; the player: ${String(state)}`);
+        });
+      const observed = (await page.evaluate('window.observed')) as Observed;
+      assert.deepEqual(errors, []);
+      assert.equal(
+        await page.$eval('#player', (player) => (player as unknown as { error: unknown }).error),
+        null,
+      );
+      assert.match(
+        await page.$eval('#videoDownload', (link) => link.getAttribute('href') ?? ''),
+        /^\/video\/files\/[0-9a-f-]{36}\.mp4$/,
+      );
+      return { observed, page };
     }
-  });
-});
+
+    it('starts playing the live stream (through MediaSource) before `done`, and plays it to the end', async () => {
+      const { observed, page } = await renderAndWatch();
+      try {
+        assert.ok(observed.playingAt !== undefined, 'the player played');
+        assert.ok(
+          observed.playingAt < observed.doneAt!,
+          `playing at ${observed.playingAt.toFixed(0)} ms, done at ${observed.doneAt!.toFixed(0)} ms`,
+        );
+        assert.ok(observed.currentTimeWhenDone! > 0, 'the video had advanced when done arrived');
+        assert.match(observed.source ?? '', /^blob:/, 'played through MediaSource');
+      } finally {
+        await page.close();
+      }
+    });
+  },
+);
