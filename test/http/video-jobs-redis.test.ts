@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { webhookSignature } from '../../src/core/webhook.ts';
 import { InvalidInputError } from '../../src/errors.ts';
 import { buildTestApp, eventually, SEED_BODY, type TestApp } from '../helper.ts';
 import { FakeLipsyncEngine } from '../support/fake-lipsync-engine.ts';
 import { multipart } from '../support/multipart.ts';
+import { webhookReceiver } from '../support/webhook-receiver.ts';
 import { freePort } from '../../bench/abuse/server-process.ts';
 import { redisServerMissing, startRedis, type TestRedis } from '../support/redis-server.ts';
 
@@ -16,22 +15,6 @@ const FORM = {
   ref_text: SEED_BODY.ref_text,
   avatar: 'teacher.png',
 };
-
-/** A local receiver for callbacks. */
-async function receiver() {
-  const calls: { headers: IncomingMessage['headers']; body: string }[] = [];
-  const server: Server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-    request.on('end', () => {
-      calls.push({ headers: request.headers, body });
-      response.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  return { calls, url, close: () => new Promise((resolve) => server.close(resolve)) };
-}
 
 const missing = redisServerMissing();
 
@@ -75,7 +58,7 @@ describe('video jobs shared through Redis', { skip: missing }, () => {
     lipsync.a.requests.length > lipsync.b.requests.length ? { runs: a, other: b } : { runs: b, other: a };
 
   it('reports, calls back and serves on one server a job submitted on another', async () => {
-    const hook = await receiver();
+    const hook = await webhookReceiver();
     try {
       const submitted = await a.app.inject({
         method: 'POST',
@@ -138,7 +121,7 @@ describe('video jobs shared through Redis', { skip: missing }, () => {
 
   it('cancels a queued job at once, and calls it back', async () => {
     both((engine) => (engine.renderDelayMs = 10000));
-    const hook = await receiver();
+    const hook = await webhookReceiver();
     const busy: string[] = [];
     try {
       // One job per server keeps both busy, so the next one waits.

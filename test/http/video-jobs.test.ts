@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { postWebhook, webhookSignature } from '../../src/core/webhook.ts';
 import { buildTestApp, eventually, SEED_BODY, type TestApp } from '../helper.ts';
 import { FakeLipsyncEngine } from '../support/fake-lipsync-engine.ts';
 import { multipart } from '../support/multipart.ts';
+import { webhookReceiver } from '../support/webhook-receiver.ts';
 
 const FORM = {
   text: SEED_BODY.text,
@@ -13,23 +12,6 @@ const FORM = {
   ref_text: SEED_BODY.ref_text,
   avatar: 'teacher.png',
 };
-
-/** A local receiver for callbacks: answers each with the next status of `statuses` (then 200). */
-async function receiver(statuses: number[] = []) {
-  const calls: { headers: IncomingMessage['headers']; body: string }[] = [];
-  const server: Server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-    request.on('end', () => {
-      calls.push({ headers: request.headers, body });
-      response.statusCode = statuses.shift() ?? 200;
-      response.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-  return { calls, url, close: () => new Promise((resolve) => server.close(resolve)) };
-}
 
 describe('video jobs', () => {
   let test: TestApp;
@@ -47,7 +29,7 @@ describe('video jobs', () => {
     (await test.app.inject({ method: 'GET', url: `/video/jobs/${id}` })).json();
 
   it('renders in the background, reports the result, and calls back signed', async () => {
-    const hook = await receiver();
+    const hook = await webhookReceiver();
     try {
       const submitted = await test.app.inject({
         method: 'POST',
@@ -151,7 +133,7 @@ describe('postWebhook', () => {
   const noWait = { secret: '', allowPrivateAddresses: true, backoffSeconds: [0, 0] };
 
   it('retries a 5xx and delivers on a later attempt', async () => {
-    const hook = await receiver([503]);
+    const hook = await webhookReceiver([503]);
     try {
       const result = await postWebhook(new URL(hook.url), { ok: true }, noWait);
       assert.deepEqual(result, { delivered: true, status: 200, attempts: 2 });
@@ -161,7 +143,7 @@ describe('postWebhook', () => {
   });
 
   it('does not retry a 4xx', async () => {
-    const hook = await receiver([404]);
+    const hook = await webhookReceiver([404]);
     try {
       const result = await postWebhook(new URL(hook.url), { ok: true }, noWait);
       assert.deepEqual(result, { delivered: false, status: 404, attempts: 1 });
@@ -171,7 +153,7 @@ describe('postWebhook', () => {
   });
 
   it('never calls a private address unless allowed', async () => {
-    const hook = await receiver();
+    const hook = await webhookReceiver();
     try {
       const result = await postWebhook(
         new URL(hook.url),
