@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import { ReferenceAudioResolver, referenceAudioOptionsFromConfig } from '../core/reference-audio.ts';
 import { Qwen3OnnxEngine } from '../engines/qwen3-onnx/engine.ts';
 import { LANGUAGES, type Language } from '../engines/interfaces/tts-engine.ts';
+import { MODEL_REGISTRY } from '../models/model-registry.ts';
 import { readQwen3Manifest } from '../models/qwen3-manifest.ts';
 import { setUpFfmpeg } from '../media/ffmpeg-choice.ts';
 
@@ -53,7 +54,8 @@ export async function runSpeakCommand(options: SpeakOptions, config: Config): Pr
     ...referenceAudioOptionsFromConfig(config),
     directory: path.dirname(voicePath),
   });
-  const variable = manifest.modelKey === 'base_1.7b' ? 'MODEL_1_7B_BASE' : 'MODEL_0_6B_BASE';
+  const variable =
+    MODEL_REGISTRY[manifest.modelKey === 'base_1.7b' ? 'base_1.7b' : 'base_0.6b'].directoryVariable;
   const engine = new Qwen3OnnxEngine({ ...config, [variable]: directory, TTS_WORKERS: 1 });
   const signal = AbortSignal.timeout(config.REQUEST_TIMEOUT_MS);
   try {

@@ -18,11 +18,7 @@ export async function preloadModels(engine: TtsEngine, config: Config, logger: L
     const key = config.TTS_DEFAULT_MODEL === 'base_1.7b' ? 'base_1.7b' : 'base_0.6b';
     logger.warn(
       `no speech model is installed (TTS_DEFAULT_MODEL=${config.TTS_DEFAULT_MODEL}): the TTS endpoints answer 503 ` +
-        `until one is. To install one, ${installHint(
-          key,
-          modelDirectory(config, key),
-          key === 'base_1.7b' ? 'MODEL_1_7B_BASE' : 'MODEL_0_6B_BASE',
-        )}.`,
+        `until one is. To install one, ${installHint(key, modelDirectory(config, key))}.`,
     );
     return;
   }

@@ -84,7 +84,7 @@ export class MuseTalkEngine implements LipsyncEngine {
       ? { ok: true }
       : {
           ok: false,
-          message: `the lip-sync model is not installed: ${installHint('musetalk', this.directory, 'MUSETALK_MODEL_DIR')}`,
+          message: `the lip-sync model is not installed: ${installHint('musetalk', this.directory)}`,
         };
   }
 
@@ -98,7 +98,7 @@ export class MuseTalkEngine implements LipsyncEngine {
     this.starting ??= (async () => {
       if (!this.installed()) {
         throw new ModelNotAvailableError(
-          `the lip-sync model is not installed: ${installHint('musetalk', this.directory, 'MUSETALK_MODEL_DIR')}`,
+          `the lip-sync model is not installed: ${installHint('musetalk', this.directory)}`,
         );
       }
       const workerData: MuseTalkWorkerConfiguration = {

@@ -17,6 +17,7 @@ import {
   type Qwen3Manifest,
   type Qwen3VariantDtype,
 } from '../../models/qwen3-manifest.ts';
+import { MODEL_REGISTRY } from '../../models/model-registry.ts';
 import { installHint, isSyntheticManifest, syntheticModelWarning } from '../../models/install-hint.ts';
 import { modelFingerprint } from '../../models/model-fingerprint.ts';
 import { chooseProvider, type ProviderChoice } from '../../onnx/session-options.ts';
@@ -44,7 +45,6 @@ import type { WorkerResponse } from './worker-protocol.ts';
 import { AsyncQueue } from '../../onnx/async-queue.ts';
 
 const SERVED: ModelKey[] = ['base_0.6b', 'base_1.7b'];
-const VARIABLE: Record<string, string> = { 'base_0.6b': 'MODEL_0_6B_BASE', 'base_1.7b': 'MODEL_1_7B_BASE' };
 
 /**
  * TTS_DTYPE → the variant to load; what a device cannot run is refused with what to set instead.
@@ -168,16 +168,18 @@ export class Qwen3OnnxEngine implements TtsEngine {
   private async startPool(key: ModelKey): Promise<void> {
     if (!SERVED.includes(key))
       throw new InvalidInputError(`${key} is not served: only the Base models clone voices`);
-    const directory = modelDirectory(this.config, key as 'base_0.6b' | 'base_1.7b');
+    const served = key as 'base_0.6b' | 'base_1.7b';
+    const directory = modelDirectory(this.config, served);
+    const variable = MODEL_REGISTRY[served].directoryVariable;
     if (!existsSync(path.join(directory, 'manifest.json'))) {
       throw new ModelNotAvailableError(
-        `model ${key} is not installed (looked in ${path.relative(process.cwd(), directory) || '.'}): ${installHint(key, directory, VARIABLE[key])}`,
+        `model ${key} is not installed (looked in ${path.relative(process.cwd(), directory) || '.'}): ${installHint(served, directory)}`,
       );
     }
     const manifest = await readQwen3Manifest(directory);
     if (manifest.modelKey !== key)
       throw new ModelNotAvailableError(
-        `${directory} holds ${manifest.modelKey}, not ${key}: fix ${VARIABLE[key]}`,
+        `${directory} holds ${manifest.modelKey}, not ${key}: fix ${variable}`,
       );
     await this.verifyFiles(key, directory);
     // Before the workers start, so that a failure here leaves no pool running.
