@@ -1,13 +1,10 @@
 import type { SpeechStreamPart } from './speech-stream-parts.ts';
 
-/** Model keys of the seed (`base_0.6b` …). Only Base models clone voices. */
-export const MODEL_KEYS = [
-  'base_0.6b',
-  'base_1.7b',
-  'custom_voice_0.6b',
-  'custom_voice_1.7b',
-  'voice_design_1.7b',
-] as const;
+/**
+ * The models this server serves: the seed's Base models, the ones that clone a voice from a reference.
+ * (The seed's CustomVoice and VoiceDesign keys are only recognised by /load, to say so.)
+ */
+export const MODEL_KEYS = ['base_0.6b', 'base_1.7b'] as const;
 export type ModelKey = (typeof MODEL_KEYS)[number];
 
 export const LANGUAGES = [

@@ -29,6 +29,7 @@ import type { SpeechStreamPart } from '../interfaces/speech-stream-parts.ts';
 import {
   LANGUAGES,
   type EngineCapabilities,
+  MODEL_KEYS,
   type EngineHealth,
   type Language,
   type ModelKey,
@@ -43,8 +44,6 @@ import { resolveGenerationSettings } from './generation-settings.ts';
 import type { VoiceData } from './prompt.ts';
 import type { WorkerResponse } from './worker-protocol.ts';
 import { AsyncQueue } from '../../onnx/async-queue.ts';
-
-const SERVED: ModelKey[] = ['base_0.6b', 'base_1.7b'];
 
 /**
  * TTS_DTYPE → the variant to load; what a device cannot run is refused with what to set instead.
@@ -115,8 +114,8 @@ export class Qwen3OnnxEngine implements TtsEngine {
 
   async models(): Promise<ModelStatus[]> {
     return Promise.all(
-      SERVED.map(async (key) => {
-        const location = modelDirectory(this.config, key as 'base_0.6b' | 'base_1.7b');
+      MODEL_KEYS.map(async (key) => {
+        const location = modelDirectory(this.config, key);
         const installed = existsSync(path.join(location, 'manifest.json'));
         return {
           key,
@@ -166,14 +165,11 @@ export class Qwen3OnnxEngine implements TtsEngine {
   }
 
   private async startPool(key: ModelKey): Promise<void> {
-    if (!SERVED.includes(key))
-      throw new InvalidInputError(`${key} is not served: only the Base models clone voices`);
-    const served = key as 'base_0.6b' | 'base_1.7b';
-    const directory = modelDirectory(this.config, served);
-    const variable = MODEL_REGISTRY[served].directoryVariable;
+    const directory = modelDirectory(this.config, key);
+    const variable = MODEL_REGISTRY[key].directoryVariable;
     if (!existsSync(path.join(directory, 'manifest.json'))) {
       throw new ModelNotAvailableError(
-        `model ${key} is not installed (looked in ${path.relative(process.cwd(), directory) || '.'}): ${installHint(served, directory)}`,
+        `model ${key} is not installed (looked in ${path.relative(process.cwd(), directory) || '.'}): ${installHint(key, directory)}`,
       );
     }
     const manifest = await readQwen3Manifest(directory);

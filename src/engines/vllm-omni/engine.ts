@@ -14,6 +14,7 @@ import {
 import type { SpeechStreamPart } from '../interfaces/speech-stream-parts.ts';
 import {
   LANGUAGES,
+  MODEL_KEYS,
   type EngineCapabilities,
   type EngineHealth,
   type Language,
@@ -134,7 +135,7 @@ export class VllmOmniEngine implements TtsEngine {
     const id = this.config.VLLM_OMNI_MODEL || ids[0];
     if (!id) throw new EngineFailedError(`${ENGINE} serves no model`, { statusCode: 502 });
     this.served = { id, key: modelKeyOfServedModel(id) };
-    return (['base_0.6b', 'base_1.7b'] as ModelKey[]).map((key) => ({
+    return MODEL_KEYS.map((key) => ({
       key,
       installed: this.served?.key === key,
       loaded: this.served?.key === key,

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { AdmissionQueue } from '../../core/admission.ts';
 import type { VideoService } from '../../core/video-service.ts';
 import type { VideoJobQueue } from '../../core/video-job-queue.ts';
-import { MODEL_KEYS, type ModelKey, type TtsEngine } from '../../engines/interfaces/tts-engine.ts';
+import { MODEL_KEYS, type TtsEngine } from '../../engines/interfaces/tts-engine.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { currentFfmpeg } from '../../media/ffmpeg.ts';
 import { healthDocs, infoDocs, loadModelDocs, readyDocs } from '../openapi/system-docs.ts';
@@ -19,14 +19,17 @@ export interface SystemRoutesOptions {
 }
 
 /** The seed's aliases: `base`, `custom_voice` and `voice_design` name the 1.7B models. */
-const MODEL_ALIASES: Record<string, ModelKey> = {
+const MODEL_ALIASES: Record<string, string> = {
   base: 'base_1.7b',
   custom_voice: 'custom_voice_1.7b',
   voice_design: 'voice_design_1.7b',
 };
 
-/** Only Base models clone a voice from a reference; the others need features this server does not offer. */
-const SERVABLE_MODELS: readonly ModelKey[] = ['base_0.6b', 'base_1.7b'];
+/**
+ * The seed's other models: preset speakers and designed voices need features this server does not
+ * offer, so /load answers that they are not supported rather than that they are unknown.
+ */
+const SEED_MODELS_NOT_SERVED = ['custom_voice_0.6b', 'custom_voice_1.7b', 'voice_design_1.7b'];
 
 export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app, options) => {
   const routes = app.withTypeProvider<ZodTypeProvider>();
@@ -104,18 +107,18 @@ export const systemRoutes: FastifyPluginAsync<SystemRoutesOptions> = async (app,
     },
     async (request) => {
       const requested = request.params.model_type.trim().toLowerCase();
-      const key =
-        MODEL_ALIASES[requested] ?? (MODEL_KEYS as readonly string[]).find((name) => name === requested);
-      if (!key) {
+      const name = MODEL_ALIASES[requested] ?? requested;
+      if (SEED_MODELS_NOT_SERVED.includes(name)) {
         throw new InvalidInputError(
-          `Unknown model type: ${request.params.model_type}. Available: ${[...MODEL_KEYS, ...Object.keys(MODEL_ALIASES)].join(', ')}`,
-          { code: 'unknown_model' },
+          `${name} is not supported: this server clones voices with the Base models (${MODEL_KEYS.join(', ')}).`,
+          { code: 'unsupported_model' },
         );
       }
-      if (!SERVABLE_MODELS.includes(key)) {
+      const key = MODEL_KEYS.find((served) => served === name);
+      if (!key) {
         throw new InvalidInputError(
-          `${key} is not supported: this server clones voices with the Base models (${SERVABLE_MODELS.join(', ')}).`,
-          { code: 'unsupported_model' },
+          `Unknown model type: ${request.params.model_type}. Available: ${[...MODEL_KEYS, 'base'].join(', ')}`,
+          { code: 'unknown_model' },
         );
       }
       // The engine says what is missing and how to get it (a local install, or the remote engine's model).
