@@ -12,20 +12,30 @@ const place = {
   sentence_index: z.number().int().describe('The sentence’s place in its utterance, from 0'),
 };
 
+/**
+ * session.config's fields: whose voice and how, as POST /v1/audio/speech takes it, less the text. The
+ * session parses them (speech-stream-protocol.ts adds vLLM-Omni's aliases and the voice check).
+ */
+export const sessionConfigFields = openAiSpeechBodySchema
+  .omit({ input: true, stream_format: true, instructions: true })
+  .extend({
+    response_format: z
+      .enum(SPEECH_FORMATS, { error: () => `response_format must be one of: ${SPEECH_FORMATS.join(', ')}` })
+      .default('wav'),
+    // vLLM-Omni's switch: chunks while a sentence is generated, or the whole sentence in one message.
+    stream_audio: z
+      .boolean({ error: () => 'stream_audio must be true or false' })
+      .default(false)
+      .describe(
+        'true: binary frames while a sentence is generated (lowest latency); false: one per sentence',
+      ),
+  });
+
 export const clientMessages = {
-  'session.config': openAiSpeechBodySchema
-    .omit({ input: true, stream_format: true, instructions: true })
-    .extend({
-      type: z.literal('session.config'),
-      speaker: z.string().optional().describe('vLLM-Omni’s name for voice (voice wins when both come)'),
-      response_format: z.enum(SPEECH_FORMATS).default('wav'),
-      stream_audio: z
-        .boolean()
-        .default(false)
-        .describe(
-          'true: binary frames while a sentence is generated (lowest latency); false: one per sentence',
-        ),
-    }),
+  'session.config': sessionConfigFields.extend({
+    type: z.literal('session.config'),
+    speaker: z.string().optional().describe('vLLM-Omni’s name for voice (voice wins when both come)'),
+  }),
   'input.text': z.object({
     type: z.literal('input.text'),
     text: z.string().describe('The next piece of text'),

@@ -1,9 +1,9 @@
 import type { RawData } from 'ws';
 import { z } from 'zod';
 import { InvalidInputError, publicError, ServerError } from '../../errors.ts';
-import { SPEECH_FORMATS, type SpeechFormat } from '../../media/speech-encoder.ts';
+import type { SpeechFormat } from '../../media/speech-encoder.ts';
 import { RequestValidationError } from '../errors/request-validation-error.ts';
-import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
+import { sessionConfigFields } from '../schemas/speech-stream-messages.ts';
 
 /*
  * The messages of WS /v1/audio/speech/stream as vLLM-Omni's server has them
@@ -57,20 +57,14 @@ export function parseClientMessage(data: RawData, isBinary: boolean): ClientMess
   return parsed.data;
 }
 
-/** session.config: whose voice and how, as POST /v1/audio/speech takes it, less the text. */
-const sessionConfigFields = openAiSpeechBodySchema
-  .omit({ input: true, stream_format: true, instructions: true })
-  .extend({
-    response_format: z
-      .enum(SPEECH_FORMATS, { error: () => `response_format must be one of: ${SPEECH_FORMATS.join(', ')}` })
-      .default('wav'),
-    // vLLM-Omni's switch: chunks while a sentence is generated, or the whole sentence in one message.
-    stream_audio: z.boolean({ error: () => 'stream_audio must be true or false' }).default(false),
-  })
-  .refine((config) => config.voice !== undefined || config.ref_audio !== undefined, {
+/** session.config: a voice must be named, or given as a reference. */
+const sessionConfigWithVoice = sessionConfigFields.refine(
+  (config) => config.voice !== undefined || config.ref_audio !== undefined,
+  {
     path: ['speaker'],
     message: 'send speaker (or voice): a name from GET /v1/audio/voices, or ref_audio with ref_text',
-  });
+  },
+);
 
 /** vLLM-Omni's spellings of our fields: `speaker` names the voice (`voice` wins when both come). */
 function withVllmOmniAliases(value: unknown): unknown {
@@ -82,7 +76,7 @@ function withVllmOmniAliases(value: unknown): unknown {
   return fields.voice === undefined && speaker !== undefined ? { ...fields, voice: speaker } : fields;
 }
 
-const sessionConfigSchema = z.preprocess(withVllmOmniAliases, sessionConfigFields);
+const sessionConfigSchema = z.preprocess(withVllmOmniAliases, sessionConfigWithVoice);
 export type SessionConfig = z.output<typeof sessionConfigSchema>;
 
 export function parseSessionConfig(message: ClientMessage): SessionConfig {
