@@ -198,6 +198,9 @@ describe('video jobs shared through Redis', { skip: missing }, () => {
       );
       assert.equal(health.video_jobs.ok, false);
       assert.match(health.video_jobs.message, /REDIS_URL/);
+      const documented = (await a.app.inject({ method: 'GET', url: '/openapi.json' })).json().paths['/health']
+        .get.responses['200'].content['application/json'].schema.properties;
+      for (const field of Object.keys(health)) assert.ok(field in documented, `/health documents ${field}`);
       const refused = await a.app.inject({ method: 'POST', url: '/video/jobs', ...multipart(FORM) });
       assert.equal(refused.statusCode, 503, refused.body);
       assert.equal(refused.json().code, 'queue_unavailable');

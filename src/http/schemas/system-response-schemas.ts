@@ -38,6 +38,14 @@ export const healthSchema = z.looseObject({
     .extend({ queue: queueSchema })
     .optional()
     .describe('The lip-sync engine, with ENABLE_VIDEO=true (it does not decide liveness)'),
+  video_jobs: z
+    .looseObject({
+      backend: z.string().describe('`redis`'),
+      ok: z.boolean(),
+      message: z.string().optional().describe('What is wrong, when not ok'),
+    })
+    .optional()
+    .describe('The shared job queue, with REDIS_URL (it does not decide liveness)'),
 });
 
 export const readySchema = healthSchema.extend({
