@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { mkdir, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, rename, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ServerError } from '../errors.ts';
 import type { RenderedVideo } from './video-service.ts';
-import { PeriodicSweep } from './periodic-sweep.ts';
+import { PeriodicSweep, removeExpiredEntries } from './periodic-sweep.ts';
 
 /** A rendered video once kept: where to download it and what the rendering reported. */
 export interface KeptVideo {
@@ -163,28 +163,16 @@ export class VideoStore {
   }
 
   async removeExpired(now = Date.now()): Promise<number> {
-    let names: string[];
-    try {
-      names = await readdir(this.directory);
-    } catch {
-      return 0;
-    }
-    let removed = 0;
-    for (const name of names) {
-      const partial = PARTIAL_NAME.test(name);
-      if (!partial && !STORED_NAME.test(name)) continue;
-      const file = path.join(this.directory, name);
-      // A temporary file older than a minute is a write that died (a crash, a full disk).
-      const ageLimitMs = partial ? 60000 : this.options.keepSeconds * 1000;
-      try {
-        if (now - (await stat(file)).mtimeMs > ageLimitMs) {
-          await unlink(file);
-          removed += 1;
-        }
-      } catch {
-        // Removed by a concurrent sweep: nothing to do.
-      }
-    }
-    return removed;
+    // A temporary file older than a minute is a write that died (a crash, a full disk).
+    return removeExpiredEntries(
+      this.directory,
+      (name) =>
+        PARTIAL_NAME.test(name)
+          ? 60000
+          : STORED_NAME.test(name)
+            ? this.options.keepSeconds * 1000
+            : undefined,
+      now,
+    );
   }
 }

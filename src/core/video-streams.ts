@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { PeriodicSweep } from './periodic-sweep.ts';
+import { PeriodicSweep, removeExpiredEntries } from './periodic-sweep.ts';
 
 /** Names this store gives its stream folders; anything else under its folder is never served or deleted. */
 const STREAM_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -36,9 +36,8 @@ export class VideoStreams {
     this.sweeper = new PeriodicSweep(() => this.removeExpired(), options.keepSeconds);
   }
 
-  /** Makes an empty folder for one render's stream. */
+  /** Makes an empty folder for one render's stream (expired ones go with the periodic sweep). */
   async create(playlist = 'index.m3u8'): Promise<StreamFolder> {
-    await this.removeExpired();
     const id = randomUUID();
     const directory = path.join(this.directory, id);
     await mkdir(directory, { recursive: true });
@@ -81,25 +80,7 @@ export class VideoStreams {
   }
 
   async removeExpired(now = Date.now()): Promise<number> {
-    let names: string[];
-    try {
-      names = await readdir(this.directory);
-    } catch {
-      return 0;
-    }
-    let removed = 0;
-    for (const name of names) {
-      if (!STREAM_ID.test(name)) continue;
-      const folder = path.join(this.directory, name);
-      try {
-        if (now - (await stat(folder)).mtimeMs > this.options.keepSeconds * 1000) {
-          await rm(folder, { recursive: true, force: true });
-          removed += 1;
-        }
-      } catch {
-        // Removed by a concurrent sweep: nothing to do.
-      }
-    }
-    return removed;
+    const keepMs = this.options.keepSeconds * 1000;
+    return removeExpiredEntries(this.directory, (name) => (STREAM_ID.test(name) ? keepMs : undefined), now);
   }
 }
