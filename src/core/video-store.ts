@@ -120,16 +120,16 @@ export class VideoStore {
   }
 
   /**
-   * Copies a video another server rendered from the shared store into this one's folder, so that
-   * `find` serves it; true when it is here now. Without a shared store, or for a name that is not
-   * one of ours, nothing is fetched.
+   * The folder and name to serve: a video kept here, or one another server rendered, copied from the
+   * shared store into this one's folder first. Undefined when the name is not one of ours, or the
+   * video has expired or is nowhere.
    */
-  async fetchShared(name: string): Promise<boolean> {
-    if (!STORED_NAME.test(name)) return false;
-    if (this.find(name)) return true;
+  async locate(name: string): Promise<{ root: string; name: string } | undefined> {
+    const here = this.find(name);
+    if (here || !STORED_NAME.test(name) || !this.options.shared) return here;
     let shared: Awaited<ReturnType<SharedVideoFiles['get']>>;
     try {
-      shared = await this.options.shared?.get(name);
+      shared = await this.options.shared.get(name);
     } catch (error) {
       throw new ServerError(
         'this video may have been rendered by another server, but the shared store (Redis at ' +
@@ -137,7 +137,7 @@ export class VideoStore {
         { code: 'storage_unavailable', statusCode: 503, expose: true, isRetryable: true, cause: error },
       );
     }
-    if (!shared) return false;
+    if (!shared) return undefined;
     const file = path.join(this.directory, name);
     const partial = path.join(this.directory, `.${name}.partial`);
     try {
@@ -151,7 +151,7 @@ export class VideoStore {
       // Another request fetching the same video at once may have won the rename.
       await unlink(partial).catch(() => {});
     }
-    return this.find(name) !== undefined;
+    return this.find(name);
   }
 
   /** The folder and name to serve, or undefined when the name is not one of ours or has expired. */

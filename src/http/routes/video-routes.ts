@@ -144,7 +144,7 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
     async (request, reply) => {
       const { name } = request.params;
       // A video another server rendered (jobs shared through Redis) is fetched here first.
-      const found = files.find(name) ?? ((await files.fetchShared(name)) ? files.find(name) : undefined);
+      const found = await files.locate(name);
       if (!found) {
         throw new InvalidInputError(
           'no such video: it was never rendered here or has expired (VIDEO_OUTPUT_KEEP_S); render it again',
