@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { decodeAvatarImage } from '../src/engines/musetalk-onnx/image-input.ts';
 import { MuseTalkRuntime } from '../src/engines/musetalk-onnx/musetalk-runtime.ts';
 import { prepareAvatar } from '../src/engines/musetalk-onnx/prepare-avatar.ts';
+import { photoRenderAvatar } from '../src/engines/musetalk-onnx/render-avatar.ts';
 import { renderVideo } from '../src/engines/musetalk-onnx/render-video.ts';
 import { writeSyntheticMuseTalkModel } from '../src/models/synth-musetalk.ts';
 import { singleFacePhoto } from '../test/support/face-photos.ts';
@@ -35,7 +36,7 @@ const speech = {
   sampleRate: 24000,
 };
 startedAt = performance.now();
-const { timings } = await renderVideo(runtime, avatar, speech, {
+const { timings } = await renderVideo(runtime, photoRenderAvatar(avatar), speech, {
   batchSize: 8,
   cancelled: () => false,
   onProgress: () => {},

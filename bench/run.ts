@@ -10,6 +10,7 @@ const scripts: Record<string, string> = {
   musetalk: './musetalk.ts',
   compose: './musetalk-compose.ts',
   'video-first-segment': './video-first-segment.ts',
+  'video-avatar': './video-avatar-prepare.ts',
   abuse: './load-and-abuse.ts',
   official: './official-ratio.ts',
 };

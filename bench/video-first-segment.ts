@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { decodeAvatarImage } from '../src/engines/musetalk-onnx/image-input.ts';
 import { MuseTalkRuntime } from '../src/engines/musetalk-onnx/musetalk-runtime.ts';
 import { prepareAvatar } from '../src/engines/musetalk-onnx/prepare-avatar.ts';
+import { photoRenderAvatar } from '../src/engines/musetalk-onnx/render-avatar.ts';
 import { renderVideo, videoFrameCount } from '../src/engines/musetalk-onnx/render-video.ts';
 import { setUpFfmpeg } from '../src/media/ffmpeg-choice.ts';
 import { VIDEO_ENCODING } from '../src/media/video-encoder.ts';
@@ -60,7 +61,7 @@ try {
       const startedAt = performance.now();
       let playableAt = Number.NaN;
       let firstSecondAt = Number.NaN;
-      const { mp4 } = await renderVideo(runtime, avatar, speech, {
+      const { mp4 } = await renderVideo(runtime, photoRenderAvatar(avatar), speech, {
         batchSize: 8,
         cancelled: () => false,
         onProgress: (stage, fraction) => {

@@ -141,7 +141,11 @@ const variables = {
   ],
   NEWAVATA_PATH: [z.string(), 'NewAvata', 'seed name kept as a fallback for MUSETALK_MODEL_DIR'],
   MUSETALK_MODEL_DIR: [z.string(), '', 'embedded lip-sync model directory (default MODEL_DIR/musetalk)'],
-  VIDEO_AVATAR_DIR: [z.string().min(1), 'avatars', 'avatar images a request may name'],
+  VIDEO_AVATAR_DIR: [
+    z.string().min(1),
+    'avatars',
+    'avatar photos and videos (MP4, MOV, WebM) a request may name',
+  ],
   VIDEO_OUTPUT_DIR: [
     z.string().min(1),
     'output',
@@ -183,6 +187,18 @@ const variables = {
     integer(64, 4096),
     '720',
     'longest side of rendered videos (larger photos are scaled down)',
+  ],
+  VIDEO_AVATAR_MAX_BYTES: [integer(1024, 1 << 30), '31457280', 'largest avatar video upload (bytes)'],
+  VIDEO_AVATAR_MAX_SECONDS: [decimal(0.04, 600), '10', 'longest avatar video (seconds)'],
+  VIDEO_AVATAR_MAX_FRAMES: [
+    integer(1, 15000),
+    '250',
+    'most frames of an avatar video once resampled to 25 fps (each is prepared and kept)',
+  ],
+  VIDEO_AVATAR_MAX_PIXELS: [
+    integer(1024, 1 << 28),
+    '8294400',
+    'largest avatar video frame (width × height, before scaling to VIDEO_MAX_SIDE)',
   ],
   VIDEO_BATCH_SIZE: [integer(1, 64), '8', 'frames per UNet/VAE batch'],
   REF_AUDIO_DIR: [

@@ -146,6 +146,11 @@ export class VideoService {
     return this.options.lipsync;
   }
 
+  /** The engine's refusal of this avatar (see LipsyncEngine.checkAvatar), before the job is taken. */
+  async checkAvatar(avatar: AvatarSource): Promise<void> {
+    await this.options.lipsync.checkAvatar?.(avatar);
+  }
+
   listAvatars(): Promise<string[]> {
     return this.options.lipsync.listAvatars();
   }

@@ -112,7 +112,13 @@ export async function buildApp(
   // After CORS, so that a refusal still carries the CORS headers a browser needs to read it.
   if (config.API_KEY) requireApiKey(app, config.API_KEY);
   await app.register(multipart, {
-    limits: { fileSize: config.VIDEO_MAX_UPLOAD_BYTES, files: 2, fields: 32, fieldSize: bodyLimit(config) },
+    // The larger of the photo and video limits: video-form.ts holds each field to its own.
+    limits: {
+      fileSize: Math.max(config.VIDEO_MAX_UPLOAD_BYTES, config.VIDEO_AVATAR_MAX_BYTES),
+      files: 2,
+      fields: 32,
+      fieldSize: bodyLimit(config),
+    },
   });
   await app.register(swagger, openApiOptions({ apiKeyRequired: Boolean(config.API_KEY) }));
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -155,7 +161,8 @@ export async function buildApp(
   if (services.metrics) await app.register(metricsRoutes, { metrics: services.metrics });
   if (config.ENABLE_VIDEO && services.video && services.videoFiles) {
     await app.register(videoRoutes, { video: services.video, files: services.videoFiles, config });
-    if (services.videoJobs) await app.register(videoJobRoutes, { jobs: services.videoJobs });
+    if (services.videoJobs)
+      await app.register(videoJobRoutes, { jobs: services.videoJobs, video: services.video, config });
   }
   return app;
 }

@@ -6,10 +6,10 @@ import type { VideoJob } from '../core/video-service.ts';
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** A job's input as stored: the speech job and the avatar, its photo in its own file. */
+/** A job's input as stored: the speech job and the avatar, its uploaded photo or video in its own file. */
 interface StoredInput {
   speech: VideoJob['speech'];
-  avatar: { kind: 'image'; fileName?: string; name?: string } | { kind: 'named'; name: string };
+  avatar: { kind: 'image' | 'video'; fileName?: string; name?: string } | { kind: 'named'; name: string };
   sentFields?: readonly string[];
 }
 
@@ -42,10 +42,12 @@ export class FileJobStore implements JobStore {
       const input: StoredInput = {
         speech: job.speech,
         avatar:
-          avatar.kind === 'image' ? { kind: 'image', fileName: avatar.fileName, name: avatar.name } : avatar,
+          avatar.kind === 'named'
+            ? avatar
+            : { kind: avatar.kind, fileName: avatar.fileName, name: avatar.name },
         sentFields: job.sentFields,
       };
-      if (avatar.kind === 'image') await this.writeAtomically(this.file(id, '.avatar'), avatar.bytes);
+      if (avatar.kind !== 'named') await this.writeAtomically(this.file(id, '.avatar'), avatar.bytes);
       await this.writeAtomically(this.file(id, '.input.json'), JSON.stringify(input));
     } else {
       await unlink(this.file(id, '.input.json')).catch(() => {});
@@ -83,9 +85,9 @@ export class FileJobStore implements JobStore {
     if (text === undefined) return undefined;
     const input = JSON.parse(text) as StoredInput;
     const avatar: VideoJob['avatar'] =
-      input.avatar.kind === 'image'
-        ? { ...input.avatar, bytes: await readFile(this.file(id, '.avatar')) }
-        : input.avatar;
+      input.avatar.kind === 'named'
+        ? input.avatar
+        : { ...input.avatar, bytes: await readFile(this.file(id, '.avatar')) };
     return { speech: input.speech, avatar, sentFields: input.sentFields };
   }
 

@@ -15,11 +15,12 @@ import {
   ServerError,
 } from '../errors.ts';
 
-/** A job's input as queued: JSON, with an uploaded photo as base64. */
+/** A job's input as queued: JSON, with an uploaded photo or video as base64. */
 interface QueuedInput {
   speech: VideoJob['speech'];
   avatar:
-    { kind: 'image'; base64: string; fileName?: string; name?: string } | { kind: 'named'; name: string };
+    | { kind: 'image' | 'video'; base64: string; fileName?: string; name?: string }
+    | { kind: 'named'; name: string };
   sentFields?: readonly string[];
   callbackUrl?: string;
 }
@@ -167,14 +168,14 @@ export class RedisVideoJobs implements VideoJobQueue {
       const input: QueuedInput = {
         speech: job.speech,
         avatar:
-          avatar.kind === 'image'
-            ? {
-                kind: 'image',
+          avatar.kind === 'named'
+            ? avatar
+            : {
+                kind: avatar.kind,
                 base64: avatar.bytes.toString('base64'),
                 fileName: avatar.fileName,
                 name: avatar.name,
-              }
-            : avatar,
+              },
         sentFields: job.sentFields,
         ...(callbackUrl ? { callbackUrl: callbackUrl.href } : {}),
       };
@@ -362,14 +363,14 @@ function fromQueued(input: QueuedInput): VideoJob {
   return {
     speech: input.speech,
     avatar:
-      avatar.kind === 'image'
-        ? {
-            kind: 'image',
+      avatar.kind === 'named'
+        ? avatar
+        : {
+            kind: avatar.kind,
             bytes: Buffer.from(avatar.base64, 'base64'),
             fileName: avatar.fileName,
             name: avatar.name,
-          }
-        : avatar,
+          },
     sentFields: input.sentFields,
   };
 }

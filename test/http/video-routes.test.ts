@@ -145,7 +145,10 @@ describe('video routes', () => {
       ...multipart(SEED_FORM, { avatar_image: PHOTO, ref_audio: PHOTO, extra: PHOTO }),
     });
     assert.equal(response.statusCode, 413, response.body);
-    assert.match(response.json().detail, /too many files: send avatar_image and, optionally, ref_audio/);
+    assert.match(
+      response.json().detail,
+      /too many files: send avatar_image or avatar_video and, optionally, ref_audio/,
+    );
   });
 
   it('rejects a malformed multipart body with a 400, not a 500', async () => {

@@ -1,11 +1,13 @@
 import type { EngineHealth, Language, ModelKey } from './tts-engine.ts';
 
 /**
- * The face to animate: an uploaded image, or an avatar the engine already knows by name. A request
- * may carry both (`name` on an image): engines that cannot use photos take the name.
+ * The face to animate: an uploaded photo (`image`) or short video (`video`, MP4, MOV or WebM), or an
+ * avatar the engine already knows by name. A request may carry both (`name` on an upload): engines
+ * that cannot use photos take the name.
  */
 export type AvatarSource =
-  { kind: 'image'; bytes: Buffer; fileName?: string; name?: string } | { kind: 'named'; name: string };
+  | { kind: 'image' | 'video'; bytes: Buffer; fileName?: string; name?: string }
+  | { kind: 'named'; name: string };
 
 /** Request settings a text-driven engine's callback to our TTS cannot carry. */
 export type CallbackIgnorableSetting = 'seed' | 'x_vector_only_mode' | 'ref_audio' | 'ref_text';
@@ -85,6 +87,11 @@ export interface LipsyncEngine {
   /** Avatar names a client may pass instead of uploading an image. */
   listAvatars(): Promise<string[]>;
   render(request: RenderRequest, signal: AbortSignal): AsyncIterable<RenderStreamPart>;
+  /**
+   * Refuses an avatar this engine cannot render (a video where it takes none, one over its limits)
+   * with a 4xx, before any work starts; absent: every avatar is tried.
+   */
+  checkAvatar?(avatar: AvatarSource): Promise<void>;
   /**
    * What decides this engine's pixels besides the speech — its model files and the avatar's content —
    * as a hash, so a stored render is served only for exactly these; undefined when they cannot be

@@ -25,9 +25,17 @@ import type {
   RenderStreamPart,
 } from '../interfaces/lipsync-engine.ts';
 import type { EngineHealth } from '../interfaces/tts-engine.ts';
+import type { AvatarFile } from './avatar-preparer.ts';
+import { checkAvatarVideo, type VideoAvatarLimits } from './video-input.ts';
 import type { MuseTalkWorkerConfiguration, MuseTalkWorkerResponse } from './worker.ts';
 
 const IMAGE_FILE = /\.(jpe?g|png)$/i;
+const VIDEO_FILE = /\.(mp4|mov|webm)$/i;
+
+/** An avatar file in VIDEO_AVATAR_DIR is a photo or a video by its extension. */
+function mediaOfFile(name: string): AvatarFile['media'] {
+  return VIDEO_FILE.test(name) ? 'video' : 'image';
+}
 
 /** Messages a worker sends while a job runs (progress, the stream's first segment), not its answer. */
 function isReport(message: MuseTalkWorkerResponse): boolean {
@@ -48,8 +56,9 @@ export function museTalkDirectory(config: Config): string {
 
 /**
  * The embedded lip-sync engine (MuseTalk v1.5 on ONNX Runtime). Everything heavy runs in a worker
- * thread: face detection, avatar preparation (cached by image content), Whisper features, UNet + VAE,
- * blending and ffmpeg; the main thread passes the photo and speech in and the MP4 out.
+ * thread: face detection, avatar preparation (photos and videos, cached by content), Whisper
+ * features, UNet + VAE, blending and ffmpeg; the main thread passes the avatar file and speech in and
+ * the MP4 out.
  */
 export class MuseTalkEngine implements LipsyncEngine {
   readonly name = 'musetalk-onnx';
@@ -90,7 +99,7 @@ export class MuseTalkEngine implements LipsyncEngine {
 
   async listAvatars(): Promise<string[]> {
     const entries = await readdir(this.config.VIDEO_AVATAR_DIR).catch(() => []);
-    return entries.filter((name) => IMAGE_FILE.test(name)).sort();
+    return entries.filter((name) => IMAGE_FILE.test(name) || VIDEO_FILE.test(name)).sort();
   }
 
   private start(): Promise<WorkerPool<MuseTalkWorkerResponse>> {
@@ -112,6 +121,7 @@ export class MuseTalkEngine implements LipsyncEngine {
           maxPixels: this.config.VIDEO_MAX_PIXELS,
           maxSide: this.config.VIDEO_MAX_SIDE,
         },
+        videoLimits: this.videoLimits,
         batchSize: this.config.VIDEO_BATCH_SIZE,
         ffmpeg: ffmpegChoice(),
       };
@@ -146,14 +156,34 @@ export class MuseTalkEngine implements LipsyncEngine {
     return this.starting;
   }
 
-  /** The model files, the variant, the batch size (batched kernels may round differently) and the avatar. */
+  private get videoLimits(): VideoAvatarLimits {
+    return {
+      maxBytes: this.config.VIDEO_AVATAR_MAX_BYTES,
+      maxSeconds: this.config.VIDEO_AVATAR_MAX_SECONDS,
+      maxFrames: this.config.VIDEO_AVATAR_MAX_FRAMES,
+      maxPixels: this.config.VIDEO_AVATAR_MAX_PIXELS,
+      maxSide: this.config.VIDEO_MAX_SIDE,
+    };
+  }
+
+  /** An uploaded video over the limits is a 4xx when the request arrives (read from its header only). */
+  async checkAvatar(avatar: AvatarSource): Promise<void> {
+    if (avatar.kind === 'video') await checkAvatarVideo(avatar.bytes, this.videoLimits);
+  }
+
+  /**
+   * The model files, the variant, the batch size (batched kernels may round differently) and the
+   * avatar's content: a photo's or a video's bytes, every frame of which shows in the render.
+   */
   async renderIdentity(avatar: AvatarSource): Promise<string | undefined> {
     await this.start();
     const dtype = this.config.TTS_DTYPE === 'float16' ? 'float16' : 'float32';
     this.fingerprint ??= modelFingerprint(this.directory, dtype);
-    const { bytes, name } = await this.avatarBytes(avatar);
+    const { bytes, name, media } = await this.avatarBytes(avatar);
     return createHash('sha256')
-      .update(`${await this.fingerprint}\u0000${this.config.VIDEO_BATCH_SIZE}\u0000${name}\u0000`)
+      .update(
+        `${await this.fingerprint}\u0000${this.config.VIDEO_BATCH_SIZE}\u0000${name}\u0000${media}\u0000`,
+      )
       .update(bytes)
       .digest('hex');
   }
@@ -164,9 +194,16 @@ export class MuseTalkEngine implements LipsyncEngine {
     const pool = await this.start();
     for (const name of await this.listAvatars()) {
       try {
-        const image = await readFile(path.join(this.config.VIDEO_AVATAR_DIR, name));
+        const bytes = await readFile(path.join(this.config.VIDEO_AVATAR_DIR, name));
+        const media = mediaOfFile(name);
+        // A video is face detection and encoding per frame: far longer than a photo.
+        const timeoutMs = media === 'video' ? 1_800_000 : 120_000;
         const answer = await this.finalMessage(
-          this.jobMessages(pool, { type: 'prepare', image }, AbortSignal.timeout(120000)),
+          this.jobMessages(
+            pool,
+            { type: 'prepare', avatar: { bytes, media } },
+            AbortSignal.timeout(timeoutMs),
+          ),
         );
         if (answer.type === 'error') throw new Error(answer.message);
         this.logger?.info(`prepared avatar ${name}`);
@@ -177,12 +214,15 @@ export class MuseTalkEngine implements LipsyncEngine {
   }
 
   /** A named avatar is a file directly inside VIDEO_AVATAR_DIR (no paths, no links out of it). */
-  private async avatarBytes(avatar: AvatarSource): Promise<{ bytes: Buffer; name: string }> {
-    if (avatar.kind === 'image') return { bytes: avatar.bytes, name: avatar.fileName ?? 'upload' };
+  private async avatarBytes(
+    avatar: AvatarSource,
+  ): Promise<{ bytes: Buffer; name: string; media: AvatarFile['media'] }> {
+    if (avatar.kind !== 'named')
+      return { bytes: avatar.bytes, name: avatar.fileName ?? 'upload', media: avatar.kind };
     const available = await this.listAvatars();
     if (!available.includes(avatar.name)) {
       throw new InvalidInputError(
-        `avatar ${JSON.stringify(avatar.name)} is not in VIDEO_AVATAR_DIR: choose one of /video/avatars or upload avatar_image`,
+        `avatar ${JSON.stringify(avatar.name)} is not in VIDEO_AVATAR_DIR: choose one of /video/avatars or upload avatar_image or avatar_video`,
         {
           statusCode: 404,
           code: 'unknown_avatar',
@@ -195,17 +235,17 @@ export class MuseTalkEngine implements LipsyncEngine {
       throw new InvalidInputError(`avatar ${avatar.name} points outside VIDEO_AVATAR_DIR`, {
         code: 'unknown_avatar',
       });
-    return { bytes: await readFile(file), name: avatar.name };
+    return { bytes: await readFile(file), name: avatar.name, media: mediaOfFile(avatar.name) };
   }
 
   /** Runs one job on a worker and yields its messages as they arrive, ending with the final answer. */
   private async *jobMessages(
     pool: WorkerPool<MuseTalkWorkerResponse>,
     request:
-      | { type: 'prepare'; image: Buffer }
+      | { type: 'prepare'; avatar: AvatarFile }
       | {
           type: 'render';
-          image: Buffer;
+          avatar: AvatarFile;
           speech: { samples: Float32Array; sampleRate: number };
           cancelFlag: Int32Array;
           stream?: { directory: string };
@@ -251,7 +291,7 @@ export class MuseTalkEngine implements LipsyncEngine {
   async *render(request: RenderRequest, signal: AbortSignal): AsyncGenerator<RenderStreamPart> {
     if (!request.speech) throw new EngineFailedError('the embedded lip-sync engine needs the speech audio');
     const pool = await this.start();
-    const { bytes, name } = await this.avatarBytes(request.avatar);
+    const { bytes, name, media } = await this.avatarBytes(request.avatar);
     const cancelFlag = new Int32Array(new SharedArrayBuffer(4));
     const onAbort = () => Atomics.store(cancelFlag, 0, 1);
     signal.addEventListener('abort', onAbort, { once: true });
@@ -259,7 +299,7 @@ export class MuseTalkEngine implements LipsyncEngine {
       let result: MuseTalkWorkerResponse | undefined;
       const job = {
         type: 'render' as const,
-        image: bytes,
+        avatar: { bytes, media },
         speech: request.speech,
         cancelFlag,
         ...(request.stream ? { stream: { directory: request.stream.directory } } : {}),
@@ -287,7 +327,7 @@ export class MuseTalkEngine implements LipsyncEngine {
         type: 'render-end',
         mp4: Buffer.from(result.mp4.buffer, result.mp4.byteOffset, result.mp4.byteLength),
         avatarUsed: name,
-        notices: [],
+        notices: result.notices,
         timings: result.timings,
       };
     } catch (error) {

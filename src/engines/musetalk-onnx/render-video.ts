@@ -1,9 +1,8 @@
 import { resample } from '../../audio/resample.ts';
 import { CancelledError } from '../../errors.ts';
 import { createVideoEncoder, VIDEO_ENCODING } from '../../media/video-encoder.ts';
-import { FaceBlender } from './blend.ts';
 import type { MuseTalkRuntime } from './musetalk-runtime.ts';
-import type { PreparedAvatar } from './prepare-avatar.ts';
+import type { RenderAvatar } from './render-avatar.ts';
 import {
   audioWindows,
   WHISPER_SAMPLE_RATE,
@@ -15,13 +14,14 @@ export type RenderStage = 'features' | 'lipsync' | 'encode';
 
 /**
  * Speech + prepared avatar → MP4: Whisper features per 30 s segment, the encoder's hidden states, one
- * 50 × 384 window per video frame, batched UNet + VAE decoding, blending into the photo, and the
- * frames streamed into ffmpeg with the speech. The video has floor(seconds × 25) frames, as the official
- * get_whisper_chunk counts them (the last, partial frame's worth of speech plays over the last frame).
+ * 50 × 384 window per video frame, batched UNet + VAE decoding, blending into the photo or the video
+ * avatar's frame, and the frames streamed into ffmpeg with the speech. The video has
+ * floor(seconds × 25) frames, as the official get_whisper_chunk counts them (the last, partial
+ * frame's worth of speech plays over the last frame).
  */
 export async function renderVideo(
   runtime: MuseTalkRuntime,
-  avatar: PreparedAvatar,
+  avatar: RenderAvatar,
   speech: { samples: Float32Array; sampleRate: number },
   options: {
     batchSize: number;
@@ -53,7 +53,6 @@ export async function renderVideo(
 
   const videoFrames = videoFrameCount(audio16k.length);
   const windows = audioWindows(hidden, whisperFrames, states, feature, videoFrames);
-  const blender = new FaceBlender(avatar.photo, avatar.width, avatar.height, avatar.faceBox, avatar.alpha);
   const encoder = await createVideoEncoder({
     width: avatar.width,
     height: avatar.height,
@@ -64,24 +63,27 @@ export async function renderVideo(
   let blendMs = 0;
   try {
     const windowSize = 50 * feature;
-    const latentSize = avatar.latents.length;
     for (let start = 0; start < videoFrames; start += options.batchSize) {
       check();
       const batch = Math.min(options.batchSize, videoFrames - start);
-      const latents = new Float32Array(batch * latentSize);
-      for (let index = 0; index < batch; index += 1) latents.set(avatar.latents, index * latentSize);
+      // Only frames whose avatar frame has a face go through the networks; the others are shown as they are.
+      const withFace: { frame: number; latents: Float32Array }[] = [];
+      for (let frame = start; frame < start + batch; frame += 1) {
+        const latents = avatar.latentsFor(frame);
+        if (latents) withFace.push({ frame, latents });
+      }
       const before = performance.now();
-      const faces = await runtime.render(
-        latents,
-        windows.subarray(start * windowSize, (start + batch) * windowSize),
-        batch,
-      );
+      const faces =
+        withFace.length > 0 ? await renderFaces(runtime, withFace, windows, windowSize) : undefined;
       neuralMs += performance.now() - before;
-      for (let index = 0; index < batch; index += 1) {
+      let faceIndex = 0;
+      for (let frame = start; frame < start + batch; frame += 1) {
         const blendStart = performance.now();
-        const frame = blender.blend(faceBytes(faces, index));
+        const hasFace = faces !== undefined && withFace[faceIndex]?.frame === frame;
+        const output = await avatar.compose(frame, hasFace ? faceBytes(faces, faceIndex) : undefined);
+        if (hasFace) faceIndex += 1;
         blendMs += performance.now() - blendStart;
-        await encoder.writeFrame(frame);
+        await encoder.writeFrame(output);
       }
       options.onProgress('lipsync', Math.min(1, (start + batch) / videoFrames));
     }
@@ -103,6 +105,23 @@ export async function renderVideo(
       frames: videoFrames,
     },
   };
+}
+
+/** One UNet + VAE batch for these frames, each with its avatar frame's latents and its own audio window. */
+async function renderFaces(
+  runtime: MuseTalkRuntime,
+  frames: { frame: number; latents: Float32Array }[],
+  windows: Float32Array,
+  windowSize: number,
+): Promise<Float32Array> {
+  const latentSize = frames[0].latents.length;
+  const latents = new Float32Array(frames.length * latentSize);
+  const audio = new Float32Array(frames.length * windowSize);
+  frames.forEach(({ frame, latents: frameLatents }, index) => {
+    latents.set(frameLatents, index * latentSize);
+    audio.set(windows.subarray(frame * windowSize, (frame + 1) * windowSize), index * windowSize);
+  });
+  return runtime.render(latents, audio, frames.length);
 }
 
 /** audio_processor.get_whisper_chunk: floor(seconds × fps) video frames of the 16 kHz speech (at least one). */

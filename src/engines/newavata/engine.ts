@@ -35,6 +35,20 @@ type NewAvataEvent =
   | { type: 'error'; message?: string };
 
 /**
+ * NewAvata's avatars are videos, but it turns them into avatars only offline, on its own machine (its
+ * precompute script writes a file that /api/avatars then lists); its API takes an avatar by name and has
+ * no way to receive a video. So an uploaded one is refused rather than silently replaced.
+ */
+function videoAvatarRefusal(): InvalidInputError {
+  return new InvalidInputError(
+    `avatar_video cannot be used with ${ENGINE} (USE_NEWAVATA_API=true): ${ENGINE} renders only the avatars ` +
+      `prepared on its own machine and has no API to receive a video. Prepare the video there and name it ` +
+      `in the avatar field (see /video/avatars), or render with the embedded lip-sync engine (USE_NEWAVATA_API=false).`,
+    { statusCode: 422, code: 'video_avatar_not_supported' },
+  );
+}
+
+/**
  * Video through a NewAvata server (mindvridge/NewAvata, realtime-interview-avatar/app.py). NewAvata
  * takes text and does its own TTS (calling this server's /tts/voice_clone back when its tts_engine is
  * qwen3tts), renders one of its prepared avatars, and serves the MP4 at video_url.
@@ -143,6 +157,7 @@ export class NewAvataEngine implements LipsyncEngine {
    */
   private chooseAvatar(source: AvatarSource): { avatar: string; notices: string[] } {
     if (source.kind === 'named') return { avatar: source.name, notices: [] };
+    if (source.kind === 'video') throw videoAvatarRefusal();
     if (source.name)
       return {
         avatar: source.name,
@@ -158,8 +173,13 @@ export class NewAvataEngine implements LipsyncEngine {
     };
   }
 
+  /** An uploaded video is refused when the request arrives, not after it waited for a render slot. */
+  async checkAvatar(avatar: AvatarSource): Promise<void> {
+    if (avatar.kind === 'video') throw videoAvatarRefusal();
+  }
+
   /** A named avatar must be one NewAvata has, checked before it starts a render. */
-  private async checkAvatar(avatar: string): Promise<void> {
+  private async checkAvatarExists(avatar: string): Promise<void> {
     if (avatar === 'auto') return;
     if (!this.avatarList || performance.now() - this.avatarList.at > AVATAR_LIST_TTL_MS)
       this.avatarList = { names: await this.listAvatars(), at: performance.now() };
@@ -199,7 +219,7 @@ export class NewAvataEngine implements LipsyncEngine {
    */
   async *render(request: RenderRequest, signal: AbortSignal): AsyncGenerator<RenderStreamPart> {
     const { avatar, notices } = this.chooseAvatar(request.avatar);
-    await this.checkAvatar(avatar);
+    await this.checkAvatarExists(avatar);
     const init = {
       method: 'POST',
       body: JSON.stringify({

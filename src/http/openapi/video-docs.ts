@@ -26,10 +26,10 @@ const FORM_EXAMPLES: Record<string, DocExample> = {
 /** What the form can get wrong, checked before any work starts; `also` adds a route's own 422s. */
 function formErrors(also = ''): Record<number, ErrorSpec> {
   return {
-    400: 'A form that cannot be read, a file part other than avatar_image or ref_audio, or a ref_audio path outside REF_AUDIO_DIR',
-    413: 'avatar_image over VIDEO_MAX_UPLOAD_BYTES, more than two files, or text over MAX_TEXT_LENGTH',
+    400: 'A form that cannot be read, a file part other than avatar_image, avatar_video or ref_audio, both avatar_image and avatar_video, or a ref_audio path outside REF_AUDIO_DIR',
+    413: 'avatar_image over VIDEO_MAX_UPLOAD_BYTES, avatar_video over VIDEO_AVATAR_MAX_BYTES, _SECONDS, _FRAMES or _PIXELS, more than two files, or text over MAX_TEXT_LENGTH',
     415: {
-      description: 'Not multipart/form-data',
+      description: 'Not multipart/form-data, or an avatar_video that is not MP4, MOV or WebM',
       example: {
         detail: 'send the video form as multipart/form-data (curl -F field=value -F avatar_image=@photo.jpg)',
         code: 'not_multipart',
@@ -38,14 +38,15 @@ function formErrors(also = ''): Record<number, ErrorSpec> {
     422: {
       description:
         'A field failed validation, or neither avatar_image nor avatar was sent (FastAPI’s list); a photo ' +
-        `with no face or several, or a language the engine cannot speak (the plain detail)${also}`,
+        `with no face or several, a video with no face in any frame, an avatar_video in NewAvata mode ` +
+        `(video_avatar_not_supported), or a language the engine cannot speak (the plain detail)${also}`,
       body: 'either',
       example: {
         detail: [
           {
             type: 'missing',
             loc: ['body', 'avatar_image'],
-            msg: 'send avatar_image (a photo) or avatar (a name from /video/avatars)',
+            msg: 'send avatar_image (a photo), avatar_video (a short video) or avatar (a name from /video/avatars)',
           },
         ],
       },

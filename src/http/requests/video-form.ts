@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { VideoJob } from '../../core/video-service.ts';
+import type { Config } from '../../config.ts';
+import type { VideoJob, VideoService } from '../../core/video-service.ts';
 import type { AvatarSource } from '../../engines/interfaces/lipsync-engine.ts';
 import { InvalidInputError, ServerError } from '../../errors.ts';
 import { RequestValidationError } from '../errors/request-validation-error.ts';
@@ -9,10 +10,32 @@ import { modelKeyForSize, speechJobFromBody } from './speech-job-from-body.ts';
 interface ParsedForm {
   fields: Record<string, string>;
   avatarImage?: { bytes: Buffer; fileName: string };
+  avatarVideo?: { bytes: Buffer; fileName: string };
 }
 
-/** Reads the multipart form; file parts are size-capped by the multipart plugin's limits. */
-async function readForm(request: FastifyRequest): Promise<ParsedForm> {
+/** What the form needs from the server: its upload limits, and the engine's say on the avatar. */
+export interface VideoFormContext {
+  /** VIDEO_MAX_UPLOAD_BYTES: a photo or a recording. */
+  fileBytes: number;
+  /** VIDEO_AVATAR_MAX_BYTES: a video (the multipart limit is the larger of the two). */
+  videoBytes: number;
+  /** The engine's refusal of an avatar it cannot render (VideoService.checkAvatar). */
+  checkAvatar: (avatar: AvatarSource) => Promise<void>;
+}
+
+export function videoFormContext(
+  config: Pick<Config, 'VIDEO_MAX_UPLOAD_BYTES' | 'VIDEO_AVATAR_MAX_BYTES'>,
+  video: Pick<VideoService, 'checkAvatar'>,
+): VideoFormContext {
+  return {
+    fileBytes: config.VIDEO_MAX_UPLOAD_BYTES,
+    videoBytes: config.VIDEO_AVATAR_MAX_BYTES,
+    checkAvatar: (avatar) => video.checkAvatar(avatar),
+  };
+}
+
+/** Reads the multipart form; file parts are size-capped by the multipart plugin's limits and ours. */
+async function readForm(request: FastifyRequest, context: VideoFormContext): Promise<ParsedForm> {
   if (!request.isMultipart()) {
     throw new InvalidInputError(
       'send the video form as multipart/form-data (curl -F field=value -F avatar_image=@photo.jpg)',
@@ -24,15 +47,18 @@ async function readForm(request: FastifyRequest): Promise<ParsedForm> {
   }
   const form: ParsedForm = { fields: {} };
   try {
-    await collectParts(request, form);
+    await collectParts(request, form, context);
   } catch (error) {
     // Fastify's multipart errors (too many files, …) carry their own 4xx; a malformed body does not.
     const status = (error as { statusCode?: number }).statusCode;
     if ((error as { code?: string }).code === 'FST_FILES_LIMIT')
-      throw new InvalidInputError('too many files: send avatar_image and, optionally, ref_audio', {
-        statusCode: 413,
-        code: 'too_many_files',
-      });
+      throw new InvalidInputError(
+        'too many files: send avatar_image or avatar_video and, optionally, ref_audio',
+        {
+          statusCode: 413,
+          code: 'too_many_files',
+        },
+      );
     if (error instanceof ServerError || (status !== undefined && status < 500)) throw error;
     throw new InvalidInputError(
       `the multipart form could not be read (${(error as Error).message}): send it as curl -F does`,
@@ -42,25 +68,31 @@ async function readForm(request: FastifyRequest): Promise<ParsedForm> {
   return form;
 }
 
-async function collectParts(request: FastifyRequest, form: ParsedForm): Promise<void> {
+async function collectParts(
+  request: FastifyRequest,
+  form: ParsedForm,
+  context: VideoFormContext,
+): Promise<void> {
   for await (const part of request.parts()) {
     if (part.type === 'file') {
       const bytes = await part.toBuffer();
-      if (part.file.truncated) {
+      const video = part.fieldname === 'avatar_video';
+      const [limit, variable] = video
+        ? [context.videoBytes, 'VIDEO_AVATAR_MAX_BYTES']
+        : [context.fileBytes, 'VIDEO_MAX_UPLOAD_BYTES'];
+      if (part.file.truncated || bytes.length > limit) {
         throw new InvalidInputError(
-          `${part.fieldname} is larger than the upload limit (VIDEO_MAX_UPLOAD_BYTES)`,
-          {
-            statusCode: 413,
-            code: 'upload_too_large',
-          },
+          `${part.fieldname} is larger than the upload limit of ${limit} bytes (${variable})`,
+          { statusCode: 413, code: 'upload_too_large' },
         );
       }
       if (part.fieldname === 'avatar_image')
         form.avatarImage = { bytes, fileName: part.filename || 'upload' };
+      else if (video) form.avatarVideo = { bytes, fileName: part.filename || 'upload' };
       else if (part.fieldname === 'ref_audio') form.fields.ref_audio = bytes.toString('base64');
       else
         throw new InvalidInputError(
-          `unexpected file field ${part.fieldname}: send avatar_image (and optionally ref_audio)`,
+          `unexpected file field ${part.fieldname}: send avatar_image or avatar_video (and optionally ref_audio)`,
         );
     } else if (typeof part.value === 'string') {
       form.fields[part.fieldname] = part.value;
@@ -68,12 +100,38 @@ async function collectParts(request: FastifyRequest, form: ParsedForm): Promise<
   }
 }
 
+/**
+ * The avatar the form names: an uploaded photo or video (not both), else a name. A name may come with
+ * an upload: engines that cannot use photos (NewAvata) render the named avatar instead.
+ */
+function avatarFromForm(form: ParsedForm, name: string | undefined): AvatarSource {
+  if (form.avatarImage && form.avatarVideo)
+    throw new InvalidInputError(
+      'send avatar_image or avatar_video, not both: the face comes from one of them',
+      {
+        code: 'two_avatars',
+      },
+    );
+  const named = name ? { name } : {};
+  if (form.avatarImage) return { kind: 'image', ...form.avatarImage, ...named };
+  if (form.avatarVideo) return { kind: 'video', ...form.avatarVideo, ...named };
+  if (name) return { kind: 'named', name };
+  throw new RequestValidationError([
+    {
+      type: 'missing',
+      loc: ['body', 'avatar_image'],
+      msg: 'send avatar_image (a photo), avatar_video (a short video) or avatar (a name from /video/avatars)',
+    },
+  ]);
+}
+
 /** Reads and checks the multipart form: every input error is a 4xx before any work starts. */
 export async function videoJobFromRequest(
   request: FastifyRequest,
+  context: VideoFormContext,
   options: { extraFields?: string[] } = {},
 ): Promise<{ job: VideoJob; extra: Record<string, string> }> {
-  const form = await readForm(request);
+  const form = await readForm(request, context);
   // Fields only some routes take (callback_url) are taken out before the shared form is checked.
   const extra: Record<string, string> = {};
   for (const name of options.extraFields ?? []) {
@@ -91,20 +149,8 @@ export async function videoJobFromRequest(
     );
   }
   const body = parsed.data;
-  let avatar: AvatarSource;
-  // Both may come: engines that cannot use photos (NewAvata) render the named avatar instead.
-  if (form.avatarImage)
-    avatar = { kind: 'image', ...form.avatarImage, ...(body.avatar ? { name: body.avatar } : {}) };
-  else if (body.avatar) avatar = { kind: 'named', name: body.avatar };
-  else {
-    throw new RequestValidationError([
-      {
-        type: 'missing',
-        loc: ['body', 'avatar_image'],
-        msg: 'send avatar_image (a photo) or avatar (a name from /video/avatars)',
-      },
-    ]);
-  }
+  const avatar = avatarFromForm(form, body.avatar);
+  await context.checkAvatar(avatar);
   const speech = speechJobFromBody(
     {
       text: body.text,

@@ -1,11 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { Config } from '../../config.ts';
 import type { VideoJobQueue } from '../../core/video-job-queue.ts';
+import type { VideoService } from '../../core/video-service.ts';
 import { checkCallbackUrl } from '../../core/webhook.ts';
-import { videoJobFromRequest } from '../requests/video-form.ts';
+import { videoFormContext, videoJobFromRequest } from '../requests/video-form.ts';
 import { videoJobCancelDocs, videoJobDocs, videoJobSubmitDocs } from '../openapi/video-docs.ts';
 
 export interface VideoJobRoutesOptions {
   jobs: VideoJobQueue;
+  /** Checks a job's avatar when it is submitted, so a refused one is a 4xx, not a failed job. */
+  video: VideoService;
+  config: Config;
 }
 
 /**
@@ -13,7 +18,11 @@ export interface VideoJobRoutesOptions {
  * answers 202 at once; GET /video/jobs/{id} reports the state and progress; DELETE cancels. When a
  * job ends, its state is POSTed to callback_url, signed with WEBHOOK_SECRET.
  */
-export const videoJobRoutes: FastifyPluginAsync<VideoJobRoutesOptions> = async (app, { jobs }) => {
+export const videoJobRoutes: FastifyPluginAsync<VideoJobRoutesOptions> = async (
+  app,
+  { jobs, video, config },
+) => {
+  const form = videoFormContext(config, video);
   app.post(
     '/video/jobs',
     {
@@ -28,7 +37,7 @@ export const videoJobRoutes: FastifyPluginAsync<VideoJobRoutesOptions> = async (
       },
     },
     async (request, reply) => {
-      const { job, extra } = await videoJobFromRequest(request, { extraFields: ['callback_url'] });
+      const { job, extra } = await videoJobFromRequest(request, form, { extraFields: ['callback_url'] });
       const callbackUrl = extra.callback_url?.trim()
         ? checkCallbackUrl(extra.callback_url.trim())
         : undefined;

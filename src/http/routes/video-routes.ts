@@ -14,7 +14,7 @@ import {
 } from '../response-headers.ts';
 import { InvalidInputError, publicError } from '../../errors.ts';
 import { requestSignal } from '../requests/request-signal.ts';
-import { videoJobFromRequest } from '../requests/video-form.ts';
+import { videoFormContext, videoJobFromRequest } from '../requests/video-form.ts';
 import { logFailure } from '../../observability/log-failure.ts';
 import {
   videoAvatarsDocs,
@@ -34,6 +34,7 @@ export interface VideoRoutesOptions {
 /** /video/generate (multipart, → video/mp4) and /video/avatars, as the seed documented them. */
 export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, options) => {
   const { video, files, config } = options;
+  const form = videoFormContext(config, video);
   // Serves finished videos with Range support (browsers' <video> seeks with it); no routes of its own.
   await app.register(fastifyStatic, { root: path.resolve(config.VIDEO_OUTPUT_DIR), serve: false });
 
@@ -51,14 +52,14 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
       schema: {
         summary: 'Render a lip-synced MP4 of the text spoken in the cloned voice',
         description:
-          'multipart/form-data: text, language, ref_audio, ref_text, avatar_image (file) or avatar (name), model_size, x_vector_only_mode.',
+          'multipart/form-data: text, language, ref_audio, ref_text, avatar_image (photo file), avatar_video (video file) or avatar (name), model_size, x_vector_only_mode.',
         tags: ['video'],
         // The form is documented (docs.form), not validated by Fastify: video-form.ts reads it.
         docs: videoGenerateDocs,
       },
     },
     async (request, reply) => {
-      const { job } = await videoJobFromRequest(request);
+      const { job } = await videoJobFromRequest(request, form);
       const signal = requestSignal(request, reply, config.REQUEST_TIMEOUT_MS);
       const result = await video.render(job, signal, (stage, fraction) =>
         request.log.debug({ stage, fraction }, 'video progress'),
@@ -98,7 +99,7 @@ export const videoRoutes: FastifyPluginAsync<VideoRoutesOptions> = async (app, o
       },
     },
     async (request, reply) => {
-      const { job } = await videoJobFromRequest(request);
+      const { job } = await videoJobFromRequest(request, form);
       const signal = requestSignal(request, reply, config.REQUEST_TIMEOUT_MS);
       const honoursSeed = video.honoursSeed();
       const ignored = video.ignoredSettings(job);

@@ -25,7 +25,19 @@ export const videoFormDocSchema = videoFormSchema.extend({
     .describe(
       'A photo with one face (JPEG, PNG or WebP; VIDEO_MAX_UPLOAD_BYTES, VIDEO_MAX_PIXELS). This or avatar',
     ),
-  avatar: z.string().optional().describe('Instead of avatar_image: a name from GET /video/avatars'),
+  avatar_video: z
+    .file()
+    .optional()
+    .describe(
+      'Instead of avatar_image: a short video of one face (MP4, MOV or WebM; VIDEO_AVATAR_MAX_BYTES, ' +
+        'VIDEO_AVATAR_MAX_SECONDS, VIDEO_AVATAR_MAX_FRAMES, VIDEO_AVATAR_MAX_PIXELS), played forward then ' +
+        'backward under the speech; frames without a face are shown unchanged (X-Avatar-Notice says how many). ' +
+        'Not with NewAvata (422)',
+    ),
+  avatar: z
+    .string()
+    .optional()
+    .describe('Instead of an upload: a name from GET /video/avatars (a photo or a video)'),
   x_vector_only_mode: z
     .boolean()
     .default(true)

@@ -196,6 +196,28 @@ describe('NewAvata engine through /video/generate', () => {
     assert.doesNotMatch(notice, /name one in the avatar field/);
   });
 
+  it('refuses an uploaded avatar video with a 422 that says why, on every video route, before sending a job', async () => {
+    const requests = fake.requests.length;
+    const video = { avatar_video: { name: 'me.mp4', bytes: Buffer.from('a video NewAvata cannot receive') } };
+    for (const url of ['/video/generate', '/video/generate/sse', '/video/jobs']) {
+      const response = await pair.test.app.inject({ method: 'POST', url, ...multipart(FORM, video) });
+      assert.equal(response.statusCode, 422, `${url}: ${response.body}`);
+      assert.equal(response.json().code, 'video_avatar_not_supported');
+      assert.match(
+        response.json().detail,
+        /avatar_video cannot be used with NewAvata.*no API to receive a video/,
+      );
+    }
+    // With a name too, still refused: the video would silently not be used.
+    const named = await pair.test.app.inject({
+      method: 'POST',
+      url: '/video/generate',
+      ...multipart({ ...FORM, avatar: 'new_talk_long' }, video),
+    });
+    assert.equal(named.statusCode, 422, named.body);
+    assert.equal(fake.requests.length, requests);
+  });
+
   it('refuses a language NewAvata would read as Korean, before sending the job', async () => {
     const requests = fake.requests.length;
     const response = await pair.generate({ ...FORM, language: 'English', text: 'Tell me about yourself.' });
