@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ServerError } from '../errors.ts';
 import type { RenderedVideo } from './video-service.ts';
 import { PeriodicSweep, removeExpiredEntries } from './periodic-sweep.ts';
+import { RANDOM_ID } from './random-id.ts';
 
 /** A rendered video once kept: where to download it and what the rendering reported. */
 export interface KeptVideo {
@@ -34,8 +35,8 @@ export interface SharedVideoFiles {
 }
 
 /** Names this store gives its files; anything else in the folder is never served or deleted. */
-const STORED_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.mp4$/;
-const PARTIAL_NAME = /^\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.mp4\.partial$/;
+const STORED_NAME = new RegExp(`^${RANDOM_ID}\\.mp4$`);
+const PARTIAL_NAME = new RegExp(`^\\.${RANDOM_ID}\\.mp4\\.partial$`);
 
 /**
  * Rendered videos kept for a while so that a client told about one over SSE can download it.

@@ -3,9 +3,7 @@ import { statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PeriodicSweep, removeExpiredEntries } from './periodic-sweep.ts';
-
-/** Names this store gives its stream folders; anything else under its folder is never served or deleted. */
-const STREAM_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { isRandomId } from './random-id.ts';
 
 /** The files an engine writes into a stream folder, and the type each is served with. */
 const STREAM_FILES: { pattern: RegExp; type: string }[] = [
@@ -46,7 +44,7 @@ export class VideoStreams {
 
   /** Removes a stream at once (its render failed, or never made one). */
   async remove(id: string): Promise<void> {
-    if (STREAM_ID.test(id)) await rm(path.join(this.directory, id), { recursive: true, force: true });
+    if (isRandomId(id)) await rm(path.join(this.directory, id), { recursive: true, force: true });
   }
 
   /**
@@ -55,7 +53,7 @@ export class VideoStreams {
    * has expired.
    */
   find(id: string, file: string, now = Date.now()): { path: string; type: string } | undefined {
-    if (!STREAM_ID.test(id)) return undefined;
+    if (!isRandomId(id)) return undefined;
     const type = STREAM_FILES.find(({ pattern }) => pattern.test(file))?.type;
     if (!type) return undefined;
     const folder = path.join(this.directory, id);
@@ -81,6 +79,6 @@ export class VideoStreams {
 
   async removeExpired(now = Date.now()): Promise<number> {
     const keepMs = this.options.keepSeconds * 1000;
-    return removeExpiredEntries(this.directory, (name) => (STREAM_ID.test(name) ? keepMs : undefined), now);
+    return removeExpiredEntries(this.directory, (name) => (isRandomId(name) ? keepMs : undefined), now);
   }
 }

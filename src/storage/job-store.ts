@@ -3,8 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { JobStore, StoredVideoJob } from '../core/video-jobs.ts';
 import type { VideoJob } from '../core/video-service.ts';
-
-const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { isRandomId } from '../core/random-id.ts';
 
 /** A job's input as stored: the speech job and the avatar, its uploaded photo or video in its own file. */
 interface StoredInput {
@@ -23,7 +22,7 @@ export class FileJobStore implements JobStore {
   constructor(private readonly options: { directory: string; logger?: Logger }) {}
 
   private file(id: string, suffix: string): string {
-    if (!JOB_ID.test(id)) throw new Error(`not a job id: ${id}`);
+    if (!isRandomId(id)) throw new Error(`not a job id: ${id}`);
     return path.join(this.options.directory, `${id}${suffix}`);
   }
 
@@ -69,7 +68,7 @@ export class FileJobStore implements JobStore {
         continue;
       }
       const id = name.slice(0, -'.json'.length);
-      if (!name.endsWith('.json') || !JOB_ID.test(id)) continue;
+      if (!name.endsWith('.json') || !isRandomId(id)) continue;
       try {
         const record = JSON.parse(await readFile(file, 'utf8')) as Omit<StoredVideoJob, 'job'>;
         jobs.push({ ...record, job: await this.readInput(id) });

@@ -14,6 +14,7 @@ import {
   publicError,
   ServerError,
 } from '../errors.ts';
+import { isRandomId } from '../core/random-id.ts';
 
 /** A job's input as queued: JSON, with an uploaded photo or video as base64. */
 interface QueuedInput {
@@ -58,7 +59,6 @@ export interface RedisVideoJobsOptions {
  */
 const MAX_STALLS = 1;
 const PROGRESS_EVERY_MS = 250;
-const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const CANCELLED: JobError = { detail: 'the job was cancelled', code: 'cancelled', status_code: 499 };
 
@@ -248,7 +248,7 @@ export class RedisVideoJobs implements VideoJobQueue {
    */
   private async find(id: string): Promise<{ job: QueuedJob; bullState: JobState | 'unknown' } | undefined> {
     // Ids are UUIDs: anything else is no job, and never reaches Redis as a key.
-    if (!JOB_ID.test(id)) return undefined;
+    if (!isRandomId(id)) return undefined;
     const bullState = await this.queue.getJobState(id);
     const job =
       bullState === 'unknown' ? undefined : await Job.fromId<QueuedInput, KeptVideo>(this.queue, id);
@@ -256,7 +256,7 @@ export class RedisVideoJobs implements VideoJobQueue {
   }
 
   private async cancelledBeforeStart(id: string): Promise<VideoJobState> {
-    const ended = JOB_ID.test(id) ? await this.options.redis.get(this.endedKey(id)) : null;
+    const ended = isRandomId(id) ? await this.options.redis.get(this.endedKey(id)) : null;
     if (ended) return JSON.parse(ended) as VideoJobState;
     throw new InvalidInputError(jobNotFoundMessage(id), { statusCode: 404, code: 'job_not_found' });
   }
