@@ -72,6 +72,8 @@ const FINISHED: VideoJobStatus[] = ['succeeded', 'failed', 'cancelled'];
 export class VideoJobs {
   private readonly jobs = new Map<string, Entry>();
   private closing = false;
+  /** Saves under way, which close() waits for. */
+  private readonly saving = new Set<Promise<void>>();
 
   constructor(private readonly options: VideoJobsOptions) {}
 
@@ -164,9 +166,11 @@ export class VideoJobs {
    * Stops every unfinished job (the server is shutting down). With a store they stay as they were
    * kept, so the next start runs them again.
    */
-  close(): void {
+  async close(): Promise<void> {
     this.closing = true;
     for (const entry of this.jobs.values()) entry.controller.abort();
+    // A job that ended just now is still being kept: the next start must find it as it ended.
+    await Promise.all(this.saving);
   }
 
   private entry(id: string): Entry {
@@ -188,6 +192,12 @@ export class VideoJobs {
 
   /** Keeps the job as it is now (a failing store is logged: the job goes on in memory). */
   private async persist(entry: Entry, job?: VideoJob): Promise<void> {
+    const saving = this.save(entry, job);
+    this.saving.add(saving);
+    await saving.finally(() => this.saving.delete(saving));
+  }
+
+  private async save(entry: Entry, job?: VideoJob): Promise<void> {
     await this.options.store
       ?.save({
         state: entry.state,

@@ -48,14 +48,17 @@ export class FileJobStore implements JobStore {
       };
       if (avatar.kind !== 'named') await this.writeAtomically(this.file(id, '.avatar'), avatar.bytes);
       await this.writeAtomically(this.file(id, '.input.json'), JSON.stringify(input));
-    } else {
-      await unlink(this.file(id, '.input.json')).catch(() => {});
-      await unlink(this.file(id, '.avatar')).catch(() => {});
     }
     await this.writeAtomically(
       this.file(id, '.json'),
       JSON.stringify({ state, attempts, ...(callbackUrl ? { callbackUrl } : {}) }),
     );
+    // The input goes after the state that no longer needs it: a crash in between leaves an ended job
+    // with a stale input file, never a running one without its input.
+    if (!job) {
+      await unlink(this.file(id, '.input.json')).catch(() => {});
+      await unlink(this.file(id, '.avatar')).catch(() => {});
+    }
   }
 
   async loadAll(): Promise<StoredVideoJob[]> {

@@ -97,12 +97,18 @@ describe('video jobs across restarts', () => {
       () => state(id),
       (job) => job.status === 'failed',
     );
-    await eventually(
-      () => readdirSync(path.join(videos, 'jobs')).filter((name) => name.startsWith(id)),
-      (names) => names.length === 1,
+    // The final save removes the input, then replaces the state: wait for both, not only the first.
+    const kept = await eventually(
+      () => {
+        const names = readdirSync(path.join(videos, 'jobs')).filter((name) => name.startsWith(id));
+        const state = JSON.parse(readFileSync(path.join(videos, 'jobs', `${id}.json`), 'utf8'));
+        return { names, status: state.state.status as string };
+      },
+      (found) => found.names.length === 1 && found.status !== 'running',
+      5000,
     );
-    const kept = JSON.parse(readFileSync(path.join(videos, 'jobs', `${id}.json`), 'utf8'));
-    assert.equal(kept.state.status, 'failed', 'not left as running, to be run again by the next start');
+    assert.deepEqual(kept.names, [`${id}.json`]);
+    assert.equal(kept.status, 'failed', 'not left as running, to be run again by the next start');
     await test!.close();
   });
 
