@@ -3,7 +3,9 @@
  * clients, clients that stop reading, clients that leave, oversized and slow inputs, idle WebSocket sessions, then
  * SIGTERM mid-stream. Prints what each client saw, /health and event-loop latency, and memory.
  *   npm run bench -- abuse [--seconds 60] [--normal 50] [--stalled 20] [--leavers 20] [--idle 20]
- *   [--settle 60] [--stall 10]
+ *   [--settle 60] [--stall 10] [--quiet-before 1] [--glibc-defaults]
+ * The server runs with the allocator settings `npm start` gives it; --glibc-defaults leaves them out
+ * (to compare). --quiet-before: seconds between the warm-up and the idle measurement (see suite.ts).
  */
 import { parseArgs } from 'node:util';
 import { printReport, runAbuseSuite } from './abuse/suite.ts';
@@ -18,6 +20,8 @@ const { values } = parseArgs({
     settle: { type: 'string', default: '60' },
     stall: { type: 'string', default: '10' },
     'at-shutdown': { type: 'string', default: '5' },
+    'quiet-before': { type: 'string', default: '1' },
+    'glibc-defaults': { type: 'boolean', default: false },
   },
 });
 
@@ -30,5 +34,7 @@ const report = await runAbuseSuite({
   settleSeconds: Number(values.settle),
   stallSeconds: Number(values.stall),
   streamsAtShutdown: Number(values['at-shutdown']),
+  quietBeforeSeconds: Number(values['quiet-before']),
+  startEnvironment: !values['glibc-defaults'],
 });
 printReport(report);

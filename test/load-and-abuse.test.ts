@@ -6,7 +6,8 @@ import { printReport, runAbuseSuite } from '../bench/abuse/suite.ts';
  * The short version of `npm run bench -- abuse` (see the README for the long one's figures): a
  * few of each hostile client against the server in its own process, then SIGTERM mid-stream. It
  * asserts what must hold on any machine (nothing hangs, every abuse is refused, every client is told,
- * memory stays bounded, exit 0) and leaves latency figures to the long run.
+ * the queue serves in the order it promises, memory stays bounded, exit 0) and leaves latency
+ * figures to the long run.
  */
 describe('load and abuse (short)', () => {
   it('holds: well-behaved clients are served, abusers refused, stalled readers cut off, shutdown clean', async () => {
@@ -45,6 +46,10 @@ describe('load and abuse (short)', () => {
     assert.deepEqual(Object.keys(outcomes.of('websocket: too much text')), ['closed 1008'], summary);
     assert.deepEqual(Object.keys(outcomes.of('websocket: 2 MB message')), ['closed 1009'], summary);
     assert.deepEqual(Object.keys(outcomes.of('websocket: idle')), ['closed 1008'], summary);
+
+    // The fair line's promise: no client whose last turn was more recent went ahead of a waiting request.
+    assert.ok(report.queue.checked > 0, summary);
+    assert.deepEqual(report.queue.violations, [], summary);
 
     assert.equal(report.health.failed, 0, summary);
     assert.ok(report.voiceCache.bytes <= report.voiceCache.limitBytes, summary);

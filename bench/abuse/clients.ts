@@ -2,6 +2,7 @@ import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import type { Outcomes } from './outcomes.ts';
+import { queueRecordOf } from './queue-check.ts';
 
 /** A request that takes this long is reported as hung. */
 const HUNG_MS = 120000;
@@ -93,6 +94,7 @@ export async function normalClient(
         response.resume();
         continue;
       }
+      outcomes.addQueue(queueRecordOf('normal', from, response.headers));
       outcomes.add('normal', ending(await readAll(response)), since(startedAt));
     } catch (error) {
       outcomes.add('normal', (error as Error).message === 'hung' ? 'hung' : 'connection error');
@@ -126,6 +128,7 @@ export async function stalledReader(
           response.resume();
           return resolve(`HTTP ${response.statusCode}`);
         }
+        outcomes.addQueue(queueRecordOf('stalled reader', ADDRESSES.stalledReaders, response.headers));
         // Nothing more leaves the kernel's buffers: the server's writes back up.
         response.socket.pause();
         response.pause();
@@ -170,6 +173,7 @@ export async function leaver(base: string, until: number, outcomes: Outcomes): P
         await sleep(1000);
         continue;
       }
+      outcomes.addQueue(queueRecordOf('leaver', ADDRESSES.leavers, response.headers));
       response.setEncoding('latin1');
       let body = '';
       for await (const chunk of response) {
@@ -261,7 +265,11 @@ export async function cacheFiller(base: string, until: number, outcomes: Outcome
       ref_text: `${SPEECH_BODY.ref_text} ${index} ${'다'.repeat(100)}`,
     });
     const status = await postFrom(`${base}/tts/voice_clone`, body, ADDRESSES.abuser).response.then(
-      async (response) => (await readAll(response), response.statusCode),
+      async (response) => {
+        await readAll(response);
+        outcomes.addQueue(queueRecordOf('new transcript', ADDRESSES.abuser, response.headers));
+        return response.statusCode;
+      },
       () => undefined,
     );
     outcomes.add('new transcript', status ? `HTTP ${status}` : 'connection error');

@@ -1,7 +1,16 @@
+import type { QueueRecord } from './queue-check.ts';
+
 /** What happened to each kind of client: outcome counts, and durations to summarise. */
 export class Outcomes {
   private readonly counts = new Map<string, Map<string, number>>();
   private readonly durations = new Map<string, number[]>();
+  /** What the server told each admitted request about its wait (see queue-check.ts). */
+  readonly queue: QueueRecord[] = [];
+
+  /** Keeps a response's queue record, if it has one. */
+  addQueue(record: QueueRecord | undefined): void {
+    if (record) this.queue.push(record);
+  }
 
   add(kind: string, outcome: string, seconds?: number): void {
     const outcomes = this.counts.get(kind) ?? new Map<string, number>();

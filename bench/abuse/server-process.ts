@@ -29,6 +29,21 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * The environment `npm start` gives the server: its start script sets `NAME=${NAME:-value}` before it
+ * execs node (the allocator's settings, which must be set before the process starts). For a server
+ * started otherwise that must behave as `npm start`'s; what the caller's environment sets wins, as there.
+ */
+export function startScriptEnvironment(): Record<string, string> {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const environment: Record<string, string> = {};
+  for (const [, name, value] of manifest.scripts.start.matchAll(/\b([A-Z_][A-Z0-9_]*)=\$\{\1:-([^}]*)\}/g))
+    environment[name] = process.env[name] ?? value;
+  return environment;
+}
+
 /** How the server is started by default: from the sources, through tsx (what `npm run dev` runs). */
 export const FROM_SOURCES = [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'serve'];
 /** The build in dist/ with plain node (what `npm start` runs after building). */

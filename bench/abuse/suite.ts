@@ -19,8 +19,10 @@ import {
   startTrickleServer,
   websocketAbuse,
 } from './clients.ts';
+import { describeChange, memoryBreakdown, type MemoryBreakdown } from './memory.ts';
 import { Outcomes, percentile } from './outcomes.ts';
-import { startServerProcess, type ServerProcess } from './server-process.ts';
+import { checkQueue, queueRecordOf, type QueueCheck } from './queue-check.ts';
+import { startScriptEnvironment, startServerProcess, type ServerProcess } from './server-process.ts';
 
 const run = promisify(execFile);
 
@@ -32,9 +34,20 @@ export interface SuiteOptions {
   idleSessions: number;
   /** How long to wait after the load before measuring memory again. */
   settleSeconds: number;
+  /**
+   * How long the server stays quiet after its warm-up before idle is measured (default 1 s). Until
+   * its first full collection, the main thread's V8 heap still holds the start-up's garbage, which a
+   * quiet server frees about a minute after it starts; 90 s measures idle after that.
+   */
+  quietBeforeSeconds?: number;
   /** Streams running when SIGTERM arrives. */
   streamsAtShutdown: number;
   stallSeconds: number;
+  /**
+   * Start the server with the allocator settings `npm start` gives it (package.json); false: glibc's
+   * defaults (unless the caller's environment sets them), to compare.
+   */
+  startEnvironment?: boolean;
 }
 
 export interface SuiteReport {
@@ -43,6 +56,10 @@ export interface SuiteReport {
   health: { count: number; failed: number; p50Ms: number; p99Ms: number; maxMs: number };
   eventLoop: { p99Ms: number; maxMs: number } | undefined;
   memoryMb: { idle?: number; peak?: number; after?: number };
+  /** Where the memory was at idle and after the settle (what stays, and in what). */
+  memory: { idle?: MemoryBreakdown; after?: MemoryBreakdown };
+  /** Whether well-behaved requests were served as the fair line promises (see queue-check.ts). */
+  queue: QueueCheck;
   voiceCache: { bytes: number; limitBytes: number };
   shutdown: { code: number | null; signal: string | null; seconds: number; told: number; untold: number };
 }
@@ -148,7 +165,16 @@ export async function runAbuseSuite(options: SuiteOptions, log = console.log): P
       ...['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=220:duration=3', '-ac', '1'],
       path.join(references, SPEECH_BODY.ref_audio),
     ]);
+    const startEnvironment = options.startEnvironment === false ? {} : startScriptEnvironment();
+    log(
+      `server environment as npm start sets it: ${
+        Object.entries(startEnvironment)
+          .map(([name, value]) => `${name}=${value}`)
+          .join(' ') || 'none (glibc defaults)'
+      }`,
+    );
     server = await startServerProcess({
+      ...startEnvironment,
       MODEL_0_6B_BASE: model,
       REF_AUDIO_DIR: references,
       CACHE_DIR: cache,
@@ -163,20 +189,23 @@ export async function runAbuseSuite(options: SuiteOptions, log = console.log): P
     });
     const base = server.base;
     log(`server up at ${base}; warming up …`);
+    const outcomes = new Outcomes();
     await fetch(`${base}/tts/voice_clone`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(SPEECH_BODY),
-    }).then((r) => r.arrayBuffer());
-    await sleep(1000);
+    }).then(async (response) => {
+      await response.arrayBuffer();
+      outcomes.addQueue(queueRecordOf('warm-up', '127.0.0.1', response.headers));
+    });
+    await sleep((options.quietBeforeSeconds ?? 1) * 1000);
     const idle = server.rssMb();
-    await gaugesMs(base, []); // a scrape resets the lag histogram
+    const idleMemory = await memoryBreakdown(server.pid, base); // this scrape also resets the lag histogram
 
     log(
       `load: ${options.normal} normal clients, ${options.stalledReaders} stalled readers, ${options.leavers} leavers, ` +
         `oversized inputs and ${options.idleSessions} idle WebSocket sessions for ${options.seconds} s …`,
     );
-    const outcomes = new Outcomes();
     const until = Date.now() + options.seconds * 1000;
     const latencies: number[] = [];
     const clients: Promise<unknown>[] = [
@@ -212,6 +241,7 @@ export async function runAbuseSuite(options: SuiteOptions, log = console.log): P
     log(`load over; waiting ${options.settleSeconds} s for memory to settle …`);
     await sleep(options.settleSeconds * 1000);
     const after = server.rssMb();
+    const afterMemory = await memoryBreakdown(server.pid, base);
 
     log(`SIGTERM with ${options.streamsAtShutdown} streams running …`);
     const shutdown = await shutdownMidStream(server, options.streamsAtShutdown);
@@ -232,6 +262,8 @@ export async function runAbuseSuite(options: SuiteOptions, log = console.log): P
           ? undefined
           : { p99Ms: eventLoopP99, maxMs: eventLoopMax },
       memoryMb: { idle, peak: afterLoadPeak || undefined, after },
+      memory: { idle: idleMemory, after: afterMemory },
+      queue: checkQueue(outcomes.queue, 'normal'),
       voiceCache: { bytes: directoryBytes(path.join(cache, 'voices')), limitBytes: VOICE_CACHE_MB << 20 },
       shutdown,
     };
@@ -254,7 +286,21 @@ export function printReport(report: SuiteReport, log = console.log): void {
     });
     log(`  ${kind.padEnd(40)} ${parts.join(', ')}`);
   }
-  const { health, eventLoop, memoryMb, voiceCache, shutdown } = report;
+  const { health, eventLoop, memoryMb, voiceCache, shutdown, queue } = report;
+  log(
+    `queue: ${queue.checked} well-behaved requests told their place; places on arrival up to ${queue.maxPosition}, ` +
+      `served after up to ${queue.maxTurnsWaited} other turns (${queue.overtaken} after more turns than their place, ` +
+      `by up to ${queue.maxOvertakenBy}: later arrivals whose client's last turn was earlier); waited ` +
+      `${queue.waitSeconds.median.toFixed(1)} s median, ${queue.waitSeconds.max.toFixed(1)} s at most`,
+  );
+  log(
+    `  every turn while one waited went to a client whose last turn was earlier (no client served twice ahead of it): ` +
+      `${queue.violations.length === 0 ? 'yes' : `NO, ${queue.violations.length} times`}` +
+      (queue.unattributed > 0
+        ? ` (${queue.unattributed} turns not attributable: their answers were not seen)`
+        : ''),
+  );
+  for (const violation of queue.violations.slice(0, 5)) log(`    ${violation}`);
   log(
     `/health: ${health.count} probes, ${health.failed} failed, p50 ${health.p50Ms.toFixed(1)} ms, ` +
       `p99 ${health.p99Ms.toFixed(1)} ms, max ${health.maxMs.toFixed(1)} ms`,
@@ -265,9 +311,15 @@ export function printReport(report: SuiteReport, log = console.log): void {
     );
   const mb = (value: number | undefined) => (value === undefined ? 'n/a' : `${value.toFixed(0)} MB`);
   log(
-    `memory (RSS): idle ${mb(memoryMb.idle)}, peak ${mb(memoryMb.peak)}, ` +
-      `${report.options.settleSeconds} s after ${mb(memoryMb.after)}`,
+    `memory (RSS): idle ${mb(memoryMb.idle)} (${report.options.quietBeforeSeconds ?? 1} s after the warm-up), peak ${mb(memoryMb.peak)}, ` +
+      `${report.options.settleSeconds} s after ${mb(memoryMb.after)}` +
+      (memoryMb.idle && memoryMb.after
+        ? ` (${(((memoryMb.after - memoryMb.idle) / memoryMb.idle) * 100).toFixed(1)} % over idle)`
+        : ''),
   );
+  const { idle: idleMemory, after: afterMemory } = report.memory;
+  if (idleMemory && afterMemory)
+    log(`  where, MB (idle → after): ${describeChange(idleMemory, afterMemory)}`);
   log(
     `voice cache on disk: ${(voiceCache.bytes / 1024).toFixed(0)} KB of ${(voiceCache.limitBytes / 1024).toFixed(0)} KB allowed`,
   );

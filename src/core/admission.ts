@@ -21,6 +21,26 @@ export interface AdmissionSnapshot {
   maxPending: number;
 }
 
+/**
+ * What a request's wait for its slot was: told to its client (X-Queue-* headers), so that a client
+ * (or the load-and-abuse suite) can check that the line served it fairly.
+ */
+export interface QueueTicket {
+  /** Where it stood on arrival: 0 when a slot was free, else its place among new requests (1 = next). */
+  position: number;
+  /** The turn counter on arrival: turns are counted for new requests given a slot, resumed streams aside. */
+  arrivalTurn: number;
+  /** The turn it was given; the turns between went to other clients' requests. */
+  turn: number;
+  waitedSeconds: number;
+}
+
+export interface Admission {
+  /** Must be called exactly once when the work ends. */
+  release: () => void;
+  ticket: QueueTicket;
+}
+
 interface Waiter extends WaitingRequest {
   resolve: (release: () => void) => void;
   reject: (error: Error) => void;
@@ -57,12 +77,21 @@ export class AdmissionQueue {
    * `client` names who asked (their address), for fairness between clients.
    */
   acquire(signal?: AbortSignal, client = ''): Promise<() => void> {
+    return this.admit(signal, client).then((admission) => admission.release);
+  }
+
+  /** As acquire, and also says how the request waited (its QueueTicket). */
+  admit(signal?: AbortSignal, client = ''): Promise<Admission> {
     if (signal?.aborted) return Promise.reject(new CancelledError());
     if (this.active < this.options.concurrency) {
       this.active += 1;
+      const arrivalTurn = this.waiters.turn;
       this.waiters.markServed(client);
       this.options.onOutcome?.({ waitedSeconds: 0 });
-      return Promise.resolve(this.releaser());
+      return Promise.resolve({
+        release: this.releaser(),
+        ticket: { position: 0, arrivalTurn, turn: this.waiters.turn, waitedSeconds: 0 },
+      });
     }
     if (this.waiters.length >= this.options.maxPending) {
       const displaced = this.waiters.displaceableFor(client);
@@ -100,17 +129,20 @@ export class AdmissionQueue {
       this.active += 1;
       return Promise.resolve(this.releaser());
     }
-    return this.wait(signal, 'ahead');
+    return this.wait(signal, 'ahead').then((admission) => admission.release);
   }
 
-  private wait(signal: AbortSignal | undefined, place: 'ahead' | 'behind', client = ''): Promise<() => void> {
+  private wait(signal: AbortSignal | undefined, place: 'ahead' | 'behind', client = ''): Promise<Admission> {
     const queuedAt = performance.now();
+    const arrivalTurn = this.waiters.turn;
     return new Promise((resolve, reject) => {
+      let position = 0;
       const waiter: Waiter = {
         resolve: (release) => {
-          if (place === 'behind')
-            this.options.onOutcome?.({ waitedSeconds: (performance.now() - queuedAt) / 1000 });
-          resolve(release);
+          const waitedSeconds = (performance.now() - queuedAt) / 1000;
+          if (place === 'behind') this.options.onOutcome?.({ waitedSeconds });
+          // Read now, as the slot is handed over: the line's next turn may follow before `then` runs.
+          resolve({ release, ticket: { position, arrivalTurn, turn: this.waiters.turn, waitedSeconds } });
         },
         reject,
         signal,
@@ -123,6 +155,7 @@ export class AdmissionQueue {
       };
       signal?.addEventListener('abort', waiter.onAbort, { once: true });
       this.waiters.add(waiter);
+      position = this.waiters.placeOf(waiter);
     });
   }
 

@@ -11,7 +11,8 @@ export interface WaitingRequest {
  * round-robin over clients (the one served least recently goes next, its oldest request first).
  * When the line is full, a newcomer from a client with few requests waiting may take the place of
  * the newest request of the client with the most, so one client's burst (or an attacker's
- * reconnect loop) cannot keep everyone else out. With one request per client it is plain FIFO.
+ * reconnect loop) cannot keep everyone else out. Even with one request per client it is not FIFO: a
+ * later request goes first when its client's last turn was earlier.
  */
 export class FairWaitingLine<T extends WaitingRequest> {
   private readonly waiting: T[] = [];
@@ -20,6 +21,11 @@ export class FairWaitingLine<T extends WaitingRequest> {
 
   get length(): number {
     return this.waiting.length;
+  }
+
+  /** Turns given so far: each new request given an engine slot takes the next (resumed streams take none). */
+  get turn(): number {
+    return this.served;
   }
 
   add(request: T): void {
@@ -49,8 +55,40 @@ export class FairWaitingLine<T extends WaitingRequest> {
     }
     if (!chosen) return undefined;
     this.remove(chosen);
-    this.markServed(chosen.client);
+    // A resumed stream continues a turn it already had: it does not count as its client's new turn.
+    if (!chosen.ahead) this.markServed(chosen.client);
     return chosen;
+  }
+
+  /**
+   * Where a waiting new request stands (1 = next), if no other request arrived: resumed streams
+   * aside, the line is a round-robin over clients in the order of their last turn (never served
+   * first, by arrival), so a client's k-th waiting request comes in round k. Requests that arrive
+   * later may still go ahead of it, but only from clients whose last turn was earlier than its
+   * client's, each once per round.
+   */
+  placeOf(request: T): number {
+    const counts = new Map<string, { waiting: number; first: number }>();
+    const at = this.waiting.indexOf(request);
+    let round = 0;
+    this.waiting.forEach((other, index) => {
+      if (other.ahead) return;
+      const entry = counts.get(other.client) ?? { waiting: 0, first: index };
+      entry.waiting += 1;
+      counts.set(other.client, entry);
+      if (other.client === request.client && index <= at) round += 1;
+    });
+    const own = counts.get(request.client);
+    if (!own || round === 0) return 0;
+    const servedAt = (client: string) => this.lastServed.get(client) ?? -1;
+    const before = (client: string, entry: { first: number }) =>
+      servedAt(client) < servedAt(request.client) ||
+      (servedAt(client) === servedAt(request.client) && entry.first < own.first);
+    let ahead = round - 1;
+    for (const [client, entry] of counts)
+      if (client !== request.client)
+        ahead += Math.min(entry.waiting, before(client, entry) ? round : round - 1);
+    return ahead + 1;
   }
 
   /** A client served without waiting counts as served too, for the round-robin. */

@@ -7,7 +7,7 @@ import type {
   VoicePrompt,
 } from '../engines/interfaces/index.ts';
 import { CancelledError, EngineFailedError, InvalidInputError } from '../errors.ts';
-import type { AdmissionQueue } from './admission.ts';
+import type { AdmissionQueue, QueueTicket } from './admission.ts';
 import { EngineSlot } from './engine-slot.ts';
 import { readAhead } from './read-ahead.ts';
 import type { SpeechEvent, SpeechItem, SpeechJob } from './speech-job.ts';
@@ -70,6 +70,8 @@ export interface OpenedSpeech {
   referenceWarnings: string[];
   /** The audio is a replay of an identical earlier request (same text, voice, seed and settings). */
   fromCache: boolean;
+  /** How the request waited for its engine slot (told to the client in X-Queue-* headers). */
+  queue: QueueTicket;
   events: AsyncIterable<SpeechEvent>;
 }
 
@@ -101,7 +103,7 @@ export class SpeechService {
     // Downloads and decoding happen before the slot: a slow URL must not hold the engine.
     const referenceWarnings = new Set<string>();
     const references = await this.resolveReferences(job, signal, referenceWarnings);
-    const release = await this.options.admission.acquire(signal, job.client);
+    const { release, ticket } = await this.options.admission.admit(signal, job.client);
     let handedOver = false;
     try {
       const items = await this.prepareVoices(job, prepared, references, signal);
@@ -110,6 +112,7 @@ export class SpeechService {
         items: items.map((entry) => ({ text: entry.item.text, sentences: entry.sentences })),
         sampleRate,
         referenceWarnings: [...referenceWarnings],
+        queue: ticket,
       };
       const cacheKey = this.resultKey(job, items);
       const cached = cacheKey === undefined ? undefined : this.options.results?.get(cacheKey);

@@ -106,6 +106,9 @@ export async function buildApp(
       'X-Ignored',
       'X-Voice-Fallback',
       'X-Cache',
+      'X-Queue-Position',
+      'X-Queue-Wait',
+      'X-Queue-Turns',
       'Retry-After',
     ],
   });

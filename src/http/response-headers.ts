@@ -1,9 +1,25 @@
+import type { QueueTicket } from '../core/admission.ts';
+
 /**
  * The X-Reference-Warnings header: advice about the reference recording (clipping, noise, too little
  * speech), URI-encoded because header values must be ASCII, joined with " | ". Absent when there is none.
  */
 export function referenceWarningsHeader(warnings: string[]): Record<string, string> {
   return warnings.length > 0 ? { 'X-Reference-Warnings': encodeURIComponent(warnings.join(' | ')) } : {};
+}
+
+/**
+ * How the request waited for the engine: X-Queue-Position (0: a slot was free; n: n-th in line on
+ * arrival), X-Queue-Wait (seconds) and X-Queue-Turns (`<turn counter on arrival>-<turn given>`). The
+ * line is fair between clients, so requests that arrive later may go ahead, but only from clients
+ * whose last turn was earlier; the turn numbers let a client check that.
+ */
+export function queueHeaders(ticket: QueueTicket): Record<string, string> {
+  return {
+    'X-Queue-Position': String(ticket.position),
+    'X-Queue-Wait': ticket.waitedSeconds.toFixed(3),
+    'X-Queue-Turns': `${ticket.arrivalTurn}-${ticket.turn}`,
+  };
 }
 
 /** X-Cache: hit when the audio was replayed from an identical earlier request. */

@@ -123,4 +123,33 @@ describe('AdmissionQueue', () => {
     // b was never served, so it goes before a's second and third.
     for (const next of [waiting[2], waiting[0], waiting[1]]) (await next)();
   });
+
+  it('tells each request its place on arrival and its turn, and the line serves them as told', async () => {
+    const queue = new AdmissionQueue({ name: 'test', concurrency: 1, maxPending: 10 });
+    const first = await queue.admit(undefined, 'a');
+    assert.deepEqual(first.ticket, { position: 0, arrivalTurn: 0, turn: 1, waitedSeconds: 0 });
+    // a was just served; b and c never were, so they come before a's next requests, in turn with them.
+    const clients = ['a', 'a', 'b', 'b', 'c', 'a'];
+    const served: { client: string; position: number; turn: number; arrivalTurn: number }[] = [];
+    const admissions = clients.map((client) =>
+      queue.admit(undefined, client).then(({ release, ticket }) => {
+        served.push({ client, ...ticket });
+        release();
+      }),
+    );
+    // A resumed stream goes first but takes no turn, and moves nobody's place.
+    const resumed = queue.resume();
+    first.release();
+    (await resumed)();
+    await Promise.all(admissions);
+    assert.ok(served.every((entry) => entry.arrivalTurn === 1));
+    assert.deepEqual(
+      served.map(({ client, position, turn }) => `${client} ${position} ${turn}`),
+      // Round 1: b, c, a; round 2: b, a; round 3: a. a's first two were told places 1 and 2 on
+      // arrival, before b and c (never served, so ahead of a, just served) arrived; the last, told 6th,
+      // was served 6th.
+      ['b 1 2', 'c 2 3', 'a 1 4', 'b 3 5', 'a 2 6', 'a 6 7'],
+    );
+    assert.equal(queue.snapshot().active, 0);
+  });
 });

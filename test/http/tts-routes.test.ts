@@ -27,6 +27,11 @@ describe('POST /tts/voice_clone', () => {
     assert.equal(response.headers['content-disposition'], 'attachment; filename=output.wav');
     assert.match(String(response.headers['x-generation-time']), /^\d+\.\d{3}$/);
     assert.match(String(response.headers['access-control-expose-headers']), /X-Generation-Time/);
+    // How it waited for the engine: a free slot, so no place in line and the next turn.
+    assert.equal(response.headers['x-queue-position'], '0');
+    assert.match(String(response.headers['x-queue-wait']), /^0\.000$/);
+    assert.match(String(response.headers['x-queue-turns']), /^(\d+)-(\d+)$/);
+    assert.match(String(response.headers['access-control-expose-headers']), /X-Queue-Turns/);
     const wav = decodeWav(response.rawPayload);
     assert.equal(wav.sampleRate, 24000);
     assert.ok(wav.samples.length > 24000 * 0.5);
@@ -328,6 +333,16 @@ describe('admission queue over HTTP', () => {
         assert.equal(first.response.statusCode, 200);
         assert.equal(second.response.statusCode, 200);
         assert.ok(other.at < second.at, 'the other client is served before the burst’s second request');
+        // Each was told so: both were first in line on arrival; the other client arrived later but
+        // had never had a turn, so its turn came first.
+        const turns = (response: typeof other.response) =>
+          String(response.headers['x-queue-turns']).split('-').map(Number);
+        assert.equal(second.response.headers['x-queue-position'], '1');
+        assert.equal(other.response.headers['x-queue-position'], '1');
+        assert.deepEqual(
+          [turns(first.response)[1], turns(other.response)[1], turns(second.response)[1]],
+          [1, 2, 3],
+        );
       } finally {
         await test.close();
       }

@@ -42,6 +42,19 @@ export const SPEECH_HEADERS: Record<string, DocHeader> = {
     description: '`hit` when replayed from an identical earlier request',
     schema: { type: 'string' },
   },
+  'X-Queue-Position': {
+    description:
+      'Where the request stood in line for the engine when it arrived: 0 when a slot was free, n when it was n-th',
+    schema: { type: 'integer' },
+  },
+  'X-Queue-Wait': { description: 'Seconds it waited for the engine', schema: { type: 'number' } },
+  'X-Queue-Turns': {
+    description:
+      '`<arrival>-<given>`: the engine’s turn counter when the request arrived and the turn it was given. ' +
+      'The line is fair between clients: a later request may go ahead only from a client whose last turn ' +
+      'was earlier, so while a request waits no other client gets more turns than its own client has requests waiting',
+    schema: { type: 'string' },
+  },
 };
 
 export const voiceCloneDocs: RouteDocs = {

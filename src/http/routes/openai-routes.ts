@@ -9,7 +9,7 @@ import { audioOf, openAiSpeechJob, referenceFor } from '../requests/openai-speec
 import { openAiSpeechBodySchema } from '../schemas/openai-schemas.ts';
 import { responseOutlet, roomToSend } from '../streaming/stream-backpressure.ts';
 import { corsHeadersFor, SseWriter } from '../streaming/sse.ts';
-import { cacheHeader, referenceWarningsHeader } from '../response-headers.ts';
+import { cacheHeader, queueHeaders, referenceWarningsHeader } from '../response-headers.ts';
 import { listedVoice, voiceRoutes } from './voice-routes.ts';
 import { logFailure } from '../../observability/log-failure.ts';
 import { speechDocs, voiceListDocs } from '../openapi/openai-docs.ts';
@@ -80,6 +80,7 @@ export const openAiRoutes: FastifyPluginAsync<OpenAiRoutesOptions> = async (app,
         'X-Sample-Rate': String(opened.sampleRate),
         ...referenceWarningsHeader(opened.referenceWarnings),
         ...cacheHeader(opened.fromCache),
+        ...queueHeaders(opened.queue),
       };
       if (body.instructions?.trim())
         headers['X-Ignored'] =

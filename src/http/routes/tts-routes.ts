@@ -13,7 +13,7 @@ import {
 } from '../schemas/tts-schemas.ts';
 import { modelKeyForSize, speechJobFromBody } from '../requests/speech-job-from-body.ts';
 import { corsHeadersFor, SseWriter } from '../streaming/sse.ts';
-import { cacheHeader, referenceWarningsHeader } from '../response-headers.ts';
+import { cacheHeader, queueHeaders, referenceWarningsHeader } from '../response-headers.ts';
 import { logFailure } from '../../observability/log-failure.ts';
 import { voiceCloneDocs, voiceCloneSseDocs } from '../openapi/tts-docs.ts';
 
@@ -91,7 +91,8 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
         .header('X-Generation-Time', generationTime)
         .header('X-Seed', String(job.seed))
         .headers(referenceWarningsHeader(opened.referenceWarnings))
-        .headers(cacheHeader(opened.fromCache));
+        .headers(cacheHeader(opened.fromCache))
+        .headers(queueHeaders(opened.queue));
       if (typeof request.body.text === 'string') {
         return reply
           .type('audio/wav')
@@ -137,6 +138,7 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
         'X-Seed': String(job.seed),
         ...referenceWarningsHeader(opened.referenceWarnings),
         ...cacheHeader(opened.fromCache),
+        ...queueHeaders(opened.queue),
       });
       sse.send('meta', {
         status: 'generating',
