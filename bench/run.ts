@@ -12,6 +12,7 @@ const scripts: Record<string, string> = {
   'video-first-segment': './video-first-segment.ts',
   'video-avatar': './video-avatar-prepare.ts',
   abuse: './load-and-abuse.ts',
+  loop: './loop-lag.ts',
   official: './official-ratio.ts',
 };
 

@@ -3,7 +3,7 @@ import { realpath, stat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { assessReference } from '../audio/reference-quality.ts';
 import { decodeWav } from '../audio/wav.ts';
-import { resample } from '../audio/resample.ts';
+import { resampleInSlices } from '../audio/resample.ts';
 import type { Config } from '../config.ts';
 import type { ReferenceAudio } from '../engines/interfaces/tts-engine.ts';
 import { InvalidInputError } from '../errors.ts';
@@ -193,8 +193,9 @@ export class ReferenceAudioResolver {
     if (wav && wav.sampleRate === SAMPLE_RATE) {
       samples = wav.samples;
     } else if (wav && wav.samples.length <= wav.sampleRate * 10) {
-      // Short clips resample here in a few milliseconds; longer ones go to ffmpeg, off the event loop.
-      samples = resample(wav.samples, wav.sampleRate, SAMPLE_RATE);
+      // Short clips resample here (in slices, so other requests' streams go on); longer ones go to
+      // ffmpeg, off the event loop.
+      samples = await resampleInSlices(wav.samples, wav.sampleRate, SAMPLE_RATE);
     } else {
       if (wav) this.checkDuration(wav.samples.length / wav.sampleRate, field);
       samples = await decodeAudioWithFfmpeg(bytes, {

@@ -1,8 +1,9 @@
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import { publicError } from '../../errors.ts';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { encodeWav } from '../../audio/wav.ts';
-import { collectSpeech, type SpeechService } from '../../core/speech-service.ts';
+import { WavPieces } from '../../audio/wav-pieces.ts';
+import type { OpenedSpeech, SpeechService } from '../../core/speech-service.ts';
 import type { VoiceCallbackLedger } from '../../core/voice-callbacks.ts';
 import { RequestValidationError } from '../errors/request-validation-error.ts';
 import { requestSignal } from '../requests/request-signal.ts';
@@ -13,6 +14,7 @@ import {
 } from '../schemas/tts-schemas.ts';
 import { modelKeyForSize, speechJobFromBody } from '../requests/speech-job-from-body.ts';
 import { corsHeadersFor, SseWriter } from '../streaming/sse.ts';
+import { jsonWithAudio } from '../streaming/json-with-audio.ts';
 import { cacheHeader, queueHeaders, referenceWarningsHeader } from '../response-headers.ts';
 import { logFailure } from '../../observability/log-failure.ts';
 import { voiceCloneDocs, voiceCloneSseDocs } from '../openapi/tts-docs.ts';
@@ -73,7 +75,7 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
     },
     async (request, reply) => {
       const startedAt = performance.now();
-      const { job, opened, waveforms } = await reportingTo(
+      const { job, opened, wavs } = await reportingTo(
         options.callbacks,
         request.body.text,
         `request ${request.id}`,
@@ -83,7 +85,7 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
           });
           const signal = requestSignal(request, reply, options.requestTimeoutMs);
           const opened = await speech.open({ ...job, client: request.ip }, signal);
-          return { job, opened, waveforms: await collectSpeech(opened) };
+          return { job, opened, wavs: await collectWavs(opened) };
         },
       );
       const generationTime = seconds(startedAt);
@@ -97,17 +99,23 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
         return reply
           .type('audio/wav')
           .header('Content-Disposition', 'attachment; filename=output.wav')
-          .send(encodeWav(waveforms[0], opened.sampleRate));
+          .header('Content-Length', String(wavs[0].byteLength))
+          .send(Readable.from(wavs[0].pieces()));
       }
-      return {
+      // What Fastify would serialize from this object, made and sent in pieces (megabytes of base64).
+      const body = await jsonWithAudio((audio) => ({
         success: true,
-        message: `Generated ${waveforms.length} audio(s)`,
+        message: `Generated ${wavs.length} audio(s)`,
         sample_rate: opened.sampleRate,
-        audio_count: waveforms.length,
-        audio_data: waveforms.map((waveform) => encodeWav(waveform, opened.sampleRate).toString('base64')),
+        audio_count: wavs.length,
+        audio_data: wavs.map((wav) => audio(wav.pieces())),
         generation_time: Number(generationTime),
         reference_warnings: opened.referenceWarnings,
-      };
+      }));
+      return reply
+        .type('application/json; charset=utf-8')
+        .header('Content-Length', String(body.byteLength))
+        .send(Readable.from(body.pieces));
     },
   );
 
@@ -149,17 +157,19 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
         reference_warnings: opened.referenceWarnings,
       });
       let chunkIndex = 0;
-      const pending: Float32Array[] = [];
+      // Without streaming, an item's audio is converted as it arrives and sent whole at its end.
+      let pending = new WavPieces(opened.sampleRate);
       // The seed's page adds up generation_time over the events: each is the time that chunk took.
       let chunkStartedAt = startedAt;
-      const sendAudio = async (samples: Float32Array, extra: Record<string, unknown>) => {
-        sse.send('audio', {
+      const sendAudio = async (wav: WavPieces, extra: Record<string, unknown>) => {
+        const data = await jsonWithAudio((audio) => ({
           chunk_index: chunkIndex,
-          audio: encodeWav(samples, opened.sampleRate).toString('base64'),
+          audio: audio(wav.pieces()),
           sample_rate: opened.sampleRate,
           generation_time: Number(seconds(chunkStartedAt)),
           ...extra,
-        });
+        }));
+        sse.sendJson('audio', data.pieces);
         chunkIndex += 1;
         // Waiting for a slow reader here pauses the generation behind the loop.
         await sse.ready(options.stallTimeoutMs);
@@ -169,15 +179,18 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
         for await (const event of opened.events) {
           if (!sse.isOpen) break; // the client left: breaking the loop cancels generation
           if (event.type === 'audio' && request.query.streaming) {
-            await sendAudio(event.samples, {
+            const wav = new WavPieces(opened.sampleRate);
+            await wav.add(event.samples);
+            await sendAudio(wav, {
               item_index: event.itemIndex,
               sentence_index: event.sentenceIndex,
               sentence: event.sentence,
             });
           } else if (event.type === 'audio') {
-            pending.push(event.samples);
+            await pending.add(event.samples);
           } else if (event.type === 'item-end' && !request.query.streaming) {
-            await sendAudio(joinAll(pending.splice(0)), { item_index: event.itemIndex });
+            await sendAudio(pending, { item_index: event.itemIndex });
+            pending = new WavPieces(opened.sampleRate);
           }
         }
         sse.send('done', { total_time: Number(seconds(startedAt)), total_chunks: chunkIndex });
@@ -191,12 +204,13 @@ export const ttsRoutes: FastifyPluginAsync<TtsRoutesOptions> = async (app, optio
   );
 };
 
-function joinAll(parts: Float32Array[]): Float32Array {
-  const joined = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.length;
-  }
-  return joined;
+/**
+ * Each item's speech as a WAV file, converted as it arrives (WavPieces) rather than all at the end,
+ * when minutes of audio converted in one go held the event loop for hundreds of milliseconds.
+ */
+async function collectWavs(opened: OpenedSpeech): Promise<WavPieces[]> {
+  const wavs = opened.items.map(() => new WavPieces(opened.sampleRate));
+  for await (const event of opened.events)
+    if (event.type === 'audio') await wavs[event.itemIndex].add(event.samples);
+  return wavs;
 }

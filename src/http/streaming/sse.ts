@@ -37,6 +37,21 @@ export class SseWriter {
     this.writeRaw(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
+  /**
+   * An event whose data is JSON encoded already, as pieces of bytes (jsonWithAudio: large audio is
+   * encoded a slice at a time rather than in one JSON.stringify).
+   */
+  sendJson(event: string, json: Buffer[]): void {
+    if (!this.isOpen) return;
+    const raw = this.reply.raw;
+    // The pieces go out as they are (one writev), not copied into one buffer first.
+    raw.cork();
+    raw.write(`event: ${event}\ndata: `);
+    for (const piece of json) raw.write(piece);
+    raw.write('\n\n');
+    raw.uncork();
+  }
+
   /** A frame with no event name (OpenAI's style: the JSON names its own `type`). */
   sendData(data: unknown): void {
     this.writeRaw(`data: ${JSON.stringify(data)}\n\n`);
