@@ -496,8 +496,14 @@ describe('Qwen3 ONNX engine: cached voices and the weights that made them', () =
       TTS_WORKERS: '1',
     });
     const before = await withEngine(config, ask);
-    // `models synth` (or `models pull`) writes new weights into the same directory.
-    await writeSyntheticQwen3Model(directory, { key: 'base_0.6b', dtype: 'float32', size: 'tiny' });
+    // `models synth` (or `models pull`) writes other weights into the same directory (another
+    // end-of-speech position changes the talker; the same weights written again would keep the voice).
+    await writeSyntheticQwen3Model(directory, {
+      key: 'base_0.6b',
+      dtype: 'float32',
+      size: 'tiny',
+      eosPosition: 100,
+    });
     const after = await withEngine(config, ask);
     assert.notEqual(after.id, before.id, 'the old weights’ voice is not reused');
 
