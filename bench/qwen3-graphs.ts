@@ -5,6 +5,9 @@
  * attention window of context).
  *   npm run bench -- qwen3-graphs --model <dir> [--model <dir> …] [--repeats 7] [--past 100]
  *   --synthetic tiny|real [--key base_0.6b|base_1.7b]: also write and include a synthetic model
+ *   --dtype float32|int8|int4: the variant to write and run (default float32)
+ *   --block N: positions per KV cache block (default: the engine's)
+ *   --only talker[,code_predictor,codec_decoder]: load and time these graphs only
  * Prints the median of each graph per model and, with several models, each one's ratio to the first.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { KV_BLOCK, KvCache } from '../src/engines/qwen3-onnx/kv-cache.ts';
 import { writeSyntheticQwen3Model } from '../src/models/synth-qwen3.ts';
 import { sessionOptions } from '../src/onnx/session-options.ts';
 
@@ -23,6 +27,9 @@ const { values } = parseArgs({
     repeats: { type: 'string', default: '7' },
     past: { type: 'string', default: '100' },
     threads: { type: 'string', default: '0' },
+    dtype: { type: 'string', default: 'float32' },
+    block: { type: 'string', default: String(KV_BLOCK) },
+    only: { type: 'string' },
   },
 });
 const repeats = Number(values.repeats);
@@ -33,7 +40,7 @@ if (values.synthetic) {
   const directory = path.join(scratch, 'synthetic');
   await writeSyntheticQwen3Model(directory, {
     key: values.key as 'base_0.6b' | 'base_1.7b',
-    dtype: 'float32',
+    dtype: values.dtype as 'float32' | 'int8' | 'int4',
     size: values.synthetic as 'tiny' | 'real',
   });
   directories.push(directory);
@@ -45,6 +52,7 @@ interface Dimensions {
   layers: number;
   kvHeads: number;
   headDim: number;
+  maxPositions: number;
 }
 
 /** A deterministic uniform in (0, 1), so every model sees the same inputs. */
@@ -52,8 +60,9 @@ const uniform = (index: number) => (((index * 2654435761) % 4294967291) + 1) / 4
 const floats = (count: number, scale: number) =>
   Float32Array.from({ length: count }, (_value, index) => (uniform(index) * 2 - 1) * scale);
 
-const graphs = ['talker', 'code_predictor', 'codec_decoder'] as const;
-type Graph = (typeof graphs)[number];
+const allGraphs = ['talker', 'code_predictor', 'codec_decoder'] as const;
+type Graph = (typeof allGraphs)[number];
+const graphs = values.only ? allGraphs.filter((graph) => values.only!.split(',').includes(graph)) : allGraphs;
 
 interface LoadedModel {
   name: string;
@@ -69,16 +78,18 @@ for (const directory of directories) {
     dimensions: Dimensions;
     source: { repository: string };
   };
-  const { hidden, layers, kvHeads, headDim } = manifest.dimensions;
+  const { hidden, layers, kvHeads, headDim, maxPositions } = manifest.dimensions;
   const startedAt = performance.now();
   const sessions = {} as Record<Graph, ort.InferenceSession>;
   for (const graph of graphs)
     sessions[graph] = await ort.InferenceSession.create(
-      path.join(directory, 'float32', `${graph}.onnx`),
+      path.join(directory, values.dtype, `${graph}.onnx`),
       options,
     );
-  const capacity = Math.max(256, pastLength + 1);
-  const cache = floats(layers * kvHeads * capacity * headDim, 1);
+  // The worker's blocked cache (kv-cache.ts), filled to the past length with the same values for every model.
+  const cache = new KvCache(layers, kvHeads, headDim, 'float32', maxPositions, Number(values.block));
+  const filler = floats(layers * kvHeads * pastLength * headDim, 1);
+  cache.append(filler, filler, pastLength);
   const decoderFrames = 72 + 16;
   const name = manifest.source.repository;
   models.push({
@@ -87,8 +98,7 @@ for (const directory of directories) {
     feeds: {
       talker: {
         inputs_embeds: new ort.Tensor('float32', floats(hidden, 1), [1, 1, hidden]),
-        past_keys: new ort.Tensor('float32', cache, [layers, kvHeads, capacity, headDim]),
-        past_values: new ort.Tensor('float32', cache, [layers, kvHeads, capacity, headDim]),
+        ...cache.feeds(),
         past_length: new ort.Tensor('int64', BigInt64Array.from([BigInt(pastLength)]), []),
       },
       code_predictor: {

@@ -8,6 +8,8 @@
  *   --dtype float32|int8|int4: the variant to write (synthetic) and load (TTS_DTYPE)
  *   [--concurrent N --workers W]: N requests at once on W worker threads (requests queue for a free worker)
  *   [--warmup]: warm the model up first (as the server does at startup), to compare first requests
+ *   [--decoder step|windowed]: write the synthetic model with codec_decoder_step (default) or without it,
+ *     as older exports are, so that streaming re-decodes each piece with 72 frames of left context
  * Run a synthetic real-size model and an export of the same size in one sitting to compare them.
  */
 import { createHash } from 'node:crypto';
@@ -31,6 +33,7 @@ const { values } = parseArgs({
     frames: { type: 'string', default: '200' },
     runs: { type: 'string', default: '3' },
     warmup: { type: 'boolean', default: false },
+    decoder: { type: 'string', default: 'step' },
   },
 });
 const frames = Number(values.frames);
@@ -51,8 +54,12 @@ if (values.model) {
   directory = path.join(scratch, 'model');
   const writingStartedAt = performance.now();
   console.log(`writing a synthetic ${size} ${key} model …`);
-  await writeSyntheticQwen3Model(directory, { key, dtype, size, eosPosition: 1_000_000 });
-  console.log(`${dtype} written in ${((performance.now() - writingStartedAt) / 1000).toFixed(1)} s`);
+  const decoderStep = values.decoder !== 'windowed';
+  await writeSyntheticQwen3Model(directory, { key, dtype, size, eosPosition: 1_000_000, decoderStep });
+  console.log(
+    `${dtype} written in ${((performance.now() - writingStartedAt) / 1000).toFixed(1)} s, ` +
+      `streaming ${decoderStep ? 'through codec_decoder_step' : 'with 72 frames of left context per piece'}`,
+  );
 }
 const config = loadConfig({
   [key === 'base_1.7b' ? 'MODEL_1_7B_BASE' : 'MODEL_0_6B_BASE']: directory,
@@ -139,9 +146,10 @@ for (let run = 0; run < Number(values.runs); run += 1) {
     }
   }
   const seconds = (performance.now() - startedAt) / 1000;
-  // Per frame: the talker's step, the predictor's run, the decoder's share of the streamed pieces (each
-  // piece decodes its new frames again with the attention window as left context), and what is left
-  // of the loop outside session.run (sampling, frame rows, messages to the main thread).
+  // Per frame: the talker's step, the predictor's run, the decoder's share of the streamed pieces (the
+  // reference frames through the decoder's state first, then each frame once; with --decoder windowed
+  // each piece again after 72 frames of context), and what is left of the loop outside session.run
+  // (sampling, frame rows, messages to the main thread).
   const loopMs = timings.totalMs - timings.prefillMs;
   const loopHostMs = loopMs - timings.talkerMs - timings.predictorMs - timings.decoderMs;
   const firstFramesMs = timings.firstAudioTalkerMs + timings.firstAudioPredictorMs;

@@ -3,7 +3,17 @@ import path from 'node:path';
 import { z } from 'zod';
 
 /** The contract version this engine implements (docs/qwen3-onnx-layout.md). */
-export const QWEN3_CONTRACT_VERSION = 2;
+export const QWEN3_CONTRACT_VERSION = 3;
+
+/** What changed at each version, for the error that an older model directory gets. */
+const CONTRACT_CHANGES: Record<number, string> = {
+  3: 'the talker reads a per-layer blocked KV cache (past_keys_<layer>, past_values_<layer>)',
+};
+
+/** The talker's cache inputs, one pair per layer (contract 3). */
+export function talkerPastName(kind: 'keys' | 'values', layer: number): string {
+  return `past_${kind}_${layer}`;
+}
 
 export const QWEN3_GRAPHS = [
   'text_embed',
@@ -59,9 +69,21 @@ export const qwen3ManifestSchema = z.object({
     samplesPerFrame: positiveInteger,
     decoderMaxFrames: positiveInteger,
     decoderLeftContext: z.number().int().nonnegative(),
-    /** The codec decoder transformer's sliding window: streamed pieces get at least this much context. */
+    /** The codec decoder transformer's sliding window: the windowed streaming path's least context. */
     decoderAttentionWindow: z.number().int().nonnegative(),
   }),
+  /**
+   * The stateful streamed decoder (optional; older exports lack it): `codes` and `position` plus one
+   * float32 `past.<name>` input per state, zeros at a sequence's start → `audio` of exactly the piece's
+   * frames and `present.<name>` per state, fed back with the next piece.
+   */
+  codecDecoderStep: z
+    .object({
+      graph: z.literal('codec_decoder_step'),
+      attentionWindow: positiveInteger,
+      states: z.array(z.object({ name: z.string().min(1), shape: z.array(positiveInteger) })).min(1),
+    })
+    .optional(),
   speakerMel: z.object({
     sampleRate: positiveInteger,
     nFft: positiveInteger,
@@ -107,7 +129,18 @@ export type Qwen3Manifest = z.infer<typeof qwen3ManifestSchema>;
 /** Reads and checks a model directory's manifest.json; problems name the file and the field. */
 export async function readQwen3Manifest(directory: string): Promise<Qwen3Manifest> {
   const file = path.join(directory, 'manifest.json');
-  const parsed = qwen3ManifestSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
+  const json: unknown = JSON.parse(await readFile(file, 'utf8'));
+  const version = z.object({ contractVersion: z.number() }).safeParse(json);
+  if (version.success && version.data.contractVersion < QWEN3_CONTRACT_VERSION) {
+    const changes = Object.entries(CONTRACT_CHANGES)
+      .filter(([since]) => Number(since) > version.data.contractVersion)
+      .map(([since, change]) => `${since}: ${change}`);
+    throw new Error(
+      `${file} is an export for layout contract ${version.data.contractVersion}; this engine needs contract ${QWEN3_CONTRACT_VERSION} (${changes.join('; ')}). ` +
+        'Export the model again with tools/export/qwen3/export.py, or write synthetic ones again with `models synth`.',
+    );
+  }
+  const parsed = qwen3ManifestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(

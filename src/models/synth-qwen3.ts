@@ -11,7 +11,13 @@ import {
   type MatMulNBitsInitializers,
 } from '../onnx/matmul-nbits.ts';
 import { hashModelFiles } from './file-hashes.ts';
-import { QWEN3_CONTRACT_VERSION, type Qwen3Manifest } from './qwen3-manifest.ts';
+import {
+  blockedAttention,
+  blockedPastMask,
+  newPositionsMask,
+  type BlockedPast,
+} from './synth-qwen3-cache.ts';
+import { QWEN3_CONTRACT_VERSION, talkerPastName, type Qwen3Manifest } from './qwen3-manifest.ts';
 
 /**
  * Synthetic Qwen3-TTS models in our exact ONNX layout (docs/qwen3-onnx-layout.md): the same files,
@@ -34,6 +40,8 @@ export interface SyntheticQwen3Options {
   eosPosition?: number;
   /** Keep large weights in `<graph>.onnx.data` beside each graph (always for real sizes, as real exports must). */
   externalData?: boolean;
+  /** false: no codec_decoder_step (a model as older exports are, e.g. to compare the two ways of streaming). */
+  decoderStep?: boolean;
 }
 
 const VOCAB = 3072;
@@ -172,8 +180,12 @@ function dimensionsFor(options: SyntheticQwen3Options): Dimensions {
 
 class Weights {
   private readonly random: SeededRandom;
-  constructor(seed: number) {
-    this.random = new SeededRandom(seed);
+  constructor(seed: number | SeededRandom) {
+    this.random = typeof seed === 'number' ? new SeededRandom(seed) : seed;
+  }
+  /** A copy that draws the same values as this one from here on (a second graph with the same weights). */
+  fork(): Weights {
+    return new Weights(this.random.clone());
   }
   /** Normal(0, scale²) values (Box–Muller). */
   normal(count: number, scale: number): Float32Array {
@@ -364,8 +376,10 @@ interface LayerInput {
   rotary: Rotary;
   /** Additive [S, total] mask; undefined: every query sees every key. */
   mask?: string;
-  /** This layer's earlier keys and values, [K, P, D] each. */
+  /** This layer's earlier keys and values, [K, P, D] each (the code predictor's in-graph cache). */
   past?: { keys: string; values: string };
+  /** The talker: the host's blocked cache for this layer, and the causal mask among the new positions. */
+  blocked?: { past: BlockedPast; newMask: string };
 }
 
 interface LayerOutput {
@@ -472,16 +486,22 @@ function transformerLayer(
   );
   const keys = input.past ? g.op('Concat', [input.past.keys, key], { axis: { int: 1 } }) : key;
   const values = input.past ? g.op('Concat', [input.past.values, value], { axis: { int: 1 } }) : value;
-  const keysByGroup = g.op('Unsqueeze', [
-    g.op('Transpose', [keys], { perm: { ints: [0, 2, 1] } }),
-    g.int64([1]),
-  ]);
-  let scores = g.op('Mul', [g.op('MatMul', [query, keysByGroup]), g.float([1 / Math.sqrt(headDim)], [])]);
-  if (input.mask) scores = g.op('Add', [scores, input.mask]);
-  const attended = g.op('MatMul', [
-    g.op('Softmax', [scores], { axis: { int: -1 } }),
-    g.op('Unsqueeze', [values, g.int64([1])]),
-  ]); // [K, groups, S, D]
+  let attended: string; // [K, groups, S, D]
+  if (input.blocked) {
+    const attention = { kvHeads, groups, headDim };
+    attended = blockedAttention(g, attention, input.blocked.past, query, key, value, input.blocked.newMask);
+  } else {
+    const keysByGroup = g.op('Unsqueeze', [
+      g.op('Transpose', [keys], { perm: { ints: [0, 2, 1] } }),
+      g.int64([1]),
+    ]);
+    let scores = g.op('Mul', [g.op('MatMul', [query, keysByGroup]), g.float([1 / Math.sqrt(headDim)], [])]);
+    if (input.mask) scores = g.op('Add', [scores, input.mask]);
+    attended = g.op('MatMul', [
+      g.op('Softmax', [scores], { axis: { int: -1 } }),
+      g.op('Unsqueeze', [values, g.int64([1])]),
+    ]);
+  }
   const merged = g.op('Reshape', [
     g.op('Transpose', [attended], { perm: { ints: [2, 0, 1, 3] } }),
     g.int64([-1, heads * headDim]),
@@ -524,37 +544,27 @@ function talkerGraph(
   const g = v.graph;
   const { hidden, layers, kvHeads, headDim } = dims;
   let x = g.op('Squeeze', [v.floatInput('inputs_embeds', [1, 'sequence', hidden]), g.int64([0])]); // [S,H]
-  const pastKeys = v.floatInput('past_keys', [layers, kvHeads, 'capacity', headDim]);
-  const pastValues = v.floatInput('past_values', [layers, kvHeads, 'capacity', headDim]);
+  // The host's blocked cache, one input pair per layer (synth-qwen3-cache.ts): only used blocks come in.
+  const past = Array.from({ length: layers }, (_value, layer) => ({
+    keys: v.floatInput(talkerPastName('keys', layer), ['blocks', kvHeads, headDim, 'block']),
+    values: v.floatInput(talkerPastName('values', layer), ['blocks', kvHeads, 'block', headDim]),
+  }));
   const pastLength = g.input('past_length', 'int64', []);
   const sequence = g.op('Gather', [g.op('Shape', [x]), g.int64([0], [])]); // S
   const total = g.op('Add', [pastLength, sequence]);
-  const zero = g.int64([0], []);
   const one = g.int64([1], []);
-  const keyPositions = g.op('Range', [zero, total, one]);
   const queryPositions = g.op('Range', [pastLength, total, one]);
-  const allowed = g.op('LessOrEqual', [
-    g.op('Unsqueeze', [keyPositions, g.int64([0])]),
-    g.op('Unsqueeze', [queryPositions, g.int64([1])]),
-  ]);
-  const mask = g.op('Where', [allowed, g.float([0], []), g.float([-1e9], [])]); // [S,total]
+  const pastMask = blockedPastMask(g, past[0].values, pastLength);
+  const newMask = newPositionsMask(g, sequence, dims.heads / kvHeads);
   // With one speaker and text only, M-RoPE's three position streams are equal: plain rotary.
   const rotary = rotaryTables(g, queryPositions, headDim, dims.ropeTheta);
   const newKeys: string[] = [];
   const newValues: string[] = [];
   for (let layer = 0; layer < layers; layer += 1) {
-    const slicePast = (cache: string) =>
-      g.op('Slice', [
-        g.op('Gather', [cache, g.int64([layer], [])], { axis: { int: 0 } }),
-        g.int64([0]),
-        g.op('Unsqueeze', [pastLength, g.int64([0])]),
-        g.int64([1]),
-      ]);
     const output = transformerLayer(v, dims, layerWeights(v, dims), {
       x,
       rotary,
-      mask,
-      past: { keys: slicePast(pastKeys), values: slicePast(pastValues) },
+      blocked: { past: { ...past[layer], mask: pastMask }, newMask },
     });
     x = output.x;
     newKeys.push(g.op('Unsqueeze', [output.key, g.int64([0])]));
@@ -753,17 +763,58 @@ function codecEncoderGraph(dtype: ElementType, weights: Weights): VariantGraph {
   return v;
 }
 
-/** Causal Conv1d on [1, C, T]: left padding (kernel − 1)·dilation, as the codec's CausalConvNet. */
+/** A state of the streamed decoder (codec_decoder_step): graph input `past.<name>`, output `present.<name>`. */
+export interface DecoderStateSpec {
+  name: string;
+  shape: number[];
+}
+
+/** Where a streamed decoder's convolution keeps its memory: the graph's state list and its name there. */
+interface Memory {
+  states: DecoderStateSpec[];
+  name: string;
+}
+
+/**
+ * [past, x] along time (the past as a float32 graph input, zeros at a sequence's start), and its last
+ * `samples` samples as the next piece's past: what a causal layer of a streamed decoder needs to see of
+ * the frames before the piece.
+ */
+function withMemory(g: GraphBuilder, x: string, memory: Memory, channels: number, samples: number): string {
+  const shape = [1, channels, samples];
+  memory.states.push({ name: memory.name, shape });
+  const past = g.input(`past.${memory.name}`, 'float32', shape);
+  const joined = g.op('Concat', [past, x], { axis: { int: 2 } });
+  const kept = g.op('Slice', [joined, g.int64([-samples]), g.int64([Number.MAX_SAFE_INTEGER]), g.int64([2])]);
+  g.output(kept, `present.${memory.name}`, 'float32', shape);
+  return joined;
+}
+
+/**
+ * Causal Conv1d on [1, C, T]: left padding (kernel − 1)·dilation, as the codec's CausalConvNet; with
+ * `memory`, the last (kernel − 1)·dilation input samples of the previous piece instead of the padding.
+ */
 function causalConv(
   v: VariantGraph,
   x: string,
   channels: { input: number; output: number },
   kernel: number,
-  { dilation = 1, groups = 1, scale = 1 }: { dilation?: number; groups?: number; scale?: number } = {},
+  {
+    dilation = 1,
+    groups = 1,
+    scale = 1,
+    memory,
+  }: { dilation?: number; groups?: number; scale?: number; memory?: Memory } = {},
 ): string {
   const g = v.graph;
   const fanIn = (channels.input / groups) * kernel;
-  const padded = g.op('Pad', [x, g.int64([0, 0, (kernel - 1) * dilation, 0, 0, 0])]);
+  const reach = (kernel - 1) * dilation;
+  const padded =
+    memory && reach > 0
+      ? withMemory(g, x, memory, channels.input, reach)
+      : memory
+        ? x
+        : g.op('Pad', [x, g.int64([0, 0, reach, 0, 0, 0])]);
   return g.op(
     'Conv',
     [
@@ -775,26 +826,36 @@ function causalConv(
   );
 }
 
-/** ConvTranspose1d(kernel, stride) on [1, C, T] with the right (kernel − stride) samples trimmed: T·stride out. */
+/**
+ * ConvTranspose1d(kernel, stride) on [1, C, T] with the right (kernel − stride) samples trimmed: T·stride
+ * out. With `memory`, the previous piece's last ceil(kernel / stride) − 1 inputs go first, because their
+ * outputs overlap this piece's first samples; their own samples were emitted with that piece.
+ */
 function causalTransposedConv(
   v: VariantGraph,
   x: string,
   channels: { input: number; output: number },
   kernel: number,
   stride: number,
+  memory?: Memory,
 ): string {
   const g = v.graph;
+  const overlap = memory ? Math.ceil(kernel / stride) - 1 : 0;
   const convolved = g.op(
     'ConvTranspose',
     [
-      x,
+      overlap > 0 ? withMemory(g, x, memory!, channels.input, overlap) : x,
       v.random([channels.input, channels.output, kernel], 1 / Math.sqrt((channels.input * kernel) / stride)),
       v.random([channels.output], 0.02),
     ],
     { kernel_shape: { ints: [kernel] }, strides: { ints: [stride] } },
   );
   const trim = kernel - stride;
-  return trim > 0 ? g.op('Slice', [convolved, g.int64([0]), g.int64([-trim]), g.int64([2])]) : convolved;
+  const start = overlap * stride;
+  if (trim > 0) return g.op('Slice', [convolved, g.int64([start]), g.int64([-trim]), g.int64([2])]);
+  return start > 0
+    ? g.op('Slice', [convolved, g.int64([start]), g.int64([Number.MAX_SAFE_INTEGER]), g.int64([2])])
+    : convolved;
 }
 
 /** SnakeBeta on [1, C, T]: x + sin²(x·e^α) / (e^β + 1e-9), per channel. */
@@ -814,9 +875,9 @@ function snakeBeta(v: VariantGraph, x: string, channels: number): string {
 }
 
 /** ConvNeXt block on [1, C, T]: depthwise causal conv 7, LayerNorm, C → 4C, GELU, 4C → C, gain, residual. */
-function convNeXtBlock(v: VariantGraph, x: string, channels: number): string {
+function convNeXtBlock(v: VariantGraph, x: string, channels: number, memory?: Memory): string {
   const g = v.graph;
-  const depthwise = causalConv(v, x, { input: channels, output: channels }, 7, { groups: channels });
+  const depthwise = causalConv(v, x, { input: channels, output: channels }, 7, { groups: channels, memory });
   const normalized = g.op(
     'LayerNormalization',
     [
@@ -845,14 +906,27 @@ function convNeXtBlock(v: VariantGraph, x: string, channels: number): string {
  * ConvNeXt), then the vocoder: conv to `decoderDim` channels, one block per upsample rate (SnakeBeta,
  * ConvTranspose halving the channels, residual units with dilations 1, 3, 9), SnakeBeta, conv to one
  * channel, clamp to ±1. The first `context_frames` frames' samples are cut.
+ *
+ * With `streamed` (a list the states are written to), the same computation as codec_decoder_step
+ * (docs/qwen3-onnx-layout.md): the piece's frames start at input `position`, and every causal layer takes
+ * what it needs of the frames before from its `past.<name>` input and gives `present.<name>` back
+ * (see withMemory; the transformer's keys and values of the last window − 1 positions). Drawn from a
+ * fork of the same weights, it decodes a sequence piece by piece exactly as codec_decoder does at once.
  */
-function codecDecoderGraph(dtype: ElementType, dims: DecoderDimensions, weights: Weights): VariantGraph {
-  const v = new VariantGraph('codec_decoder', dtype, weights);
+function codecDecoderGraph(
+  dtype: ElementType,
+  dims: DecoderDimensions,
+  weights: Weights,
+  streamed?: DecoderStateSpec[],
+): VariantGraph {
+  const v = new VariantGraph(streamed ? 'codec_decoder_step' : 'codec_decoder', dtype, weights);
   const g = v.graph;
   const { codebookDim, latent, transformer, decoderDim } = dims;
+  const memory = (name: string): Memory | undefined => (streamed ? { states: streamed, name } : undefined);
   const half = codebookDim / 2;
   const codes = g.op('Max', [g.input('codes', 'int64', [1, 'frames', GROUPS]), g.int64([0], [])]);
-  const contextFrames = g.input('context_frames', 'int64', []);
+  const contextFrames = streamed ? undefined : g.input('context_frames', 'int64', []);
+  const position = streamed ? g.input('position', 'int64', []) : g.int64([0], []);
   // Codebook entries of unit-ish size; 16 summed codebooks then stay moderate after the projections.
   const semanticTable = v.random([CODEBOOK, half], 1);
   const semantic = g.op('Gather', [
@@ -880,6 +954,7 @@ function codecDecoderGraph(dtype: ElementType, dims: DecoderDimensions, weights:
     g.op('Transpose', [quantized], { perm: { ints: [0, 2, 1] } }),
     { input: codebookDim, output: latent },
     3,
+    { memory: memory('pre_conv') },
   ); // [1,latent,T]
 
   // The transformer runs on [T, hidden] with a causal sliding-window mask (keys less than `window` back).
@@ -890,17 +965,70 @@ function codecDecoderGraph(dtype: ElementType, dims: DecoderDimensions, weights:
     { bias: true },
   );
   const frames = g.op('Gather', [g.op('Shape', [states]), g.int64([0], [])]);
-  const positions = g.op('Range', [g.int64([0], []), frames, g.int64([1], [])]);
-  const keysAt = g.op('Unsqueeze', [positions, g.int64([0])]);
+  const end = g.op('Add', [position, frames]);
+  const positions = g.op('Range', [position, end, g.int64([1], [])]);
+  // Streamed: the keys of the window − 1 positions before the piece come first, from the state; slots
+  // before the sequence's start (zeros) are masked.
+  const remembered = dims.slidingWindow - 1;
+  const keyPositions = streamed
+    ? g.op('Range', [g.op('Sub', [position, g.int64([remembered], [])]), end, g.int64([1], [])])
+    : positions;
+  const keysAt = g.op('Unsqueeze', [keyPositions, g.int64([0])]);
   const queriesAt = g.op('Unsqueeze', [positions, g.int64([1])]);
-  const allowed = g.op('And', [
+  let allowed = g.op('And', [
     g.op('LessOrEqual', [keysAt, queriesAt]),
     g.op('Greater', [keysAt, g.op('Sub', [queriesAt, g.int64([dims.slidingWindow], [])])]),
   ]);
+  if (streamed) allowed = g.op('And', [allowed, g.op('GreaterOrEqual', [keysAt, g.int64([0], [])])]);
   const mask = g.op('Where', [allowed, g.float([0], []), g.float([-1e9], [])]);
   const rotary = rotaryTables(g, positions, transformer.headDim, transformer.ropeTheta);
-  for (let layer = 0; layer < transformer.layers; layer += 1)
-    states = transformerLayer(v, transformer, layerWeights(v, transformer), { x: states, rotary, mask }).x;
+  const cacheShape = [transformer.layers, transformer.kvHeads, remembered, transformer.headDim];
+  const pastKeys = streamed ? g.input('past.attention.keys', 'float32', cacheShape) : undefined;
+  const pastValues = streamed ? g.input('past.attention.values', 'float32', cacheShape) : undefined;
+  const presentKeys: string[] = [];
+  const presentValues: string[] = [];
+  // This layer's slice of a [layers, K, P, D] state, and the last `remembered` positions of [K, P+S, D].
+  const layerOf = (state: string, layer: number) => g.op('Gather', [state, g.int64([layer], [])]);
+  const lastOf = (all: string) =>
+    g.op('Unsqueeze', [
+      g.op('Slice', [all, g.int64([-remembered]), g.int64([Number.MAX_SAFE_INTEGER]), g.int64([1])]),
+      g.int64([0]),
+    ]);
+  for (let layer = 0; layer < transformer.layers; layer += 1) {
+    const past =
+      pastKeys && pastValues
+        ? { keys: layerOf(pastKeys, layer), values: layerOf(pastValues, layer) }
+        : undefined;
+    const output = transformerLayer(v, transformer, layerWeights(v, transformer), {
+      x: states,
+      rotary,
+      mask,
+      past,
+    });
+    states = output.x;
+    if (streamed) {
+      presentKeys.push(lastOf(output.keys));
+      presentValues.push(lastOf(output.values));
+    }
+  }
+  if (streamed) {
+    streamed.push(
+      { name: 'attention.keys', shape: cacheShape },
+      { name: 'attention.values', shape: cacheShape },
+    );
+    g.output(
+      g.op('Concat', presentKeys, { axis: { int: 0 } }),
+      'present.attention.keys',
+      'float32',
+      cacheShape,
+    );
+    g.output(
+      g.op('Concat', presentValues, { axis: { int: 0 } }),
+      'present.attention.values',
+      'float32',
+      cacheShape,
+    );
+  }
   states = v.project(
     rmsNorm(v, states, transformer.hidden, transformer.rmsEpsilon),
     transformer.hidden,
@@ -911,36 +1039,64 @@ function codecDecoderGraph(dtype: ElementType, dims: DecoderDimensions, weights:
   );
   x = g.op('Unsqueeze', [g.op('Transpose', [states], { perm: { ints: [1, 0] } }), g.int64([0])]); // [1,latent,T]
 
-  for (const factor of dims.upsamplingRatios) {
-    x = causalTransposedConv(v, x, { input: latent, output: latent }, factor, factor);
-    x = convNeXtBlock(v, x, latent);
+  for (const [index, factor] of dims.upsamplingRatios.entries()) {
+    x = causalTransposedConv(
+      v,
+      x,
+      { input: latent, output: latent },
+      factor,
+      factor,
+      memory(`upsample.${index}`),
+    );
+    x = convNeXtBlock(v, x, latent, memory(`upsample.${index}.dwconv`));
   }
-  x = causalConv(v, x, { input: latent, output: decoderDim }, 7);
+  x = causalConv(v, x, { input: latent, output: decoderDim }, 7, { memory: memory('decoder.0') });
   let channels = decoderDim;
-  for (const rate of dims.upsampleRates) {
+  for (const [index, rate] of dims.upsampleRates.entries()) {
+    const block = `decoder.${index + 1}`;
     x = snakeBeta(v, x, channels);
-    x = causalTransposedConv(v, x, { input: channels, output: channels / 2 }, 2 * rate, rate);
+    x = causalTransposedConv(
+      v,
+      x,
+      { input: channels, output: channels / 2 },
+      2 * rate,
+      rate,
+      memory(`${block}.upsample`),
+    );
     channels /= 2;
-    for (const dilation of [1, 3, 9]) {
+    for (const [unit, dilation] of [1, 3, 9].entries()) {
       // Residual unit: SnakeBeta, dilated conv 7, SnakeBeta, conv 1; the branch scaled down so that
       // twelve of them leave the signal's size about where it was.
+      const name = `${block}.residual.${unit + 2}`;
       const branch = causalConv(
         v,
         snakeBeta(
           v,
-          causalConv(v, snakeBeta(v, x, channels), { input: channels, output: channels }, 7, { dilation }),
+          causalConv(v, snakeBeta(v, x, channels), { input: channels, output: channels }, 7, {
+            dilation,
+            memory: memory(`${name}.conv1`),
+          }),
           channels,
         ),
         { input: channels, output: channels },
         1,
-        { scale: 0.5 },
+        { scale: 0.5, memory: memory(`${name}.conv2`) },
       );
       x = g.op('Add', [x, branch]);
     }
   }
-  x = causalConv(v, snakeBeta(v, x, channels), { input: channels, output: 1 }, 7, { scale: 0.02 });
+  // The official module list: conv, one block per rate, SnakeBeta, this conv.
+  const last = `decoder.${dims.upsampleRates.length + 2}`;
+  x = causalConv(v, snakeBeta(v, x, channels), { input: channels, output: 1 }, 7, {
+    scale: 0.02,
+    memory: memory(last),
+  });
   const waveform = g.op('Clip', [x, g.float([-1], []), g.float([1], [])]); // [1,1,T·1920]
   const flat = g.op('Reshape', [waveform, g.int64([1, -1])]);
+  if (!contextFrames) {
+    v.floatOutput(flat, 'audio', [1, 'samples']);
+    return v;
+  }
   const start = g.op('Unsqueeze', [g.op('Mul', [contextFrames, g.int64([FRAME], [])]), g.int64([0])]);
   const kept = g.op('Slice', [flat, start, g.int64([Number.MAX_SAFE_INTEGER]), g.int64([1])]);
   v.floatOutput(kept, 'audio', [1, 'samples']);
@@ -981,6 +1137,10 @@ export async function writeSyntheticQwen3Model(
   // Quantized variants keep float32 everywhere but the language models' matmuls, as quantize.py does.
   const stored = options.dtype === 'float16' ? 'float16' : 'float32';
   const quantization = QUANTIZATIONS[options.dtype];
+  // The streamed decoder draws the one-shot decoder's weights again, from a copy of the generator
+  // taken just before them, and lists its states here for the manifest.
+  let decoderWeights = weights;
+  const decoderStates: DecoderStateSpec[] = [];
   // One graph at a time: a real-size graph's weights are gigabytes, so none waits for the others.
   const builders = [
     () => textEmbedGraph(stored, dims, weights),
@@ -988,7 +1148,13 @@ export async function writeSyntheticQwen3Model(
     () => codePredictorGraph(stored, dims, tables, weights, quantization),
     () => speakerEncoderGraph(stored, hidden, weights),
     () => codecEncoderGraph(stored, weights),
-    () => codecDecoderGraph(stored, dims.decoder, weights),
+    () => {
+      decoderWeights = weights.fork();
+      return codecDecoderGraph(stored, dims.decoder, weights);
+    },
+    ...(options.decoderStep === false
+      ? []
+      : [() => codecDecoderGraph(stored, dims.decoder, decoderWeights, decoderStates)]),
   ];
   for (const build of builders) {
     const variant = build();
@@ -1044,6 +1210,15 @@ export async function writeSyntheticQwen3Model(
       maxNewTokens: 8192,
       subtalker: { doSample: true, topK: 50, topP: 1, temperature: 0.9 },
     },
+    ...(decoderStates.length > 0
+      ? {
+          codecDecoderStep: {
+            graph: 'codec_decoder_step' as const,
+            attentionWindow: dims.decoder.slidingWindow,
+            states: decoderStates,
+          },
+        }
+      : {}),
     variants: {
       [options.dtype]: {
         directory: options.dtype,

@@ -12,7 +12,8 @@ import { QWEN3_GRAPHS, readQwen3Manifest } from '../../src/models/qwen3-manifest
 const EXPECTED_IO: Record<string, { inputs: string[]; outputs: string[] }> = {
   text_embed: { inputs: ['input_ids'], outputs: ['embeds'] },
   talker: {
-    inputs: ['inputs_embeds', 'past_keys', 'past_values', 'past_length'],
+    // The tiny talker has 2 layers: one blocked cache pair per layer (contract 3).
+    inputs: ['inputs_embeds', 'past_keys_0', 'past_values_0', 'past_keys_1', 'past_values_1', 'past_length'],
     outputs: ['logits', 'hidden', 'new_keys', 'new_values'],
   },
   code_predictor: {
@@ -64,8 +65,10 @@ describe('models synth (Qwen3)', () => {
     const half = (count: number, dims: number[]) => new ort.Tensor('float16', new Uint16Array(count), dims);
     const output = await session.run({
       inputs_embeds: half(2 * 16, [1, 2, 16]),
-      past_keys: half(2 * 2 * 4 * 8, [2, 2, 4, 8]),
-      past_values: half(2 * 2 * 4 * 8, [2, 2, 4, 8]),
+      past_keys_0: half(2 * 8 * 4, [1, 2, 8, 4]),
+      past_values_0: half(2 * 4 * 8, [1, 2, 4, 8]),
+      past_keys_1: half(2 * 8 * 4, [1, 2, 8, 4]),
+      past_values_1: half(2 * 4 * 8, [1, 2, 4, 8]),
       past_length: new ort.Tensor('int64', BigInt64Array.from([0n]), []),
     });
     assert.equal(output.new_keys.type, 'float16');

@@ -38,7 +38,8 @@ export async function* decodeLikeOfficial(
 }
 
 /**
- * Left context for streamed pieces: at least the decoder transformer's attention window (72 frames in
+ * Left context for streamed pieces of a model without codec_decoder_step (older exports; with it, the
+ * decoder's state replaces the context): at least the decoder transformer's attention window (72 frames in
  * the released codec), so that every new frame attends to as many frames as it would in one long
  * decode; the official 25 frames are kept if larger.
  */

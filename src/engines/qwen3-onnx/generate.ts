@@ -1,6 +1,6 @@
 import { decodeLikeOfficial, streamingContext } from './codec-decoding.ts';
 import type { GenerationSettings } from './generation-settings.ts';
-import { KvCache } from './kv-cache.ts';
+import type { KvCache } from './kv-cache.ts';
 import type { Qwen3ModelRuntime } from './model-runtime.ts';
 import { buildTalkerPrompt, type VoiceData } from './prompt.ts';
 import { SeededRandom } from './random.ts';
@@ -10,8 +10,9 @@ export interface GenerationRequest extends GenerationSettings {
   text: string;
   language: string;
   /**
-   * Decode in small pieces while frames are generated (left context of at least the decoder's
-   * attention window); false: decode once at the end in the official chunks, as generate_voice_clone.
+   * Decode in small pieces while frames are generated (with the stateful codec_decoder_step where the
+   * model has it, else with a left context of at least the decoder's attention window); false: decode
+   * once at the end in the official chunks, as generate_voice_clone.
    */
   streaming: boolean;
   /** Frames in the first streamed piece (small, for an early first sound), then in each later one. */
@@ -43,6 +44,22 @@ export async function* generateSpeech(
   request: GenerationRequest,
   cancelled: () => boolean,
 ): AsyncGenerator<GenerationEvent> {
+  // The worker's cache, reused request after request (kv-cache.ts); given back however this ends.
+  const cache = model.acquireCache();
+  try {
+    yield* generateWithCache(model, cache, voice, request, cancelled);
+  } finally {
+    model.releaseCache(cache);
+  }
+}
+
+async function* generateWithCache(
+  model: Qwen3ModelRuntime,
+  cache: KvCache,
+  voice: VoiceData,
+  request: GenerationRequest,
+  cancelled: () => boolean,
+): AsyncGenerator<GenerationEvent> {
   const startedAt = performance.now();
   let sessionMs = 0;
   // Time in session.run per graph (prefill apart from the talker's per-frame steps), for benchmarks.
@@ -56,7 +73,7 @@ export async function* generateSpeech(
     return result;
   };
   const { manifest, hidden } = model;
-  const { layers, kvHeads, headDim, vocabSize, codeGroups, codebookSize } = manifest.dimensions;
+  const { vocabSize, codeGroups, codebookSize } = manifest.dimensions;
   const { samplesPerFrame, decoderMaxFrames } = manifest.audio;
   const random = new SeededRandom(request.seed);
   const sampler = new TalkerSampler({
@@ -71,8 +88,7 @@ export async function* generateSpeech(
   const noise = new Float32Array((codeGroups - 1) * codebookSize);
   const prompt = await buildTalkerPrompt(model, request.text, request.language, voice);
   const promptMs = performance.now() - startedAt;
-  const cache = new KvCache(layers, kvHeads, headDim, model.dtype, Math.max(256, prompt.rows * 2));
-  let output = await timed('prefill', () => model.talker(prompt.prefill, prompt.rows, cache.tensors(), 0));
+  let output = await timed('prefill', () => model.talker(prompt.prefill, prompt.rows, cache));
   cache.append(output.newKeys, output.newValues, prompt.rows);
   const prefillMs = performance.now() - startedAt;
 
@@ -85,37 +101,62 @@ export async function* generateSpeech(
   let firstAudioMs: number | undefined;
   /** What the first audio waited for: the frames made before it and the first decode's own time. */
   let firstAudio: { frames: number; talkerMs: number; predictorMs: number; decodeMs: number } | undefined;
-  const decode = async (window: Int32Array, frames: number, context: number) => {
-    const decodedBefore = graphMs.decoder;
-    const audio = await timed('decoder', () => model.decode(window, frames, context));
+  /** Records, once, what the first decoded audio waited for (`decodedBefore`: decoder time before it). */
+  const noteFirstAudio = (decodedBefore: number) => {
     firstAudio ??= {
       frames: totalFrames - referenceFrames,
       talkerMs: graphMs.talker,
       predictorMs: graphMs.predictor,
       decodeMs: graphMs.decoder - decodedBefore,
     };
+  };
+  const decode = async (window: Int32Array, frames: number, context: number) => {
+    const decodedBefore = graphMs.decoder;
+    const audio = await timed('decoder', () => model.decode(window, frames, context));
+    noteFirstAudio(decodedBefore);
     return audio;
   };
 
-  // Streaming: pieces of a few frames, each with at least the decoder's attention window as context.
+  // Streaming. With codec_decoder_step every frame is decoded once, the decoder's state carried from
+  // piece to piece, which equals one decode of the whole sequence; the reference frames (ICL), which
+  // precede the generated ones in the official decode, go through the state before the first piece and
+  // their audio is dropped. Models without it (older exports): each piece is decoded again with at
+  // least the decoder's attention window as left context.
+  const stepState = request.streaming ? model.newDecoderState() : undefined;
   let nextToDecode = referenceFrames;
-  const contextFrames = streamingContext(manifest);
+  const contextFrames = stepState ? 0 : streamingContext(manifest);
   const pieceLimit = Math.max(1, decoderMaxFrames - contextFrames);
   const firstPiece = Math.min(request.firstChunkFrames ?? 4, pieceLimit);
   const laterPiece = Math.min(request.chunkFrames ?? 16, pieceLimit);
+  const framesOf = (start: number, count: number) =>
+    codes.subarray(start * codeGroups, (start + count) * codeGroups);
+  /** The audio of frames [start, start + count). */
+  const decodePiece = async (start: number, count: number): Promise<Float32Array> => {
+    if (!stepState) {
+      const context = Math.min(contextFrames, start);
+      const audio = await decode(framesOf(start - context, context + count), context + count, context);
+      return audio.subarray(0, count * samplesPerFrame);
+    }
+    const decodedBefore = graphMs.decoder;
+    while (stepState.position < start) {
+      const from = stepState.position;
+      const frames = Math.min(start - from, pieceLimit);
+      await timed('decoder', () => model.decodeStep(framesOf(from, frames), frames, stepState));
+    }
+    const audio = await timed('decoder', () => model.decodeStep(framesOf(start, count), count, stepState));
+    noteFirstAudio(decodedBefore);
+    return audio;
+  };
   const decodeReady = async function* (flush: boolean): AsyncGenerator<GenerationEvent> {
     for (;;) {
       const wanted = nextToDecode === referenceFrames ? firstPiece : laterPiece;
       const available = totalFrames - nextToDecode;
       if (available <= 0 || (!flush && available < wanted)) return;
       const count = Math.min(available, wanted);
-      const context = Math.min(contextFrames, nextToDecode);
-      const start = nextToDecode - context;
-      const window = codes.subarray(start * codeGroups, (nextToDecode + count) * codeGroups);
-      const audio = await decode(window, context + count, context);
+      const samples = await decodePiece(nextToDecode, count);
       nextToDecode += count;
       firstAudioMs ??= performance.now() - startedAt;
-      yield { type: 'audio', samples: audio.subarray(0, count * samplesPerFrame) };
+      yield { type: 'audio', samples };
     }
   };
 
@@ -159,7 +200,7 @@ export async function* generateSpeech(
     if (request.streaming) yield* decodeReady(false);
     // The token this step would let the talker choose could never become a frame: skip the step.
     if (generated === maxFrames || cancelled()) break;
-    output = await timed('talker', () => model.talker(frameInput, 1, cache.tensors(), cache.length));
+    output = await timed('talker', () => model.talker(frameInput, 1, cache));
     cache.append(output.newKeys, output.newValues, 1);
   }
   if (cancelled()) return;

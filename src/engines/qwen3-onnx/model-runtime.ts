@@ -20,6 +20,8 @@ import {
   type Qwen3Graph,
   type Qwen3Manifest,
 } from '../../models/qwen3-manifest.ts';
+import { KvCache } from './kv-cache.ts';
+import { DecoderStepState } from './decoder-step-state.ts';
 import { speakerMel } from './speaker-mel.ts';
 import { Qwen2Tokenizer } from './tokenizer.ts';
 
@@ -46,7 +48,12 @@ export class Qwen3ModelRuntime {
     readonly codecTable: Float32Array,
     /** [groups-1, codebook, hidden] code predictor residual embeddings. */
     readonly residualTable: Float32Array,
+    /** codec_decoder_step, where the manifest lists it (older exports have only codec_decoder). */
+    private readonly decoderStep?: ort.InferenceSession,
   ) {}
+
+  /** Caches no request is using, kept for the next one (see acquireCache). */
+  private readonly freeCaches: KvCache[] = [];
 
   static async load(
     directory: string,
@@ -96,6 +103,12 @@ export class Qwen3ModelRuntime {
       sessions,
       await readTable('codec_embedding.bin'),
       await readTable('residual_embeddings.bin'),
+      manifest.codecDecoderStep
+        ? await ort.InferenceSession.create(
+            path.join(variantDirectory, `${manifest.codecDecoderStep.graph}.onnx`),
+            options,
+          )
+        : undefined,
     );
   }
 
@@ -119,17 +132,27 @@ export class Qwen3ModelRuntime {
     return this.residualTable.subarray(start, start + this.hidden);
   }
 
-  async talker(
-    embeds: Float32Array,
-    sequence: number,
-    cache: { keys: ort.Tensor; values: ort.Tensor },
-    pastLength: number,
-  ): Promise<TalkerOutput> {
+  /**
+   * A KV cache for one request, emptied. The worker runs one request at a time, so this is the same
+   * cache (and the same buffers) every time; a second concurrent request would get its own.
+   */
+  acquireCache(): KvCache {
+    const { layers, kvHeads, headDim, maxPositions } = this.manifest.dimensions;
+    const cache = this.freeCaches.pop() ?? new KvCache(layers, kvHeads, headDim, this.dtype, maxPositions);
+    cache.reset();
+    return cache;
+  }
+
+  releaseCache(cache: KvCache): void {
+    this.freeCaches.push(cache);
+  }
+
+  /** Runs the talker on `sequence` new positions after the cache's length (the caller appends them). */
+  async talker(embeds: Float32Array, sequence: number, cache: KvCache): Promise<TalkerOutput> {
     const output = await this.sessions.talker.run({
       inputs_embeds: floatTensor(embeds, [1, sequence, this.hidden], this.dtype),
-      past_keys: cache.keys,
-      past_values: cache.values,
-      past_length: scalarInt64(pastLength),
+      ...cache.feeds(),
+      past_length: scalarInt64(cache.length),
     });
     return {
       logits: output.logits.data as Float32Array,
@@ -191,7 +214,30 @@ export class Qwen3ModelRuntime {
     return readFloats(output.audio).slice();
   }
 
+  /** A zero state for codec_decoder_step, or undefined when the model has no such graph. */
+  newDecoderState(): DecoderStepState | undefined {
+    const entry = this.manifest.codecDecoderStep;
+    return this.decoderStep && entry ? new DecoderStepState(entry) : undefined;
+  }
+
+  /** The audio of exactly `frames` new frames (codes [frames × groups]) after those already in `state`. */
+  async decodeStep(codes: Int32Array, frames: number, state: DecoderStepState): Promise<Float32Array> {
+    if (!this.decoderStep) throw new Error('this model has no codec_decoder_step');
+    const groups = this.manifest.dimensions.codeGroups;
+    const output = await this.decoderStep.run({
+      codes: int64Tensor(
+        BigInt64Array.from(codes.subarray(0, frames * groups), (value) => BigInt(value)),
+        [1, frames, groups],
+      ),
+      position: scalarInt64(state.position),
+      ...state.feeds(),
+    });
+    state.advance(output, frames);
+    return readFloats(output.audio).slice();
+  }
+
   async release(): Promise<void> {
     await Promise.all(Object.values(this.sessions).map((session) => session.release()));
+    await this.decoderStep?.release();
   }
 }

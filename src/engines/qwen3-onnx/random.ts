@@ -37,6 +37,13 @@ export class SeededRandom {
   fillUniform(target: Float32Array): void {
     for (let index = 0; index < target.length; index += 1) target[index] = this.nextFloat();
   }
+
+  /** A generator that continues with the same numbers as this one from here on. */
+  clone(): SeededRandom {
+    const copy = new SeededRandom(0);
+    copy.state.set(this.state);
+    return copy;
+  }
 }
 
 function rotate(value: number, bits: number): number {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -44,6 +44,9 @@ async function withQuantizedVariants(): Promise<string> {
         await writeFile(path.join(directory, variant, `${graph}.onnx`), model);
       } else symlinkSync(file, path.join(directory, variant, `${graph}.onnx`));
     }
+    // The streamed decoder is a codec graph: float32 in every variant, as quantize.py copies it.
+    const step = path.join(source, 'float32', 'codec_decoder_step.onnx');
+    if (existsSync(step)) symlinkSync(step, path.join(directory, variant, 'codec_decoder_step.onnx'));
     for (const table of ['codec_embedding.bin', 'residual_embeddings.bin'])
       symlinkSync(path.join(source, 'float32', table), path.join(directory, variant, table));
     manifest.variants[variant] = { directory: variant, dtype: variant };

@@ -3,11 +3,11 @@
 
 Tiny stand-in modules with the attribute names the wrappers use (q_proj, q_norm, mlp, rotary_emb,
 codec_embedding, lm_head …) are built at random. The script checks that
-  1. the talker graph over a host-owned cache (prefill, then decode into a padded cache) equals a
-     plain full recomputation of the sequence,
+  1. the talker graph over a host-owned blocked cache (prefill, then decode over blocks that cross
+     a block edge, with a spare masked block) equals a plain full recomputation of the sequence,
   2. the fused code predictor, run greedy (noise 0.5), equals a loop that recomputes its context,
   3. both still agree after ONNX export, in onnxruntime, at shapes other than the traced ones
-     (empty cache, cache longer than past_length, top_k 0/1/over the vocabulary).
+     (one empty block, blocks longer than past_length, top_k 0/1/over the vocabulary).
 It needs torch, onnx and onnxruntime; `qwen_tts` is used when installed, else minimal equivalents
 of its three rotary/GQA helpers stand in. It says nothing about the real checkpoints: run
 parity.py for that.
@@ -210,6 +210,8 @@ def main() -> None:
     except ImportError:
         onnxruntime = None
         print("onnxruntime is not installed: the graphs are exported but not run here" + (" (see --dump)" if not arguments.dump else ""))
+    from qwen3.blocked_cache import blocked_feeds
+    from qwen3.blocked_cache import input_names as blocked_input_names
     from qwen3.wrappers import CodePredictorGraph, TalkerGraph, additive_mask, decoder_layer_step
     from qwen_tts.core.models.modeling_qwen3_tts import apply_multimodal_rotary_pos_emb, apply_rotary_pos_emb
 
@@ -243,13 +245,18 @@ def main() -> None:
 
     graph = TalkerGraph(talker).eval()
     sequence = torch.randn(1, 9, hidden)
+
+    def blocked(keys, values, block, extra_blocks=0):
+        """[L,K,P,D] → the graph's per-layer cache inputs (blocked_cache.py), as torch tensors."""
+        feeds = blocked_feeds(keys.numpy(), values.numpy(), block, extra_blocks)
+        return [torch.from_numpy(feeds[name]) for name in blocked_input_names(layers)]
+
     with torch.inference_mode():
         want_logits, want_keys = recompute(sequence)
         empty = torch.zeros(layers, kv_heads, 0, head_dim)
-        _, _, keys, values = graph(sequence[:, :6], empty, empty, torch.tensor(0))
-        cache_keys, cache_values = torch.randn(layers, kv_heads, 8, head_dim), torch.randn(layers, kv_heads, 8, head_dim)
-        cache_keys[:, :, :6], cache_values[:, :, :6] = keys, values
-        logits, _, new_keys, _ = graph(sequence[:, 6:], cache_keys, cache_values, torch.tensor(6))
+        _, _, keys, values = graph(sequence[:, :6], *blocked(empty, empty, 4), torch.tensor(0))
+        # Blocks of 4: the 6 cached positions cross a block edge, and a spare block of filler is masked.
+        logits, _, new_keys, _ = graph(sequence[:, 6:], *blocked(keys, values, 4, extra_blocks=1), torch.tensor(6))
     check("talker: cached prefill+decode vs recomputation (logits)", float((logits - want_logits).abs().max()))
     check("talker: new keys vs recomputation", float((new_keys - want_keys[:, :, 6:]).abs().max()))
 
@@ -279,25 +286,35 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         talker_path, predictor_path = Path(scratch) / "talker.onnx", Path(scratch) / "predictor.onnx"
+        cache_names = blocked_input_names(layers)
+
+        def random_blocks(blocks, block):
+            return [torch.randn(blocks, kv_heads, head_dim, block) if "keys" in name else torch.randn(blocks, kv_heads, block, head_dim) for name in cache_names]
+
         torch.onnx.export(
             graph,
-            (torch.randn(1, 5, hidden), torch.randn(layers, kv_heads, 6, head_dim), torch.randn(layers, kv_heads, 6, head_dim), torch.tensor(4)),
+            (torch.randn(1, 5, hidden), *random_blocks(3, 3), torch.tensor(4)),
             str(talker_path),
-            input_names=["inputs_embeds", "past_keys", "past_values", "past_length"],
+            input_names=["inputs_embeds", *cache_names, "past_length"],
             output_names=["logits", "hidden", "new_keys", "new_values"],
-            dynamic_axes={"inputs_embeds": {1: "s"}, "past_keys": {2: "p"}, "past_values": {2: "p"}, "new_keys": {2: "s"}, "new_values": {2: "s"}},
+            dynamic_axes={
+                "inputs_embeds": {1: "s"},
+                **{name: {0: "blocks", 3 if "keys" in name else 2: "block"} for name in cache_names},
+                "new_keys": {2: "s"},
+                "new_values": {2: "s"},
+            },
             opset_version=17,
             **legacy_exporter(),
         )
         cases.keep(talker_path)
         sessions = onnxruntime is not None
         session = onnxruntime.InferenceSession(str(talker_path), providers=["CPUExecutionProvider"]) if sessions else None
-        for length, cache, past in [(6, 0, 0), (3, 8, 6), (1, 11, 9), (2, 3, 3)]:
-            feeds = (torch.randn(1, length, hidden), torch.randn(layers, kv_heads, cache, head_dim), torch.randn(layers, kv_heads, cache, head_dim), torch.tensor(past))
+        for length, blocks, block, past in [(6, 1, 4, 0), (3, 2, 4, 6), (1, 3, 5, 9), (2, 1, 3, 3), (1, 2, 64, 70)]:
+            feeds = (torch.randn(1, length, hidden), *random_blocks(blocks, block), torch.tensor(past))
             with torch.inference_mode():
                 expected = graph(*feeds)
-            named = dict(zip(["inputs_embeds", "past_keys", "past_values", "past_length"], feeds))
-            label = f"talker ONNX S={length} P={cache} past={past}"
+            named = dict(zip(["inputs_embeds", *cache_names, "past_length"], feeds))
+            label = f"talker ONNX S={length} blocks={blocks}×{block} past={past}"
             cases.add(label, talker_path.name, named, list(expected), 1e-4, "max-abs")
             if session is None:
                 continue

@@ -93,13 +93,7 @@ def teacher_forced(model: OnnxQwen3, prompt, trailing, pad_row, frames: np.ndarr
     rows = prompt[None]
     chosen = []
     for step in range(len(frames)):
-        logits, hidden, new_keys, new_values = model.run(
-            "talker",
-            inputs_embeds=rows.astype(model.dtype),
-            past_keys=keys,
-            past_values=values,
-            past_length=np.array(keys.shape[2], dtype=np.int64),
-        )
+        logits, hidden, new_keys, new_values = model.talker(rows, keys, values)
         keys = np.concatenate([keys, new_keys], axis=2)
         values = np.concatenate([values, new_values], axis=2)
         # The same scoring as OnnxQwen3.generate (greedy): repetition penalty, no EOS in the first two steps.

@@ -27,10 +27,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from qwen3.blocked_cache import input_names as blocked_input_names  # noqa: E402
 from qwen3.loading import Checkpoint, build_random_init, load_official, split_pattern, tokenizer_files  # noqa: E402
 from qwen3.manifest import build_manifest  # noqa: E402
 from qwen3.quantize import BITS as QUANTIZED  # noqa: E402
 from qwen3.quantize import main as quantize  # noqa: E402
+from qwen3.streaming_decoder import CodecDecoderStepGraph, attention_window, manifest_entry, step_inputs  # noqa: E402
+from qwen3.streaming_decoder import input_names as step_input_names  # noqa: E402
+from qwen3.streaming_decoder import output_names as step_output_names  # noqa: E402
 from qwen3.wrappers import (  # noqa: E402
     CodecDecoderGraph,
     CodecEncoderGraph,
@@ -179,27 +183,35 @@ def graph_jobs(arguments: argparse.Namespace, variant: str, checkpoint: Checkpoi
         )
     ]
 
-    def talker_inputs(length, cache, past):
-        return (
-            random_floats(1, length, hidden),
-            random_floats(layers, kv_heads, cache, head_dim),
-            random_floats(layers, kv_heads, cache, head_dim),
-            scalar(past),
-        )
+    def talker_inputs(length, blocks, block, past):
+        # The host's blocked cache (blocked_cache.py): past ≤ blocks·block, the tail masked.
+        caches = []
+        for _ in range(layers):
+            caches += [random_floats(blocks, kv_heads, head_dim, block), random_floats(blocks, kv_heads, block, head_dim)]
+        return (random_floats(1, length, hidden), *caches, scalar(past))
 
+    cache_names = blocked_input_names(layers)
+    cache_axes = {
+        name: {0: "blocks", 2 if "values" in name else 3: "block"} for name in cache_names
+    }
     jobs.append(
         GraphJob(
             "talker",
             TalkerGraph(talker).eval(),
-            talker_inputs(5, 6, 4),
-            # one step, a prefill on an empty cache, a long prefill, a step into a padded cache
-            [talker_inputs(1, 11, 9), talker_inputs(3, 0, 0), talker_inputs(40, 64, 0), talker_inputs(1, 128, 100)],
-            ["inputs_embeds", "past_keys", "past_values", "past_length"],
+            talker_inputs(5, 3, 3, 4),
+            # one step, a prefill on an empty block, a long prefill, steps into partly used blocks
+            [
+                talker_inputs(1, 2, 7, 9),
+                talker_inputs(3, 1, 64, 0),
+                talker_inputs(40, 1, 16, 0),
+                talker_inputs(1, 2, 64, 100),
+                talker_inputs(2, 5, 4, 17),
+            ],
+            ["inputs_embeds", *cache_names, "past_length"],
             ["logits", "hidden", "new_keys", "new_values"],
             {
                 "inputs_embeds": {1: "sequence"},
-                "past_keys": {2: "cache"},
-                "past_values": {2: "cache"},
+                **cache_axes,
                 "new_keys": {2: "sequence"},
                 "new_values": {2: "sequence"},
             },
@@ -286,6 +298,26 @@ def graph_jobs(arguments: argparse.Namespace, variant: str, checkpoint: Checkpoi
             codec=True,
         )
     )
+    # The streamed decoder: pieces carry the decoder's state, so no frame is decoded twice.
+    step = CodecDecoderStepGraph(tokenizer_model, codec_dtype, attention_window(tokenizer_model, codec_dtype)).eval()
+
+    def piece(frames, position, zero_state=False):
+        states = None if zero_state else [0.1 * random_floats(*state.shape).float() for state in step.states]
+        return step_inputs(step, ints(codec_codebook, 1, frames, quantizers), position, states)
+
+    jobs.append(
+        GraphJob(
+            "codec_decoder_step",
+            step,
+            piece(5, 80),
+            # the first frame of a sequence, a piece starting inside the window, a piece longer than it
+            [piece(1, 0, True), piece(16, 3), piece(97, 200), piece(4, 1000)],
+            step_input_names(step),
+            step_output_names(step),
+            {"codes": {1: "frames"}, "audio": {1: "samples"}},
+            codec=True,
+        )
+    )
     return jobs
 
 
@@ -320,6 +352,14 @@ def export_variant(arguments: argparse.Namespace, variant: str, checkpoint: Chec
     residual = np.stack([to_numpy(table.weight.float()) for table in talker.code_predictor.model.codec_embedding])
     write_table(codec_table, directory / "codec_embedding.bin", variant)
     write_table(residual, directory / "residual_embeddings.bin", variant)
+
+
+def decoder_step_entry(checkpoint: Checkpoint) -> dict:
+    """codec_decoder_step's state tensors, as graph_jobs built it (the codec is float32 or the variant's
+    dtype; the state's shapes do not depend on it)."""
+    model = checkpoint.tokenizer_model
+    dtype = next(model.parameters()).dtype
+    return manifest_entry(CodecDecoderStepGraph(model, dtype, attention_window(model, dtype)))
 
 
 def main() -> None:
@@ -361,6 +401,7 @@ def main() -> None:
         decoder_left_context=arguments.decoder_context,
         split_pattern=split_pattern(checkpoint),
         hashes=hash_directory(arguments.out),
+        decoder_step=decoder_step_entry(checkpoint),
     )
     write_json(arguments.out / "manifest.json", manifest)
     print(f"wrote {arguments.out / 'manifest.json'} ({len(manifest['files']['sha256'])} files)")

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from shared.onnx_files import require  # noqa: E402
 
 FORMAT = "qwen3-tts-onnx"
-CONTRACT_VERSION = 2
+CONTRACT_VERSION = 3
 
 # The speaker mel is fixed in the official code (Qwen3TTSForConditionalGeneration.
 # extract_speaker_embedding calls mel_spectrogram with these literals); only the sample rate and
@@ -52,9 +52,11 @@ def build_manifest(
     decoder_left_context: int,
     split_pattern: str,
     hashes: dict[str, str],
+    decoder_step: dict | None = None,
 ) -> dict:
     """`config`, `generation_config`, `speech_config` are the raw JSON files (ids must be stated
-    there); `model_config` is the instantiated Qwen3TTSConfig (sizes the weights really have)."""
+    there); `model_config` is the instantiated Qwen3TTSConfig (sizes the weights really have).
+    `decoder_step` is streaming_decoder.manifest_entry's, when codec_decoder_step was exported."""
     talker_json = require(config, "talker_config", "config.json")
     talker = model_config.talker_config
     predictor = talker.code_predictor_config
@@ -126,5 +128,7 @@ def build_manifest(
             },
         },
         "variants": {variant: {"directory": variant, "dtype": variant} for variant in variants},
+        # The stateful streamed decoder and its state tensors (optional: older exports lack it).
+        **({"codecDecoderStep": decoder_step} if decoder_step is not None else {}),
         "files": {"sha256": hashes},
     }

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from qwen3.blocked_cache import BLOCK, blocked_feeds
+
 
 @dataclass
 class VoicePrompt:
@@ -47,6 +49,31 @@ class OnnxQwen3:
 
     def run(self, name: str, **feeds):
         return self.sessions[name].run(None, feeds)
+
+    def talker(self, embeds: np.ndarray, keys: np.ndarray, values: np.ndarray, block: int = BLOCK, extra_blocks: int = 0):
+        """One talker run after the positions in `keys`/`values` ([L,K,P,D]), fed in the graph's blocks
+        (blocked_cache.py). Returns logits, hidden, new keys, new values; the caller appends the new ones."""
+        return self.run(
+            "talker",
+            inputs_embeds=embeds.astype(self.dtype),
+            **blocked_feeds(keys, values, block, extra_blocks),
+            past_length=np.array(keys.shape[2], dtype=np.int64),
+        )
+
+    def stepwise_logits(self, prompt: np.ndarray, block: int = 4) -> np.ndarray:
+        """The prompt's last logits [V] when only its first half is a prefill and the rest are single
+        steps over the blocked cache (small blocks, so positions cross block edges, and a spare block
+        of masked filler): what the whole prefill gives, if the graph reads and masks its cache right."""
+        dims = self.manifest["dimensions"]
+        keys = np.zeros((dims["layers"], dims["kvHeads"], 0, dims["headDim"]), dtype=self.dtype)
+        values = keys.copy()
+        first = max(1, len(prompt) // 2)
+        logits, _, keys, values = self.talker(prompt[None, :first], keys, values, block, extra_blocks=1)
+        for row in range(first, len(prompt)):
+            logits, _, new_keys, new_values = self.talker(prompt[None, row : row + 1], keys, values, block, extra_blocks=1)
+            keys = np.concatenate([keys, new_keys], axis=2)
+            values = np.concatenate([values, new_values], axis=2)
+        return logits[0].astype(np.float32)
 
     # Per-graph calls ---------------------------------------------------------------------------
     def text_embed(self, ids: np.ndarray) -> np.ndarray:
@@ -125,13 +152,7 @@ class OnnxQwen3:
         random = np.random.default_rng(seed)
         keys = np.zeros((dims["layers"], dims["kvHeads"], 0, dims["headDim"]), dtype=self.dtype)
         values = keys.copy()
-        logits, hidden, new_keys, new_values = self.run(
-            "talker",
-            inputs_embeds=prompt[None].astype(self.dtype),
-            past_keys=keys,
-            past_values=values,
-            past_length=np.array(0, dtype=np.int64),
-        )
+        logits, hidden, new_keys, new_values = self.talker(prompt[None], keys, values)
         prefill_logits = logits[0].astype(np.float32)
         keys, values = new_keys, new_values
         history: list[int] = []
@@ -169,14 +190,7 @@ class OnnxQwen3:
             if step == max_new_tokens - 2:
                 break  # the token the next step would choose could never become a frame
             row = self.frame_row(frame) + (trailing[step] if step < len(trailing) else pad_row)
-            past = keys.shape[2]
-            logits, hidden, new_keys, new_values = self.run(
-                "talker",
-                inputs_embeds=row[None, None].astype(self.dtype),
-                past_keys=keys,
-                past_values=values,
-                past_length=np.array(past, dtype=np.int64),
-            )
+            logits, hidden, new_keys, new_values = self.talker(row[None, None], keys, values)
             keys = np.concatenate([keys, new_keys], axis=2)
             values = np.concatenate([values, new_values], axis=2)
         empty = np.zeros((0, self.groups), dtype=np.int64)

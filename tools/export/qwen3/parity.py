@@ -205,6 +205,8 @@ def main() -> None:
     report.append(compare("prefill embeddings (host assembly)", prompt, captured["prefill_embeds"].numpy()[0], tolerance))
     frames, prefill_logits = ours.generate(prompt, trailing, pad_row, arguments.max_new_tokens, greedy=True)
     report.append(compare("prefill logits (talker)", prefill_logits, captured["prefill_logits"].numpy(), tolerance))
+    # The talker reads its cache in blocks where the host keeps it: half the prompt fed as cache, row by row.
+    report.append(compare("prefill logits, half through the blocked cache", ours.stepwise_logits(prompt), prefill_logits, tolerance))
     report.append(compare_codes("generated codes (talker + code_predictor, greedy)", frames, official_frames))
 
     # Decoding: the official decoder output for the official codes, against our decoder on the same codes.

@@ -31,7 +31,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shared.onnx_files import EXTERNAL_DATA_THRESHOLD_BYTES, sha256_file, write_json  # noqa: E402
 
-GRAPHS = ["text_embed", "talker", "code_predictor", "speaker_encoder", "codec_encoder", "codec_decoder"]
+GRAPHS = [
+    "text_embed",
+    "talker",
+    "code_predictor",
+    "speaker_encoder",
+    "codec_encoder",
+    "codec_decoder",
+    "codec_decoder_step",  # absent from older exports: then nothing is copied
+]
 TABLES = ["codec_embedding.bin", "residual_embeddings.bin"]
 BITS = {"int4": 4, "int8": 8}
 DEFAULT_GRAPHS = ["talker", "code_predictor"]

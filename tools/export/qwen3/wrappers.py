@@ -27,6 +27,31 @@ def additive_mask(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return torch.where(allowed, zero, lowest)[None, None]
 
 
+def blocked_attention(query, key, value, past_keys, past_values, past_mask, new_mask, scaling):
+    """Eager grouped-query attention over the host's blocked cache and the S new positions (batch 1).
+
+    query [1,H,S,D]; key, value [1,K,S,D]; past_keys [N,K,D,B] and past_values [N,K,B,D] (the used
+    blocks, read where they lie: blocked_cache.py); past_mask additive [N·B]; new_mask additive
+    [G·S,S] (causal, repeated for the G query heads of each KV head). Query head h reads KV head h // G,
+    as repeat_kv arranges it. The same sums as the official eager attention (q·kᵀ·scaling + mask,
+    float32 softmax, weights·v), with the past's products taken block by block and added up, so that
+    no key or value is gathered or concatenated. Returns [1,S,H·D].
+    """
+    kv_heads, head_dim = key.shape[1], query.shape[-1]
+    rows = query.reshape(kv_heads, -1, head_dim)  # [K, G·S, D]
+    past_scores = torch.matmul(rows.unsqueeze(0), past_keys)  # [N, K, G·S, B]
+    past_scores = past_scores.permute(1, 2, 0, 3).reshape(kv_heads, rows.shape[1], -1)  # [K, G·S, N·B]
+    new_scores = torch.matmul(rows, key[0].transpose(1, 2))  # [K, G·S, S]
+    scores = torch.cat([past_scores * scaling + past_mask, new_scores * scaling + new_mask], dim=-1)
+    weights = torch.softmax(scores, dim=-1, dtype=torch.float32).to(query.dtype)
+    slots = past_mask.shape[0]
+    past_weights = weights[..., :slots].reshape(kv_heads, rows.shape[1], -1, past_values.shape[2])
+    attended = torch.matmul(past_weights.permute(2, 0, 1, 3), past_values).sum(dim=0)  # [K, G·S, D]
+    attended = attended + torch.matmul(weights[..., slots:], value[0])
+    length = query.shape[2]
+    return attended.reshape(1, -1, length, head_dim).transpose(1, 2).reshape(1, length, -1)
+
+
 def decoder_layer_step(
     layer: nn.Module,
     hidden: torch.Tensor,
@@ -34,11 +59,14 @@ def decoder_layer_step(
     past_keys: torch.Tensor | None,
     past_values: torch.Tensor | None,
     mask: torch.Tensor,
+    blocked_masks: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One Qwen3-style decoder layer (talker or code predictor) over S new positions.
 
     Follows the official layer: input RMSNorm, q/k per-head RMSNorm, rotary, grouped-query eager
     attention with a float32 softmax, o_proj, residual, post-attention RMSNorm, gated MLP, residual.
+    With `blocked_masks` (past, new), past_keys/past_values are the talker's blocked cache
+    (blocked_attention); otherwise [1,K,P,D] caches concatenated with the new positions.
     Returns the new hidden states and this layer's keys/values for the new positions ([1,K,S,D]).
     """
     attention = layer.self_attn
@@ -50,6 +78,11 @@ def decoder_layer_step(
     key = attention.k_norm(attention.k_proj(normed).view(shape)).transpose(1, 2)
     value = attention.v_proj(normed).view(shape).transpose(1, 2)
     query, key = rotate(query, key)
+    if blocked_masks is not None:
+        attended = blocked_attention(query, key, value, past_keys, past_values, *blocked_masks, attention.scaling)
+        hidden = residual + attention.o_proj(attended)
+        hidden = hidden + layer.mlp(layer.post_attention_layernorm(hidden))
+        return hidden, key, value
     keys = key if past_keys is None else torch.cat([past_keys, key], dim=2)
     values = value if past_values is None else torch.cat([past_values, value], dim=2)
     keys = repeat_kv(keys, attention.num_key_value_groups)
@@ -75,12 +108,13 @@ class TextEmbedGraph(nn.Module):
 
 
 class TalkerGraph(nn.Module):
-    """talker: one graph for prefill and decode over a host-owned cache.
+    """talker: one graph for prefill and decode over a host-owned, blocked cache (contract 3).
 
-    inputs_embeds [1,S,H]; past_keys/past_values [L,K,P,D] with P ≥ past_length; past_length i64[].
-    The S new positions sit at past_length … past_length+S-1; they attend to cache slots
-    < past_length and causally among themselves. Outputs: logits f32[1,V] and the post-final-norm
-    hidden [1,H] of the last position, and only the new positions' keys/values [L,K,S,D].
+    inputs_embeds [1,S,H]; per layer l past_keys_l [N,K,D,B] and past_values_l [N,K,B,D], the host's
+    used cache blocks (blocked_cache.py); past_length i64[] ≤ N·B. The S new positions sit at
+    past_length … past_length+S-1; they attend to cache slots < past_length and causally among
+    themselves. Outputs: logits f32[1,V] and the post-final-norm hidden [1,H] of the last position,
+    and only the new positions' keys/values [L,K,S,D], which the host writes into its blocks.
     """
 
     def __init__(self, talker: nn.Module):
@@ -92,12 +126,14 @@ class TalkerGraph(nn.Module):
         self.norm = talker.model.norm
         self.rotary = talker.model.rotary_emb
         self.head = talker.codec_head
+        # Query heads per KV head (repeat_kv's factor): the causal mask is repeated for each.
+        self.groups = self.layers[0].self_attn.num_key_value_groups
         self.mrope_section = config.rope_scaling["mrope_section"]
         self.mrope_interleaved = config.rope_scaling["interleaved"]
 
-    def forward(self, inputs_embeds, past_keys, past_values, past_length):
+    def forward(self, inputs_embeds, *caches_and_length):
+        *caches, past_length = caches_and_length
         length = inputs_embeds.shape[1]
-        cache_length = past_keys.shape[2]
         device = inputs_embeds.device
         new_index = torch.arange(length, device=device)
         positions = past_length + new_index
@@ -108,15 +144,16 @@ class TalkerGraph(nn.Module):
         def rotate(query, key):
             return apply_multimodal_rotary_pos_emb(query, key, cos, sin, self.mrope_section, self.mrope_interleaved)
 
-        cache_allowed = (torch.arange(cache_length, device=device) < past_length).view(1, -1).expand(length, -1)
-        new_allowed = new_index.view(1, -1) <= new_index.view(-1, 1)
-        mask = additive_mask(torch.cat([cache_allowed, new_allowed], dim=1), inputs_embeds.dtype)
+        slots = caches[1].shape[0] * caches[1].shape[2]
+        past_mask = additive_mask(torch.arange(slots, device=device) < past_length, inputs_embeds.dtype)[0, 0]
+        causal = additive_mask(new_index.view(1, -1) <= new_index.view(-1, 1), inputs_embeds.dtype)[0, 0]
+        masks = (past_mask, causal.repeat(self.groups, 1))
 
         hidden = inputs_embeds
         new_keys, new_values = [], []
         for index, layer in enumerate(self.layers):
             hidden, key, value = decoder_layer_step(
-                layer, hidden, rotate, past_keys[index : index + 1], past_values[index : index + 1], mask
+                layer, hidden, rotate, caches[2 * index], caches[2 * index + 1], None, masks
             )
             new_keys.append(key[0])
             new_values.append(value[0])
