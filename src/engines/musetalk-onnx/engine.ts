@@ -102,18 +102,37 @@ export class MuseTalkEngine implements LipsyncEngine {
     return entries.filter((name) => IMAGE_FILE.test(name) || VIDEO_FILE.test(name)).sort();
   }
 
+  private dtype(): 'float16' | 'float32' {
+    return this.config.TTS_DTYPE === 'float16' ? 'float16' : 'float32';
+  }
+
+  /**
+   * The model is installed and its files are what its manifest says (a truncated or damaged weight
+   * file would load and render garbage); the hashes are remembered, so a restart reads nothing again.
+   */
+  private async verifyModel(): Promise<void> {
+    if (!this.installed()) {
+      throw new ModelNotAvailableError(
+        `the lip-sync model is not installed: ${installHint('musetalk', this.directory)}`,
+      );
+    }
+    try {
+      await verifyInstalledModel(this.directory, this.dtype());
+    } catch (error) {
+      throw new ModelNotAvailableError(
+        `the lip-sync model cannot be used: ${(error as Error).message}. Run \`npm run cli -- models pull musetalk\` again to replace it.`,
+        { cause: error },
+      );
+    }
+  }
+
   private start(): Promise<WorkerPool<MuseTalkWorkerResponse>> {
     if (this.pool) return Promise.resolve(this.pool);
     this.starting ??= (async () => {
-      if (!this.installed()) {
-        throw new ModelNotAvailableError(
-          `the lip-sync model is not installed: ${installHint('musetalk', this.directory)}`,
-        );
-      }
       const workerData: MuseTalkWorkerConfiguration = {
         directory: this.directory,
         provider: this.provider,
-        dtype: this.config.TTS_DTYPE === 'float16' ? 'float16' : 'float32',
+        dtype: this.dtype(),
         cacheDirectory: path.resolve(this.config.CACHE_DIR, 'avatars'),
         cacheMaxBytes: this.config.AVATAR_CACHE_DISK_MB * 1024 * 1024,
         limits: {
@@ -125,15 +144,7 @@ export class MuseTalkEngine implements LipsyncEngine {
         batchSize: this.config.VIDEO_BATCH_SIZE,
         ffmpeg: ffmpegChoice(),
       };
-      try {
-        // A truncated or damaged weight file would load and render garbage: its hash is checked first.
-        await verifyInstalledModel(this.directory, workerData.dtype);
-      } catch (error) {
-        throw new ModelNotAvailableError(
-          `the lip-sync model cannot be used: ${(error as Error).message}. Run \`npm run cli -- models pull musetalk\` again to replace it.`,
-          { cause: error },
-        );
-      }
+      await this.verifyModel();
       const pool = new WorkerPool<MuseTalkWorkerResponse>({
         size: 1,
         script: workerScript('./worker', import.meta.url),
@@ -176,9 +187,11 @@ export class MuseTalkEngine implements LipsyncEngine {
    * avatar's content: a photo's or a video's bytes, every frame of which shows in the render.
    */
   async renderIdentity(avatar: AvatarSource): Promise<string | undefined> {
-    await this.start();
-    const dtype = this.config.TTS_DTYPE === 'float16' ? 'float16' : 'float32';
-    this.fingerprint ??= modelFingerprint(this.directory, dtype);
+    // The files, not the workers: a request answered from the render cache starts no model.
+    if (!this.fingerprint) {
+      await this.verifyModel();
+      this.fingerprint ??= modelFingerprint(this.directory, this.dtype());
+    }
     const { bytes, name, media } = await this.avatarBytes(avatar);
     return createHash('sha256')
       .update(
