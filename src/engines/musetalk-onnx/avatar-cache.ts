@@ -4,6 +4,7 @@ import { DiskCache } from '../../storage/disk-cache.ts';
 import type { AvatarImage } from './image-input.ts';
 import type { MuseTalkRuntime } from './musetalk-runtime.ts';
 import { prepareAvatar, type PreparedAvatar } from './prepare-avatar.ts';
+import { readPreparedAvatarFiles, writePreparedAvatarFiles } from './prepared-avatar-files.ts';
 
 /**
  * Changes whenever avatar preparation computes something different (so older cache files are not
@@ -47,29 +48,13 @@ export class AvatarCache {
     return avatar;
   }
 
-  /** A stored avatar, or undefined when absent or incomplete (evicted halfway, written by a crash). */
+  /** A stored avatar, or undefined when absent or incomplete. */
   private async read(key: string, image: AvatarImage): Promise<PreparedAvatar | undefined> {
-    const [metaBytes, data] = await Promise.all([
-      this.files.read(`${key}.json`),
-      this.files.read(`${key}.bin`),
-    ]);
-    if (!metaBytes || !data) return undefined;
-    try {
-      const meta = JSON.parse(metaBytes.toString('utf8')) as Omit<
-        PreparedAvatar,
-        'photo' | 'latents' | 'alpha'
-      > & {
-        latents: number;
-        alpha: number;
-      };
-      const latentBytes = meta.latents * 4;
-      if (data.length !== latentBytes + meta.alpha) return undefined;
-      const latents = new Float32Array(new Uint8Array(data.subarray(0, latentBytes)).buffer);
-      const alpha = new Uint8Array(data.subarray(latentBytes));
-      return { ...meta, photo: image.rgb, latents, alpha };
-    } catch {
-      return undefined;
-    }
+    const stored = await readPreparedAvatarFiles<Omit<PreparedAvatar, 'photo' | 'latents' | 'alpha'>>(
+      this.files,
+      key,
+    );
+    return stored && { ...stored.meta, photo: image.rgb, latents: stored.latents, alpha: stored.alpha };
   }
 
   private async load(key: string, image: AvatarImage, runtime: MuseTalkRuntime): Promise<PreparedAvatar> {
@@ -78,20 +63,7 @@ export class AvatarCache {
     const prepared = await prepareAvatar(image, runtime);
     const { photo: _photo, latents, alpha, ...meta } = prepared;
     void _photo;
-    // The data first: the metadata's presence says the pair is complete. A failed write only means
-    // the avatar is prepared again next time.
-    const written = await this.files.write(
-      `${key}.bin`,
-      Buffer.concat([
-        Buffer.from(latents.buffer, latents.byteOffset, latents.byteLength),
-        Buffer.from(alpha),
-      ]),
-    );
-    if (written)
-      await this.files.write(
-        `${key}.json`,
-        JSON.stringify({ ...meta, latents: latents.length, alpha: alpha.length }),
-      );
+    await writePreparedAvatarFiles(this.files, key, { latents, alpha, meta });
     return prepared;
   }
 }

@@ -4,6 +4,7 @@ import { DiskCache } from '../../storage/disk-cache.ts';
 import { VIDEO_ENCODING } from '../../media/video-encoder.ts';
 import type { MuseTalkRuntime } from './musetalk-runtime.ts';
 import { prepareVideoAvatar, type PreparedVideoAvatar } from './prepare-video-avatar.ts';
+import { readPreparedAvatarFiles, writePreparedAvatarFiles } from './prepared-avatar-files.ts';
 import type { AvatarVideo } from './video-input.ts';
 
 /** Changes whenever video preparation computes something different, so older files are not reused. */
@@ -61,30 +62,14 @@ export class VideoAvatarCache {
     return avatar;
   }
 
-  /** A stored avatar, or undefined when absent or incomplete (evicted halfway, written by a crash). */
+  /** A stored avatar, or undefined when absent or incomplete. */
   private async read(key: string): Promise<PreparedVideoAvatar | undefined> {
-    const [metaBytes, data] = await Promise.all([
-      this.files.read(`${key}.json`),
-      this.files.read(`${key}.bin`),
-    ]);
-    if (!metaBytes || !data) return undefined;
-    try {
-      const meta = JSON.parse(metaBytes.toString('utf8')) as Omit<
-        PreparedVideoAvatar,
-        'latents' | 'alpha'
-      > & {
-        latents: number;
-        alpha: number;
-      };
-      const latentBytes = meta.latents * 4;
-      if (data.length !== latentBytes + meta.alpha || meta.faceBoxes.length !== meta.frameCount)
-        return undefined;
-      const latents = new Float32Array(new Uint8Array(data.subarray(0, latentBytes)).buffer);
-      const alpha = new Uint8Array(data.subarray(latentBytes));
-      return { ...meta, latents, alpha };
-    } catch {
-      return undefined;
-    }
+    const stored = await readPreparedAvatarFiles<Omit<PreparedVideoAvatar, 'latents' | 'alpha'>>(
+      this.files,
+      key,
+    );
+    if (!stored || stored.meta.faceBoxes.length !== stored.meta.frameCount) return undefined;
+    return { ...stored.meta, latents: stored.latents, alpha: stored.alpha };
   }
 
   private async load(
@@ -97,19 +82,7 @@ export class VideoAvatarCache {
     if (stored) return stored;
     const prepared = await prepareVideoAvatar(video, runtime, onProgress);
     const { latents, alpha, ...meta } = prepared;
-    // The data first: the metadata's presence says the pair is complete.
-    const written = await this.files.write(
-      `${key}.bin`,
-      Buffer.concat([
-        Buffer.from(latents.buffer, latents.byteOffset, latents.byteLength),
-        Buffer.from(alpha),
-      ]),
-    );
-    if (written)
-      await this.files.write(
-        `${key}.json`,
-        JSON.stringify({ ...meta, latents: latents.length, alpha: alpha.length }),
-      );
+    await writePreparedAvatarFiles(this.files, key, { latents, alpha, meta });
     return prepared;
   }
 }
