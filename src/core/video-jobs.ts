@@ -145,7 +145,9 @@ export class VideoJobs {
           status_code: 500,
         },
       });
-      await this.finish(entry);
+      // Kept before the server serves; the callback (with its retries) goes on its own, so that a
+      // slow or unreachable receiver does not hold up the start.
+      await this.finish(entry, { waitForCallback: false });
     }
     this.forgetExpired();
   }
@@ -213,11 +215,17 @@ export class VideoJobs {
       );
   }
 
-  private async finish(entry: Entry): Promise<void> {
+  private async finish(entry: Entry, { waitForCallback = true } = {}): Promise<void> {
     entry.finishedAt = Date.now();
     await this.persist(entry);
     const { callbackUrl } = entry;
-    if (callbackUrl && this.options.notify) await this.options.notify(callbackUrl, { ...entry.state });
+    if (!callbackUrl || !this.options.notify) return;
+    const told = this.options
+      .notify(callbackUrl, { ...entry.state })
+      .catch((error: unknown) =>
+        this.options.logger?.warn({ err: error, job: entry.state.job_id }, 'the job callback failed'),
+      );
+    if (waitForCallback) await told;
   }
 
   private async run(entry: Entry, job: VideoJob): Promise<void> {
