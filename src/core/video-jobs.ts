@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CancelledError, EngineOverloadedError, InvalidInputError, publicError } from '../errors.ts';
+import { jobNotFoundMessage } from './video-job-queue.ts';
 import type { VideoJob, VideoService } from './video-service.ts';
 import type { KeptVideo, VideoStore } from './video-store.ts';
 
@@ -178,13 +179,7 @@ export class VideoJobs {
   private entry(id: string): Entry {
     const entry = this.jobs.get(id);
     if (!entry)
-      throw new InvalidInputError(
-        `no video job ${id}: it never existed here, or it expired (VIDEO_OUTPUT_KEEP_S)`,
-        {
-          statusCode: 404,
-          code: 'job_not_found',
-        },
-      );
+      throw new InvalidInputError(jobNotFoundMessage(id), { statusCode: 404, code: 'job_not_found' });
     return entry;
   }
 
