@@ -22,6 +22,7 @@ import {
   type GoldenCase,
   type Goldens,
 } from '../../support/official-qwen3.ts';
+import { collectSpeechStream } from '../../support/speech-stream.ts';
 
 /**
  * The proof that the engine computes what the official Qwen3-TTS code computes: checkpoints built with
@@ -49,23 +50,13 @@ function referenceSamples(): Float32Array {
 async function collect(
   stream: AsyncIterable<SpeechStreamPart>,
 ): Promise<{ audio: Float32Array; codes: number[][] }> {
-  const parts: Float32Array[] = [];
-  let codes: Int32Array | undefined;
-  for await (const part of stream) {
-    if (part.type === 'audio-delta') parts.push(part.samples);
-    if (part.type === 'audio-end') codes = part.codes;
-  }
-  const audio = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    audio.set(part, offset);
-    offset += part.length;
-  }
+  const { audio, end } = await collectSpeechStream(stream);
+  const codes = end.codes;
   assert.ok(codes, 'the engine reported its codes');
   return {
     audio,
     codes: Array.from({ length: codes.length / 16 }, (_row, frame) => [
-      ...codes!.subarray(frame * 16, frame * 16 + 16),
+      ...codes.subarray(frame * 16, frame * 16 + 16),
     ]),
   };
 }

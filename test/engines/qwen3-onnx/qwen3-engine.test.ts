@@ -14,18 +14,14 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig, type Config } from '../../../src/config.ts';
 import { Qwen3OnnxEngine, variantFor } from '../../../src/engines/qwen3-onnx/engine.ts';
-import type {
-  ReferenceAudio,
-  SpeechRequest,
-  SpeechStreamPart,
-  VoicePrompt,
-} from '../../../src/engines/interfaces/index.ts';
+import type { ReferenceAudio, SpeechRequest, VoicePrompt } from '../../../src/engines/interfaces/index.ts';
 import { EngineFailedError, EngineUnavailableError, ModelNotAvailableError } from '../../../src/errors.ts';
 import { chooseProvider } from '../../../src/onnx/session-options.ts';
 import { writeSyntheticQwen3Model } from '../../../src/models/synth-qwen3.ts';
 import { syntheticQwen3 } from '../../support/synthetic-models.ts';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { collectSpeechStream } from '../../support/speech-stream.ts';
 
 function referenceAudio(seconds = 3, pitch = 180): ReferenceAudio {
   const samples = Float32Array.from(
@@ -49,25 +45,6 @@ const sampling = {
   doSample: true,
   maxNewTokens: 2048,
 };
-
-async function collect(
-  stream: AsyncIterable<SpeechStreamPart>,
-): Promise<{ audio: Float32Array; parts: number; end: Extract<SpeechStreamPart, { type: 'audio-end' }> }> {
-  const chunks: Float32Array[] = [];
-  let end: Extract<SpeechStreamPart, { type: 'audio-end' }> | undefined;
-  for await (const part of stream) {
-    if (part.type === 'audio-delta') chunks.push(part.samples);
-    if (part.type === 'audio-end') end = part;
-  }
-  const audio = new Float32Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    audio.set(chunk, offset);
-    offset += chunk.length;
-  }
-  assert.ok(end, 'the stream ended with audio-end');
-  return { audio, parts: chunks.length, end };
-}
 
 describe('Qwen3 ONNX engine on a synthetic model', () => {
   let engine: Qwen3OnnxEngine;
@@ -110,7 +87,7 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
   });
 
   it('runs the whole loop and stops at the model’s end of speech', async () => {
-    const { audio, end } = await collect(engine.generate(request(), AbortSignal.timeout(30000)));
+    const { audio, end } = await collectSpeechStream(engine.generate(request(), AbortSignal.timeout(30000)));
     assert.equal(end.finishReason, 'end-of-speech');
     // The synthetic talker says EOS at absolute position 120: frames = 120 − (prompt rows − 1).
     assert.equal(end.frames, 120 - (end.timings!.promptRows - 1));
@@ -122,9 +99,9 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
   });
 
   it('gives byte-identical audio for the same seed and different audio for another', async () => {
-    const first = await collect(engine.generate(request(), AbortSignal.timeout(30000)));
-    const second = await collect(engine.generate(request(), AbortSignal.timeout(30000)));
-    const other = await collect(
+    const first = await collectSpeechStream(engine.generate(request(), AbortSignal.timeout(30000)));
+    const second = await collectSpeechStream(engine.generate(request(), AbortSignal.timeout(30000)));
+    const other = await collectSpeechStream(
       engine.generate(request({ sampling: { ...sampling, seed: 8 } }), AbortSignal.timeout(30000)),
     );
     assert.deepEqual(Buffer.from(first.audio.buffer), Buffer.from(second.audio.buffer));
@@ -133,10 +110,10 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
 
   it('is deterministic when greedy in both stages, whatever the seed', async () => {
     const greedy = { ...sampling, doSample: false, subtalker: { doSample: false } };
-    const first = await collect(
+    const first = await collectSpeechStream(
       engine.generate(request({ sampling: { ...greedy, seed: 1 } }), AbortSignal.timeout(30000)),
     );
-    const second = await collect(
+    const second = await collectSpeechStream(
       engine.generate(request({ sampling: { ...greedy, seed: 2 } }), AbortSignal.timeout(30000)),
     );
     assert.deepEqual(Buffer.from(first.audio.buffer), Buffer.from(second.audio.buffer));
@@ -147,7 +124,7 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
     const talkerGreedy = { ...sampling, doSample: false };
     const codesFor = async (seed: number, subtalker?: SpeechRequest['sampling']['subtalker']) =>
       (
-        await collect(
+        await collectSpeechStream(
           engine.generate(
             request({ sampling: { ...talkerGreedy, seed, subtalker } }),
             AbortSignal.timeout(30000),
@@ -167,13 +144,13 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
   });
 
   it('streams audio in several parts, the first after a few frames', async () => {
-    const { parts, end } = await collect(engine.generate(request(), AbortSignal.timeout(30000)));
+    const { parts, end } = await collectSpeechStream(engine.generate(request(), AbortSignal.timeout(30000)));
     assert.ok(parts >= 3, `${parts} parts`);
     assert.ok(end.timings!.firstAudioMs < end.timings!.totalMs / 2);
   });
 
   it('stops at max_new_tokens', async () => {
-    const { end } = await collect(
+    const { end } = await collectSpeechStream(
       engine.generate(request({ sampling: { ...sampling, maxNewTokens: 11 } }), AbortSignal.timeout(30000)),
     );
     assert.equal(end.finishReason, 'length');
@@ -181,7 +158,7 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
   });
 
   it('makes no frame for max_new_tokens 1, as the official loop (its one token never becomes a frame)', async () => {
-    const { audio, end } = await collect(
+    const { audio, end } = await collectSpeechStream(
       engine.generate(request({ sampling: { ...sampling, maxNewTokens: 1 } }), AbortSignal.timeout(30000)),
     );
     assert.equal(end.frames, 0);
@@ -192,7 +169,7 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
     const capped = new Qwen3OnnxEngine({ ...config, TTS_MAX_NEW_TOKENS: 6, TTS_WORKERS: 1 });
     try {
       await capped.loadModel('base_0.6b');
-      const { end } = await collect(
+      const { end } = await collectSpeechStream(
         capped.generate(request({ sampling: { seed: 1 } }), AbortSignal.timeout(30000)),
       );
       assert.equal(end.frames, 5, 'the model default (8192) capped at 6 tokens: 5 frames');
@@ -206,7 +183,9 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
       { model: 'base_0.6b', reference: referenceAudio(), referenceText: 'ignored', xVectorOnly: true },
       AbortSignal.timeout(20000),
     );
-    const { end } = await collect(engine.generate(request({ voice: xVoice }), AbortSignal.timeout(30000)));
+    const { end } = await collectSpeechStream(
+      engine.generate(request({ voice: xVoice }), AbortSignal.timeout(30000)),
+    );
     assert.ok(end.frames! > 2);
     assert.ok(
       end.timings!.promptRows < (voice.data as { referenceFrames: number }).referenceFrames,
@@ -215,8 +194,10 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
   });
 
   it('uses the nothink prefix for Auto (one row shorter than with a language)', async () => {
-    const korean = await collect(engine.generate(request(), AbortSignal.timeout(30000)));
-    const auto = await collect(engine.generate(request({ language: 'Auto' }), AbortSignal.timeout(30000)));
+    const korean = await collectSpeechStream(engine.generate(request(), AbortSignal.timeout(30000)));
+    const auto = await collectSpeechStream(
+      engine.generate(request({ language: 'Auto' }), AbortSignal.timeout(30000)),
+    );
     assert.equal(auto.end.timings!.promptRows, korean.end.timings!.promptRows - 1);
   });
 
@@ -262,7 +243,7 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
     );
     assert.equal(parts, 1);
     // The worker is free again at once: the next request runs normally.
-    const { end } = await collect(engine.generate(request(), AbortSignal.timeout(30000)));
+    const { end } = await collectSpeechStream(engine.generate(request(), AbortSignal.timeout(30000)));
     assert.equal(end.finishReason, 'end-of-speech');
   });
 
@@ -271,7 +252,7 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
       [7, 8].map(
         async (seed) =>
           (
-            await collect(
+            await collectSpeechStream(
               engine.generate(request({ sampling: { ...sampling, seed } }), AbortSignal.timeout(30000)),
             )
           ).audio,
@@ -281,7 +262,7 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
       [7, 8, 7, 8].map(
         async (seed) =>
           (
-            await collect(
+            await collectSpeechStream(
               engine.generate(request({ sampling: { ...sampling, seed } }), AbortSignal.timeout(30000)),
             )
           ).audio,
@@ -307,10 +288,10 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
         error instanceof EngineFailedError && error.statusCode >= 500 && /crashed/.test(error.message),
     );
     const deadline = Date.now() + 20000;
-    let result: Awaited<ReturnType<typeof collect>> | undefined;
+    let result: Awaited<ReturnType<typeof collectSpeechStream>> | undefined;
     while (!result && Date.now() < deadline) {
       try {
-        result = await collect(engine.generate(request(), AbortSignal.timeout(30000)));
+        result = await collectSpeechStream(engine.generate(request(), AbortSignal.timeout(30000)));
       } catch {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
@@ -321,7 +302,7 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
   it('warms up every worker, and serves normally afterwards', async () => {
     const milliseconds = await engine.warmUp('base_0.6b');
     assert.ok(milliseconds > 0);
-    const { end } = await collect(engine.generate(request(), AbortSignal.timeout(30000)));
+    const { end } = await collectSpeechStream(engine.generate(request(), AbortSignal.timeout(30000)));
     assert.equal(end.finishReason, 'end-of-speech');
   });
 

@@ -5,8 +5,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../../src/config.ts';
 import { Qwen3OnnxEngine } from '../../../src/engines/qwen3-onnx/engine.ts';
-import type { SpeechRequest, SpeechStreamPart, VoicePrompt } from '../../../src/engines/interfaces/index.ts';
+import type { SpeechRequest, VoicePrompt } from '../../../src/engines/interfaces/index.ts';
 import { syntheticQwen3 } from '../../support/synthetic-models.ts';
+import { collectSpeechStream } from '../../support/speech-stream.ts';
 
 const sampling = {
   seed: 3,
@@ -17,20 +18,6 @@ const sampling = {
   doSample: true,
   maxNewTokens: 2048,
 };
-
-async function collect(
-  stream: AsyncIterable<SpeechStreamPart>,
-): Promise<{ audio: Float32Array; parts: number }> {
-  const chunks: Float32Array[] = [];
-  for await (const part of stream) if (part.type === 'audio-delta') chunks.push(part.samples);
-  const audio = new Float32Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    audio.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return { audio, parts: chunks.length };
-}
 
 function largestDifference(ours: Float32Array, reference: Float32Array): number {
   let largest = 0;
@@ -93,10 +80,12 @@ for (const withStep of [true, false]) {
     for (const mode of withStep ? (['icl', 'xvector'] as const) : (['icl'] as const)) {
       it(`streams the audio of the one-shot decode (${mode === 'icl' ? 'ICL: reference frames first' : 'x-vector only'})`, async () => {
         const voice = voices[mode]!;
-        const whole = await collect(
+        const whole = await collectSpeechStream(
           engine.generate(request(voice, { streaming: false }), AbortSignal.timeout(240000)),
         );
-        const pieces = await collect(engine.generate(request(voice), AbortSignal.timeout(240000)));
+        const pieces = await collectSpeechStream(
+          engine.generate(request(voice), AbortSignal.timeout(240000)),
+        );
         assert.equal(pieces.audio.length, whole.audio.length);
         assert.ok(pieces.parts > 3, `${pieces.parts} parts`);
         const difference = largestDifference(pieces.audio, whole.audio);
@@ -111,7 +100,9 @@ for (const withStep of [true, false]) {
       { skip: !withStep },
       async () => {
         const voice = voices.icl!;
-        const reference = await collect(engine.generate(request(voice), AbortSignal.timeout(240000)));
+        const reference = await collectSpeechStream(
+          engine.generate(request(voice), AbortSignal.timeout(240000)),
+        );
         const smallPieces = new Qwen3OnnxEngine(
           loadConfig({ MODEL_0_6B_BASE: directory, CACHE_DIR: cacheDirectory, TTS_WORKERS: '1' }),
           undefined,
@@ -119,7 +110,9 @@ for (const withStep of [true, false]) {
         );
         try {
           await smallPieces.loadModel('base_0.6b');
-          const small = await collect(smallPieces.generate(request(voice), AbortSignal.timeout(240000)));
+          const small = await collectSpeechStream(
+            smallPieces.generate(request(voice), AbortSignal.timeout(240000)),
+          );
           assert.equal(small.audio.length, reference.audio.length);
           assert.ok(small.parts > reference.parts, `${small.parts} parts against ${reference.parts}`);
           const difference = largestDifference(small.audio, reference.audio);
