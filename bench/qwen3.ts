@@ -10,6 +10,7 @@
  *   [--warmup]: warm the model up first (as the server does at startup), to compare first requests
  *   [--decoder step|windowed]: write the synthetic model with codec_decoder_step (default) or without it,
  *     as older exports are, so that streaming re-decodes each piece with 72 frames of left context
+ *   [--decoder-states N]: TTS_DECODER_STATES (0: every run decodes the reference frames again)
  * Run a synthetic real-size model and an export of the same size in one sitting to compare them.
  */
 import { createHash } from 'node:crypto';
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     warmup: { type: 'boolean', default: false },
     decoder: { type: 'string', default: 'step' },
+    'decoder-states': { type: 'string', default: '8' },
   },
 });
 const frames = Number(values.frames);
@@ -68,6 +70,7 @@ const config = loadConfig({
   TTS_WORKERS: values.workers,
   TTS_THREADS: values.threads,
   TTS_DTYPE: dtype,
+  TTS_DECODER_STATES: values['decoder-states'],
 });
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
 const engine = new Qwen3OnnxEngine(config);
@@ -146,19 +149,23 @@ for (let run = 0; run < Number(values.runs); run += 1) {
     }
   }
   const seconds = (performance.now() - startedAt) / 1000;
-  // Per frame: the talker's step, the predictor's run, the decoder's share of the streamed pieces (the
-  // reference frames through the decoder's state first, then each frame once; with --decoder windowed
-  // each piece again after 72 frames of context), and what is left of the loop outside session.run
-  // (sampling, frame rows, messages to the main thread).
-  const loopMs = timings.totalMs - timings.prefillMs;
-  const loopHostMs = loopMs - timings.talkerMs - timings.predictorMs - timings.decoderMs;
+  // Per frame: the talker's step, the predictor's run, the decoder's share of the streamed pieces (each
+  // frame once; with --decoder windowed each piece again after 72 frames of context), and what is left
+  // of the loop outside session.run (sampling, frame rows, messages to the main thread). The reference
+  // frames' run through the decoder's state (a voice's first stream only) is shown apart.
+  const referenceMs = timings.referenceDecodeMs;
+  const loopMs = timings.totalMs - timings.prefillMs - referenceMs;
+  const frameDecoderMs = timings.decoderMs - referenceMs;
+  const loopHostMs = loopMs - timings.talkerMs - timings.predictorMs - frameDecoderMs;
   const firstFramesMs = timings.firstAudioTalkerMs + timings.firstAudioPredictorMs;
-  const firstOtherMs = timings.firstAudioMs - timings.prefillMs - firstFramesMs - timings.firstAudioDecodeMs;
+  const firstOtherMs =
+    timings.firstAudioMs - timings.prefillMs - referenceMs - firstFramesMs - timings.firstAudioDecodeMs;
   console.log(
     [
       `run ${run + 1}: ${made} frames in ${seconds.toFixed(2)} s = ${(made / seconds).toFixed(2)} frames/s, RTF ${(seconds / timings.audioSeconds).toFixed(2)}`,
-      `  per frame ${perFrame(loopMs, made)} ms: talker ${perFrame(timings.talkerMs, made)}, code predictor ${perFrame(timings.predictorMs, made)}, decoder ${perFrame(timings.decoderMs, made)}, host ${perFrame(loopHostMs, made)} ms`,
+      `  per frame ${perFrame(loopMs, made)} ms: talker ${perFrame(timings.talkerMs, made)}, code predictor ${perFrame(timings.predictorMs, made)}, decoder ${perFrame(frameDecoderMs, made)}, host ${perFrame(loopHostMs, made)} ms`,
       `  first audio ${ms(firstAudio)} ms (in the worker ${ms(timings.firstAudioMs)}): prompt + text_embed ${ms(timings.promptMs)}, prefill ${ms(timings.prefillTalkerMs)} (${timings.promptRows} rows), ` +
+        `reference through the decoder ${ms(referenceMs)} (${timings.referenceDecodeFrames} frames), ` +
         `first ${timings.firstAudioFrames} frames ${ms(firstFramesMs)} (talker ${ms(timings.firstAudioTalkerMs)} + predictor ${ms(timings.firstAudioPredictorMs)}), first decode ${ms(timings.firstAudioDecodeMs)}, other ${ms(firstOtherMs)}` +
         ` — plus the voice prompt (${ms(voicePromptMs)} ms) when the voice is new`,
       `  TypeScript outside session.run ${((100 * timings.hostMs) / timings.totalMs).toFixed(1)} % of the request; peak RSS ${peakRssMb().toFixed(0)} MB; ` +

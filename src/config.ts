@@ -84,6 +84,11 @@ const variables = {
   ],
   TTS_WORKERS: [integer(1, 64), '1', 'worker threads (model replicas) per loaded model'],
   TTS_THREADS: [integer(0, 256), '0', 'ONNX Runtime intra-op threads per worker (0 = let it choose)'],
+  TTS_DECODER_STATES: [
+    integer(0, 4096),
+    '8',
+    'voices per worker whose streamed-decoder state after the reference speech is kept (about 5 MB each at the real sizes): their next streams skip decoding the reference again; 0: keep none',
+  ],
   WORKER_NICENESS: [
     integer(0, 19),
     '10',

@@ -3,6 +3,12 @@ import type { Qwen3Manifest } from '../../models/qwen3-manifest.ts';
 
 export type DecoderStepEntry = NonNullable<Qwen3Manifest['codecDecoderStep']>;
 
+/** A state kept to start later sequences from (see ReferenceDecoderStates). */
+export interface DecoderStateSnapshot {
+  position: number;
+  tensors: Record<string, ort.Tensor>;
+}
+
 /**
  * One request's state of the streamed codec decoder (codec_decoder_step, docs/qwen3-onnx-layout.md):
  * every state tensor the manifest lists, zeros at the start of a sequence (the official decoder's
@@ -14,7 +20,15 @@ export class DecoderStepState {
   position = 0;
   private tensors: Record<string, ort.Tensor>;
 
-  constructor(private readonly entry: DecoderStepEntry) {
+  constructor(
+    private readonly entry: DecoderStepEntry,
+    from?: DecoderStateSnapshot,
+  ) {
+    if (from) {
+      this.position = from.position;
+      this.tensors = from.tensors;
+      return;
+    }
     this.tensors = Object.fromEntries(
       entry.states.map((state) => {
         const size = state.shape.reduce((product, dim) => product * dim, 1);
@@ -26,6 +40,14 @@ export class DecoderStepState {
   /** The `past.<name>` inputs of the next run. */
   feeds(): Record<string, ort.Tensor> {
     return this.tensors;
+  }
+
+  /**
+   * This state as it is now, to start other sequences from. Not a copy: a run only reads its `past`
+   * inputs and advance() replaces them rather than writing into them, so the tensors can be shared.
+   */
+  snapshot(): DecoderStateSnapshot {
+    return { position: this.position, tensors: this.tensors };
   }
 
   /** Keeps a run's `present.<name>` outputs as the next run's `past.<name>` inputs (no copy). */

@@ -42,7 +42,7 @@ import {
 import type { GenerationRequest } from './generate.ts';
 import { resolveGenerationSettings } from './generation-settings.ts';
 import type { VoiceData } from './prompt.ts';
-import type { WorkerResponse } from './worker-protocol.ts';
+import type { WorkerConfiguration, WorkerResponse } from './worker-protocol.ts';
 import { AsyncQueue } from '../../onnx/async-queue.ts';
 
 /**
@@ -187,8 +187,9 @@ export class Qwen3OnnxEngine implements TtsEngine {
         directory,
         dtype: this.variant,
         provider: this.provider,
+        referenceDecoderStates: this.config.TTS_DECODER_STATES,
         allowTestHooks: this.options.allowTestHooks ?? false,
-      },
+      } satisfies WorkerConfiguration,
       name: `${key} speech`,
       logger: this.logger,
     });

@@ -119,10 +119,21 @@ async function* generateWithCache(
 
   // Streaming. With codec_decoder_step every frame is decoded once, the decoder's state carried from
   // piece to piece, which equals one decode of the whole sequence; the reference frames (ICL), which
-  // precede the generated ones in the official decode, go through the state before the first piece and
-  // their audio is dropped. Models without it (older exports): each piece is decoded again with at
-  // least the decoder's attention window as left context.
-  const stepState = request.streaming ? model.newDecoderState() : undefined;
+  // precede the generated ones in the official decode, go through the state first and their audio is
+  // dropped (a voice's state after them is kept per worker: see decoderStateAfter). Models without it
+  // (older exports): each piece is decoded again with at least the decoder's attention window as left
+  // context.
+  let referenceDecode: { primed: number; ms: number } | undefined;
+  const stepState = request.streaming
+    ? await (async () => {
+        const before = graphMs.decoder;
+        const started = await timed('decoder', () =>
+          model.decoderStateAfter(voice.referenceCodes, referenceFrames),
+        );
+        if (started) referenceDecode = { primed: started.primed, ms: graphMs.decoder - before };
+        return started?.state;
+      })()
+    : undefined;
   let nextToDecode = referenceFrames;
   const contextFrames = stepState ? 0 : streamingContext(manifest);
   const pieceLimit = Math.max(1, decoderMaxFrames - contextFrames);
@@ -138,11 +149,6 @@ async function* generateWithCache(
       return audio.subarray(0, count * samplesPerFrame);
     }
     const decodedBefore = graphMs.decoder;
-    while (stepState.position < start) {
-      const from = stepState.position;
-      const frames = Math.min(start - from, pieceLimit);
-      await timed('decoder', () => model.decodeStep(framesOf(from, frames), frames, stepState));
-    }
     const audio = await timed('decoder', () => model.decodeStep(framesOf(start, count), count, stepState));
     noteFirstAudio(decodedBefore);
     return audio;
@@ -233,6 +239,9 @@ async function* generateWithCache(
       firstAudioTalkerMs: firstAudio?.talkerMs ?? 0,
       firstAudioPredictorMs: firstAudio?.predictorMs ?? 0,
       firstAudioDecodeMs: firstAudio?.decodeMs ?? 0,
+      // The reference frames run through the streamed decoder's state (0 frames: the voice's was kept).
+      referenceDecodeFrames: referenceDecode?.primed ?? 0,
+      referenceDecodeMs: referenceDecode?.ms ?? 0,
       audioSeconds: (generated * samplesPerFrame) / manifest.audio.sampleRate,
     },
   };

@@ -22,6 +22,7 @@ import {
 } from '../../models/qwen3-manifest.ts';
 import { KvCache } from './kv-cache.ts';
 import { DecoderStepState } from './decoder-step-state.ts';
+import { ReferenceDecoderStates } from './reference-decoder-states.ts';
 import { speakerMel } from './speaker-mel.ts';
 import { Qwen2Tokenizer } from './tokenizer.ts';
 
@@ -48,6 +49,8 @@ export class Qwen3ModelRuntime {
     readonly codecTable: Float32Array,
     /** [groups-1, codebook, hidden] code predictor residual embeddings. */
     readonly residualTable: Float32Array,
+    /** The decoder states after the reference frames of recently used voices. */
+    private readonly referenceStates: ReferenceDecoderStates,
     /** codec_decoder_step, where the manifest lists it (older exports have only codec_decoder). */
     private readonly decoderStep?: ort.InferenceSession,
   ) {}
@@ -59,6 +62,8 @@ export class Qwen3ModelRuntime {
     directory: string,
     variantDtype: Qwen3VariantDtype,
     provider: ProviderChoice,
+    /** Voices whose decoder state after their reference frames is kept (TTS_DECODER_STATES). */
+    referenceStates = 0,
   ): Promise<Qwen3ModelRuntime> {
     const manifest = await readQwen3Manifest(directory);
     const variant = Object.values(manifest.variants).find((entry) => entry.dtype === variantDtype);
@@ -103,6 +108,7 @@ export class Qwen3ModelRuntime {
       sessions,
       await readTable('codec_embedding.bin'),
       await readTable('residual_embeddings.bin'),
+      new ReferenceDecoderStates(referenceStates),
       manifest.codecDecoderStep
         ? await ort.InferenceSession.create(
             path.join(variantDirectory, `${manifest.codecDecoderStep.graph}.onnx`),
@@ -214,10 +220,32 @@ export class Qwen3ModelRuntime {
     return readFloats(output.audio).slice();
   }
 
-  /** A zero state for codec_decoder_step, or undefined when the model has no such graph. */
-  newDecoderState(): DecoderStepState | undefined {
+  /**
+   * codec_decoder_step's state after `referenceFrames` frames of `referenceCodes` (zeros for none), or
+   * undefined when the model has no such graph. The reference's audio is not wanted, only the state:
+   * a voice's state is kept (ReferenceDecoderStates) and `primed` says how many frames were decoded
+   * for it this time (0 when it was kept).
+   */
+  async decoderStateAfter(
+    referenceCodes: Int32Array,
+    referenceFrames: number,
+  ): Promise<{ state: DecoderStepState; primed: number } | undefined> {
     const entry = this.manifest.codecDecoderStep;
-    return this.decoderStep && entry ? new DecoderStepState(entry) : undefined;
+    if (!this.decoderStep || !entry) return undefined;
+    if (referenceFrames === 0) return { state: new DecoderStepState(entry), primed: 0 };
+    const reference = referenceCodes.subarray(0, referenceFrames * this.manifest.dimensions.codeGroups);
+    const kept = this.referenceStates.get(reference);
+    if (kept) return { state: new DecoderStepState(entry, kept), primed: 0 };
+    const state = new DecoderStepState(entry);
+    // In runs of at most the decoder's chunk, as any longer piece of a stream is.
+    const { decoderMaxFrames } = this.manifest.audio;
+    const groups = this.manifest.dimensions.codeGroups;
+    for (let from = 0; from < referenceFrames; from += decoderMaxFrames) {
+      const frames = Math.min(decoderMaxFrames, referenceFrames - from);
+      await this.decodeStep(reference.subarray(from * groups), frames, state);
+    }
+    this.referenceStates.set(reference, state.snapshot());
+    return { state, primed: referenceFrames };
   }
 
   /** The audio of exactly `frames` new frames (codes [frames × groups]) after those already in `state`. */

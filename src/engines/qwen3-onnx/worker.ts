@@ -14,7 +14,12 @@ const send = (message: WorkerResponse, transfer: ArrayBuffer[] = []) => port.pos
 
 let model: Qwen3ModelRuntime;
 try {
-  model = await Qwen3ModelRuntime.load(configuration.directory, configuration.dtype, configuration.provider);
+  model = await Qwen3ModelRuntime.load(
+    configuration.directory,
+    configuration.dtype,
+    configuration.provider,
+    configuration.referenceDecoderStates,
+  );
   send({ type: 'ready' });
 } catch (error) {
   send({ type: 'load-failed', message: error instanceof Error ? error.message : String(error) });

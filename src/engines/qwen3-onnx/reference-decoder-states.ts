@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { DecoderStateSnapshot } from './decoder-step-state.ts';
+
+/**
+ * The streamed codec decoder's state after a voice's reference frames, kept per worker for the voices
+ * used most recently. In ICL mode every streamed request first runs the reference frames (3–10 s of
+ * speech, 40–125 frames) through codec_decoder_step and drops their audio; that state depends on the
+ * reference codes alone, so a voice's second request starts from it instead: at the real sizes this
+ * was most of the time to first audio. A state is about 5 MB at the real sizes (23 tensors, mostly the
+ * decoder transformer's 71-frame attention window), so `capacity` bounds the memory.
+ */
+export class ReferenceDecoderStates {
+  private readonly states: LRUCache<string, DecoderStateSnapshot> | undefined;
+
+  constructor(capacity: number) {
+    this.states = capacity > 0 ? new LRUCache({ max: capacity }) : undefined;
+  }
+
+  get(referenceCodes: Int32Array): DecoderStateSnapshot | undefined {
+    return this.states?.get(keyOf(referenceCodes));
+  }
+
+  set(referenceCodes: Int32Array, state: DecoderStateSnapshot): void {
+    this.states?.set(keyOf(referenceCodes), state);
+  }
+}
+
+/** The codes themselves decide the state; a digest keeps the key small. */
+function keyOf(referenceCodes: Int32Array): string {
+  return createHash('sha256')
+    .update(new Uint8Array(referenceCodes.buffer, referenceCodes.byteOffset, referenceCodes.byteLength))
+    .digest('base64');
+}
