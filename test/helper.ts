@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +10,7 @@ import type { TtsEngine } from '../src/engines/interfaces/tts-engine.ts';
 import { buildApp } from '../src/http/app.ts';
 import { ffmpegPath } from '../src/media/ffmpeg.ts';
 import { FakeTtsEngine, type FakeEngineOptions } from './support/fake-tts-engine.ts';
+import { temporaryDirectory } from './support/temporary-directory.ts';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -51,7 +51,7 @@ export async function buildTestApp(
     configuredEngine?: boolean;
   } = {},
 ): Promise<TestApp> {
-  const referenceDirectory = mkdtempSync(path.join(tmpdir(), 'ref-audio-'));
+  const referenceDirectory = temporaryDirectory('ref-audio-');
   writeReferenceAudio(path.join(referenceDirectory, SEED_REFERENCE_NAME));
   const config = loadConfig({
     REF_AUDIO_DIR: referenceDirectory,

@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FROM_BUILD, startServerProcess, type ServerProcess } from '../bench/abuse/server-process.ts';
 import { SEED_BODY, SEED_REFERENCE_NAME, writeReferenceAudio } from './helper.ts';
 import { syntheticQwen3 } from './support/synthetic-models.ts';
+import { temporaryDirectory } from './support/temporary-directory.ts';
 
 /** How long a signalled server may take to exit. */
 const EXIT_WITHIN_MS = 10000;
@@ -64,7 +55,7 @@ describe('production start: npm start builds dist/ and runs it with plain node',
   let environment: Record<string, string>;
 
   before(async () => {
-    project = mkdtempSync(path.join(tmpdir(), 'production-start-'));
+    project = temporaryDirectory('production-start-');
     for (const entry of PROJECT_FILES.filter((entry) => existsSync(entry)))
       cpSync(entry, path.join(project, entry), { recursive: true });
     symlinkSync(path.resolve('node_modules'), path.join(project, 'node_modules'), 'dir');

@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { startServerProcess } from '../bench/abuse/server-process.ts';
 import { SEED_BODY, SEED_REFERENCE_NAME, writeReferenceAudio } from './helper.ts';
 import { syntheticQwen3 } from './support/synthetic-models.ts';
+import { temporaryDirectory } from './support/temporary-directory.ts';
 
 describe('shutdown', () => {
   it('on SIGTERM mid-stream: the stream ends with an error event and the process exits 0', async () => {
     const model = await syntheticQwen3({ eosPosition: 200 });
-    const references = mkdtempSync(path.join(tmpdir(), 'shutdown-ref-'));
+    const references = temporaryDirectory('shutdown-ref-');
     writeReferenceAudio(path.join(references, SEED_REFERENCE_NAME));
     const server = await startServerProcess({
       MODEL_0_6B_BASE: model,

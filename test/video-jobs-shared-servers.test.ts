@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServerProcess, type ServerProcess } from '../bench/abuse/server-process.ts';
@@ -11,6 +10,7 @@ import { FakeLipsyncEngine } from './support/fake-lipsync-engine.ts';
 import { multipart } from './support/multipart.ts';
 import { redisServerMissing, startRedis, type TestRedis } from './support/redis-server.ts';
 import { syntheticQwen3 } from './support/synthetic-models.ts';
+import { temporaryDirectory } from './support/temporary-directory.ts';
 
 const missing = redisServerMissing();
 
@@ -20,7 +20,7 @@ const missing = redisServerMissing();
  * server is killed mid-render, or shut down, is finished by another server.
  */
 describe('video jobs shared by server processes through Redis', { skip: missing }, () => {
-  const work = mkdtempSync(path.join(tmpdir(), 'shared-jobs-'));
+  const work = temporaryDirectory('shared-jobs-');
   let redis: TestRedis;
   let photo: Buffer;
   let qwen3: string;

@@ -1,19 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { decodeWav } from '../../src/audio/wav.ts';
 import { runSpeakCommand } from '../../src/cli/speak-command.ts';
 import { loadConfig } from '../../src/config.ts';
 import { officialModel, readGoldenFloats, readGoldens, REFERENCE_WAV } from '../support/official-qwen3.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 describe('npm run cli -- speak', () => {
   it('writes the official audio and codes for a greedy request', async () => {
     const goldens = await readGoldens('base_1.7b');
     const entry = goldens.cases.find((candidate) => candidate.name === 'korean-icl')!;
-    const scratch = mkdtempSync(path.join(tmpdir(), 'speak-'));
+    const scratch = temporaryDirectory('speak-');
     const out = path.join(scratch, 'nested', 'speech.wav');
     const codes = path.join(scratch, 'codes.json');
     await runSpeakCommand(

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { ensureDataFolders } from '../../src/core/data-folders.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 function capturingLogger() {
   const lines: { level: number; msg: string }[] = [];
@@ -21,7 +21,7 @@ function capturingLogger() {
 
 describe('data folders', () => {
   it('creates the configured folders a fresh clone lacks, says which, and leaves existing ones', async () => {
-    const root = mkdtempSync(path.join(tmpdir(), 'data-folders-'));
+    const root = temporaryDirectory('data-folders-');
     try {
       const config = loadConfig({
         REF_AUDIO_DIR: path.join(root, 'ref_audio'),
@@ -47,7 +47,7 @@ describe('data folders', () => {
   });
 
   it('makes the video folders only with ENABLE_VIDEO, and warns about a folder it cannot make', async () => {
-    const root = mkdtempSync(path.join(tmpdir(), 'data-folders-'));
+    const root = temporaryDirectory('data-folders-');
     try {
       const blocked = path.join(root, 'cache');
       const config = loadConfig({

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encodeWav } from '../../src/audio/wav.ts';
@@ -14,9 +13,10 @@ import {
 import { isPrivateAddress } from '../../src/core/safe-download.ts';
 import { InvalidInputError } from '../../src/errors.ts';
 import { writeReferenceAudio } from '../helper.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
-const directory = mkdtempSync(path.join(tmpdir(), 'reference-audio-'));
-const outsideDirectory = mkdtempSync(path.join(tmpdir(), 'outside-'));
+const directory = temporaryDirectory('reference-audio-');
+const outsideDirectory = temporaryDirectory('outside-');
 
 function tone(seconds: number, sampleRate = 44100): Float32Array {
   const samples = new Float32Array(Math.round(seconds * sampleRate));

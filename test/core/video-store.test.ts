@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { VideoStore } from '../../src/core/video-store.ts';
 import { ServerError } from '../../src/errors.ts';
 import { eventually } from '../helper.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 describe('VideoStore', () => {
-  const directory = mkdtempSync(path.join(tmpdir(), 'video-store-'));
+  const directory = temporaryDirectory('video-store-');
   after(() => rmSync(directory, { recursive: true, force: true }));
   const store = new VideoStore({ directory: path.join(directory, 'videos'), keepSeconds: 60 });
 

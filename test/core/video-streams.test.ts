@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { VideoStreams } from '../../src/core/video-streams.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 describe('VideoStreams', () => {
-  const directory = mkdtempSync(path.join(tmpdir(), 'video-streams-'));
+  const directory = temporaryDirectory('video-streams-');
   after(() => rmSync(directory, { recursive: true, force: true }));
   const streams = new VideoStreams({ directory, keepSeconds: 60 });
   const twoMinutesAgo = new Date(Date.now() - 120_000);

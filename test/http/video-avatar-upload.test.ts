@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ffmpegPath } from '../../src/media/ffmpeg.ts';
@@ -9,6 +8,7 @@ import { writeSyntheticMuseTalkModel } from '../../src/models/synth-musetalk.ts'
 import { buildTestApp, eventually, parseSse, SEED_BODY, type TestApp } from '../helper.ts';
 import { faceVideo } from '../support/face-video.ts';
 import { multipart } from '../support/multipart.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 const FORM = {
   text: SEED_BODY.text,
@@ -48,7 +48,7 @@ function speechSeconds(wav: Buffer): number {
 }
 
 describe('avatar videos through the HTTP API (embedded MuseTalk, synthetic models)', () => {
-  const work = mkdtempSync(path.join(tmpdir(), 'video-avatar-http-'));
+  const work = temporaryDirectory('video-avatar-http-');
   let test: TestApp;
   let video: Buffer;
   let firstMp4: Buffer;

@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { buildTestApp, eventually, SEED_BODY, type TestApp } from '../helper.ts';
 import { FakeLipsyncEngine } from '../support/fake-lipsync-engine.ts';
 import { multipart } from '../support/multipart.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 const FORM = { text: SEED_BODY.text, ref_audio: SEED_BODY.ref_audio, ref_text: SEED_BODY.ref_text };
 const PHOTO = { name: 'person.jpg', bytes: Buffer.from('an uploaded photo') };
 
 /** The same folders each time, as a server restarted on the same machine has. */
 describe('video jobs across restarts', () => {
-  const folders = mkdtempSync(path.join(tmpdir(), 'durable-jobs-'));
+  const folders = temporaryDirectory('durable-jobs-');
   const videos = path.join(folders, 'videos');
   let test: TestApp | undefined;
   let lipsync: FakeLipsyncEngine;

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildTestApp, parseSse, SEED_BODY, type TestApp } from '../helper.ts';
 import { FakeLipsyncEngine } from '../support/fake-lipsync-engine.ts';
 import type { FakeTtsEngine } from '../support/fake-tts-engine.ts';
 import { multipart } from '../support/multipart.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 const FORM = {
   text: '안녕하세요. 자기소개를 부탁드립니다.',
@@ -20,7 +20,7 @@ const PHOTO = { name: 'interviewer.jpg', bytes: Buffer.from('the interviewer pho
 const OTHER_PHOTO = { name: 'interviewer.jpg', bytes: Buffer.from('another photo') };
 
 describe('render cache', () => {
-  const cacheDirectory = mkdtempSync(path.join(tmpdir(), 'render-cache-'));
+  const cacheDirectory = temporaryDirectory('render-cache-');
   let test: TestApp;
   let lipsync: FakeLipsyncEngine;
   const start = async () => {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -14,6 +13,7 @@ import {
 } from '../../src/media/ffmpeg-choice.ts';
 import { bundledFfmpegPath, ffmpegPath } from '../../src/media/ffmpeg.ts';
 import { buildTestApp } from '../helper.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 const ALL_ENCODERS = ['libx264', 'aac', 'flac', 'libmp3lame', 'libopus'];
 const DEBIAN_12 = 'ffmpeg version 5.1.6-0+deb12u1 Copyright (c) 2000-2024 the FFmpeg developers';
@@ -116,7 +116,7 @@ describe('choosing the ffmpeg', () => {
   const bundledPath = () => fakeBundled;
 
   before(() => {
-    root = mkdtempSync(path.join(tmpdir(), 'ffmpeg-choice-'));
+    root = temporaryDirectory('ffmpeg-choice-');
     fakeBundled = writeFakeFfmpeg(path.join(root, 'bundled'), BUNDLED);
   });
   after(() => rmSync(root, { recursive: true, force: true }));

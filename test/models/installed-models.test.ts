@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -9,10 +8,11 @@ import { runModelsListCommand } from '../../src/models/installed-models-command.
 import { listInstalledModels } from '../../src/models/installed-models.ts';
 import { modelRepository } from '../../src/models/model-registry.ts';
 import { fakeQwenRepository } from './fake-hub.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 let root: string;
 beforeEach(async () => {
-  root = await mkdtemp(path.join(tmpdir(), 'models-list-'));
+  root = temporaryDirectory('models-list-');
 });
 afterEach(async () => {
   await rm(root, { recursive: true, force: true });

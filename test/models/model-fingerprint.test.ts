@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { modelFingerprint } from '../../src/models/model-fingerprint.ts';
 import { VERIFIED_FILE } from '../../src/models/verify-model-files.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 function modelWith(manifest: object): string {
-  const directory = mkdtempSync(path.join(tmpdir(), 'fingerprint-'));
+  const directory = temporaryDirectory('fingerprint-');
   mkdirSync(path.join(directory, 'float32'));
   writeFileSync(path.join(directory, 'float32', 'talker.onnx'), 'weights');
   writeFileSync(path.join(directory, 'manifest.json'), JSON.stringify(manifest));

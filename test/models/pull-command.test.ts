@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import { runModelsPullCommand } from '../../src/models/pull-command.ts';
 import { fakeQwenRepository, startFakeHub } from './fake-hub.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 test('models pull prints one line per downloaded file and a summary when not on a terminal', async () => {
-  const root = await mkdtemp(path.join(tmpdir(), 'models-pull-command-'));
+  const root = temporaryDirectory('models-pull-command-');
   const hub = await startFakeHub({ repositories: { 'me/qwen': fakeQwenRepository().files } });
   try {
     const config = loadConfig({

@@ -1,16 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { decodeWav } from '../../src/audio/wav.ts';
@@ -19,6 +10,7 @@ import { ModelPullError } from '../../src/models/pull-errors.ts';
 import { pullModel, type PullProgress } from '../../src/models/pull.ts';
 import { buildTestApp } from '../helper.ts';
 import { officialModel, readGoldens, REFERENCE_WAV } from '../support/official-qwen3.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 import { startFakeHub, type FakeHub } from './fake-hub.ts';
 
 /**
@@ -86,7 +78,7 @@ describe('models pull of an official checkpoint', () => {
   afterEach(async () => hub?.close());
   const fast = { connectTimeoutMs: 2000, retryDelayMs: 10 };
   const setup = async (behaviour: StandIn, hubOptions: Partial<Parameters<typeof startFakeHub>[0]> = {}) => {
-    const work = mkdtempSync(path.join(tmpdir(), 'pull-official-'));
+    const work = temporaryDirectory('pull-official-');
     hub = await startFakeHub({ repositories: { [OFFICIAL]: checkpointFiles() }, ...hubOptions });
     const python = standInPython(work, { exportFrom: await officialModel('base_0.6b'), ...behaviour });
     const config: Config = loadConfig({
@@ -278,7 +270,7 @@ describe(
       'exports a checkpoint built with the official classes and installs it',
       { timeout: 600_000 },
       async () => {
-        const work = mkdtempSync(path.join(tmpdir(), 'pull-real-'));
+        const work = temporaryDirectory('pull-real-');
         const checkpoint = path.join(work, 'checkpoint');
         execFileSync(officialPython!, [
           'tools/export/qwen3/tiny_checkpoint.py',

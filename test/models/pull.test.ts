@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -11,6 +10,7 @@ import { ModelPullError } from '../../src/models/pull-errors.ts';
 import { pullModel, type PullProgress } from '../../src/models/pull.ts';
 import { fakeQwenRepository, sha256Hex, startFakeHub, type FakeHub } from './fake-hub.ts';
 import { freePort } from '../../bench/abuse/server-process.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 const REPOSITORY = 'test-owner/qwen-0.6b-onnx';
 const fast = { retryDelayMs: 10, connectTimeoutMs: 2000, stallTimeoutMs: 2000 };
@@ -19,7 +19,7 @@ let modelDirectory: string;
 let hub: FakeHub | undefined;
 
 beforeEach(async () => {
-  modelDirectory = await mkdtemp(path.join(tmpdir(), 'models-pull-'));
+  modelDirectory = temporaryDirectory('models-pull-');
 });
 afterEach(async () => {
   await hub?.close();

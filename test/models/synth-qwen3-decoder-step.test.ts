@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
@@ -9,6 +8,7 @@ import type { onnx as OnnxTypes } from 'onnx-proto';
 import { DecoderStepState } from '../../src/engines/qwen3-onnx/decoder-step-state.ts';
 import { readQwen3Manifest, type Qwen3Manifest } from '../../src/models/qwen3-manifest.ts';
 import { writeSyntheticQwen3Model } from '../../src/models/synth-qwen3.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxTypes };
 
@@ -34,7 +34,7 @@ function largestDifference(ours: Float32Array, reference: Float32Array): number 
 }
 
 describe('the synthetic streamed codec decoder (codec_decoder_step)', () => {
-  const directory = mkdtempSync(path.join(tmpdir(), 'synth-step-'));
+  const directory = temporaryDirectory('synth-step-');
   let manifest: Qwen3Manifest;
   let oneShot: ort.InferenceSession;
   let step: ort.InferenceSession;
@@ -132,7 +132,7 @@ describe('the synthetic streamed codec decoder (codec_decoder_step)', () => {
   });
 
   it('can be left out, as in older exports', async () => {
-    const older = mkdtempSync(path.join(tmpdir(), 'synth-no-step-'));
+    const older = temporaryDirectory('synth-no-step-');
     try {
       await writeSyntheticQwen3Model(older, {
         key: 'base_0.6b',

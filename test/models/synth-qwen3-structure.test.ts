@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import { float32ToFloat16Bits } from '../../src/onnx/float16.ts';
 import { writeSyntheticQwen3Model } from '../../src/models/synth-qwen3.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxTypes };
 
@@ -30,7 +30,7 @@ const STEPS = 15;
 const TINY_PREDICTOR_LAYERS = 1;
 
 describe('synthetic Qwen3 graphs have the real structure (tiny widths)', () => {
-  const root = mkdtempSync(path.join(tmpdir(), 'synth-structure-'));
+  const root = temporaryDirectory('synth-structure-');
   const small = path.join(root, 'base_0.6b');
   const large = path.join(root, 'base_1.7b');
   before(async () => {

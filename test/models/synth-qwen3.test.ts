@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
@@ -8,6 +7,7 @@ import { loadConfig } from '../../src/config.ts';
 import { runModelsSynthCommand } from '../../src/models/models-synth-command.ts';
 import { listInstalledModels } from '../../src/models/installed-models.ts';
 import { QWEN3_GRAPHS, readQwen3Manifest } from '../../src/models/qwen3-manifest.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 const EXPECTED_IO: Record<string, { inputs: string[]; outputs: string[] }> = {
   text_embed: { inputs: ['input_ids'], outputs: ['embeds'] },
@@ -28,7 +28,7 @@ const EXPECTED_IO: Record<string, { inputs: string[]; outputs: string[] }> = {
 describe('models synth (Qwen3)', () => {
   for (const dtype of ['float32', 'float16', 'int8', 'int4'] as const) {
     it(`writes the real layout in ${dtype}, with the contract's tensor names`, async () => {
-      const directory = path.join(mkdtempSync(path.join(tmpdir(), 'synth-')), 'base_0.6b');
+      const directory = path.join(temporaryDirectory('synth-'), 'base_0.6b');
       await runModelsSynthCommand('base_0.6b', { out: directory, dtype, size: 'tiny' });
       const manifest = await readQwen3Manifest(directory);
       assert.equal(manifest.modelKey, 'base_0.6b');
@@ -59,7 +59,7 @@ describe('models synth (Qwen3)', () => {
   }
 
   it('runs the float16 talker with float16 tensors', async () => {
-    const directory = mkdtempSync(path.join(tmpdir(), 'synth16-'));
+    const directory = temporaryDirectory('synth16-');
     await runModelsSynthCommand('base_0.6b', { out: directory, dtype: 'float16', size: 'tiny' });
     const session = await ort.InferenceSession.create(path.join(directory, 'float16', 'talker.onnx'));
     const half = (count: number, dims: number[]) => new ort.Tensor('float16', new Uint16Array(count), dims);
@@ -92,7 +92,7 @@ describe('models with external weights', () => {
   it('load and run when large tensors live in .onnx.data files beside the graphs', async () => {
     const { Qwen3OnnxEngine } = await import('../../src/engines/qwen3-onnx/engine.ts');
     const { writeSyntheticQwen3Model } = await import('../../src/models/synth-qwen3.ts');
-    const directory = mkdtempSync(path.join(tmpdir(), 'synth-external-'));
+    const directory = temporaryDirectory('synth-external-');
     await writeSyntheticQwen3Model(directory, {
       key: 'base_0.6b',
       dtype: 'float32',
@@ -153,7 +153,7 @@ describe('synthetic quantized variants in the engine', () => {
     const { Qwen3OnnxEngine } = await import('../../src/engines/qwen3-onnx/engine.ts');
     const firstCodes: Record<string, number[]> = {};
     for (const dtype of ['float32', 'int4'] as const) {
-      const directory = mkdtempSync(path.join(tmpdir(), `synth-${dtype}-`));
+      const directory = temporaryDirectory(`synth-${dtype}-`);
       await runModelsSynthCommand('base_0.6b', { out: directory, dtype, size: 'tiny' });
       const engine = new Qwen3OnnxEngine(
         loadConfig({

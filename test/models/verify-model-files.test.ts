@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { hashModelFiles } from '../../src/models/file-hashes.ts';
 import { ModelFileError, VERIFIED_FILE, verifyModelFiles } from '../../src/models/verify-model-files.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 function modelDirectory(): { directory: string } {
-  const directory = mkdtempSync(path.join(tmpdir(), 'verify-model-'));
+  const directory = temporaryDirectory('verify-model-');
   writeFileSync(path.join(directory, 'weights.bin'), Buffer.alloc(4096, 7));
   writeFileSync(path.join(directory, 'merges.txt'), 'a b\nc d\n');
   return { directory };

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { DiskCache } from '../../src/storage/disk-cache.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
-const fresh = () => path.join(mkdtempSync(path.join(tmpdir(), 'disk-cache-')), 'entries');
+const fresh = () => path.join(temporaryDirectory('disk-cache-'), 'entries');
 
 describe('DiskCache', () => {
   it('reads back what it wrote, atomically, and nothing for a missing entry', async () => {
@@ -41,7 +41,7 @@ describe('DiskCache', () => {
   });
 
   it('goes on without caching when it cannot write, leaving nothing behind', async () => {
-    const parent = mkdtempSync(path.join(tmpdir(), 'disk-cache-'));
+    const parent = temporaryDirectory('disk-cache-');
     const directory = path.join(parent, 'blocked');
     writeFileSync(directory, 'a file where the folder should be');
     const cache = new DiskCache({ directory, maxBytes: 1 << 20, label: 'test' });

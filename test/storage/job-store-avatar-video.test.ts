@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { VideoJob } from '../../src/core/video-service.ts';
 import { FileJobStore } from '../../src/storage/job-store.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 describe('a video job with an uploaded avatar video, kept on disk', () => {
   it('comes back after a restart as a video, with its bytes', async () => {
-    const directory = mkdtempSync(path.join(tmpdir(), 'job-store-video-'));
+    const directory = temporaryDirectory('job-store-video-');
     const bytes = Buffer.from('the bytes of an MP4');
     // The store writes the speech job as it is: a stub is enough to follow the avatar.
     const job = {

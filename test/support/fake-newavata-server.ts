@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ffmpegPath } from '../../src/media/ffmpeg.ts';
+import { temporaryDirectory } from './temporary-directory.ts';
 
 /** The body fields NewAvata's /api/v2/lipsync(/stream) reads; it ignores any others, as Flask does. */
 export const LIPSYNC_FIELDS = new Set([
@@ -81,7 +81,7 @@ function chunksOf(text: string): string[] {
  * ref_audio; when that fails it speaks with its fallback TTS and still renders.
  */
 export async function startFakeNewAvata(): Promise<FakeNewAvataServer> {
-  const directory = mkdtempSync(path.join(tmpdir(), 'fake-newavata-'));
+  const directory = temporaryDirectory('fake-newavata-');
   const state: FakeNewAvataServer = {
     url: '',
     mode: 'ok',

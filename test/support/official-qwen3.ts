@@ -1,10 +1,10 @@
-import { mkdtempSync, symlinkSync } from 'node:fs';
+import { symlinkSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeWav } from '../../src/audio/wav.ts';
+import { temporaryDirectory } from './temporary-directory.ts';
 
 /**
  * Checkpoints built with the official Qwen3-TTS classes (tools/export/qwen3/tiny_checkpoint.py),
@@ -88,7 +88,7 @@ export function officialModel(shape: OfficialShape): Promise<string> {
 }
 
 async function assemble(shape: OfficialShape): Promise<string> {
-  const directory = mkdtempSync(path.join(tmpdir(), `official-${shape}-`));
+  const directory = temporaryDirectory(`official-${shape}-`);
   const source = path.join(OFFICIAL_FIXTURES, shape, 'model');
   symlinkSync(path.join(source, 'float32'), path.join(directory, 'float32'), 'dir');
   await copyFile(path.join(source, 'manifest.json'), path.join(directory, 'manifest.json'));

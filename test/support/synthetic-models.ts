@@ -1,11 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { writeSyntheticQwen3Model, type SyntheticQwen3Options } from '../../src/models/synth-qwen3.ts';
+import { temporaryDirectory } from './temporary-directory.ts';
 
-/** Writes a tiny synthetic Qwen3 model into a fresh temporary directory. */
+/** Writes a tiny synthetic Qwen3 model into a fresh temporary directory (removed at exit). */
 export async function syntheticQwen3(options: Partial<SyntheticQwen3Options> = {}): Promise<string> {
-  const directory = mkdtempSync(path.join(tmpdir(), 'synthetic-qwen3-'));
+  const directory = temporaryDirectory('synthetic-qwen3-');
   await writeSyntheticQwen3Model(directory, { key: 'base_0.6b', dtype: 'float32', size: 'tiny', ...options });
   return directory;
 }

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { InvalidInputError } from '../../src/errors.ts';
 import { loadLexiconFile } from '../../src/text/lexicon.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 describe('loadLexiconFile', () => {
   let directory = '';
   before(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'lexicon-test-'));
+    directory = temporaryDirectory('lexicon-test-');
   });
   after(async () => {
     await rm(directory, { recursive: true, force: true });

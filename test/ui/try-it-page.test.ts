@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'puppeteer-core';
 import { encodeWav } from '../../src/audio/wav.ts';
 import { buildTestApp, type TestApp } from '../helper.ts';
 import { launchChromium, SKIP_WITHOUT_CHROMIUM } from '../support/chromium.ts';
+import { temporaryDirectory } from '../support/temporary-directory.ts';
 
 /**
  * The try-it page (/ui) in headless Chromium against the real app on the fake engine: the voice list,
@@ -62,7 +62,7 @@ describe('the try-it page in headless Chromium', { skip: SKIP_WITHOUT_CHROMIUM, 
     test = await buildTestApp({ engineOptions: { synthetic: ['base_0.6b'], partDelayMs: 60 } });
     await test.app.inject({ method: 'POST', url: '/load/base_0.6b' });
     await test.app.listen({ host: '127.0.0.1', port: 0 });
-    files = mkdtempSync(path.join(tmpdir(), 'try-it-page-'));
+    files = temporaryDirectory('try-it-page-');
     browser = await launchChromium([
       '--use-fake-ui-for-media-stream', // grant the microphone without asking
       '--use-fake-device-for-media-stream', // a microphone that plays a beep

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { AvatarCache } from '../../../src/engines/musetalk-onnx/avatar-cache.ts';
@@ -8,6 +6,7 @@ import { MuseTalkRuntime } from '../../../src/engines/musetalk-onnx/musetalk-run
 import { writeSyntheticMuseTalkModel } from '../../../src/models/synth-musetalk.ts';
 import { chooseProvider } from '../../../src/onnx/session-options.ts';
 import { MUSETALK_FIXTURES } from '../../support/official-musetalk.ts';
+import { temporaryDirectory } from '../../support/temporary-directory.ts';
 
 const image = (hash: string, width = 320, height = 360) => ({
   rgb: new Uint8Array(width * height * 3),
@@ -30,7 +29,7 @@ describe('the prepared-avatar cache key', () => {
     let first: string;
     const second = path.join(MUSETALK_FIXTURES, 'model');
     before(async () => {
-      first = path.join(mkdtempSync(path.join(tmpdir(), 'avatar-key-')), 'synthetic');
+      first = path.join(temporaryDirectory('avatar-key-'), 'synthetic');
       await writeSyntheticMuseTalkModel(first, { dtype: 'float32', size: 'tiny' });
     });
 

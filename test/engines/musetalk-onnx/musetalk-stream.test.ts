@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../../src/config.ts';
@@ -11,6 +10,7 @@ import { ffmpegPath } from '../../../src/media/ffmpeg.ts';
 import { setUpFfmpeg } from '../../../src/media/ffmpeg-choice.ts';
 import { writeSyntheticMuseTalkModel } from '../../../src/models/synth-musetalk.ts';
 import { singleFacePhoto } from '../../support/face-photos.ts';
+import { temporaryDirectory } from '../../support/temporary-directory.ts';
 
 /** The video frames ffmpeg decodes, and whether there is AAC sound, from a file or playlist (the npm package ships no ffprobe). */
 function decode(input: string): { frames: number; audio: boolean; log: string } {
@@ -28,7 +28,7 @@ function decode(input: string): { frames: number; audio: boolean; log: string } 
 }
 
 describe('embedded MuseTalk engine, live HLS stream', () => {
-  const work = mkdtempSync(path.join(tmpdir(), 'musetalk-stream-'));
+  const work = temporaryDirectory('musetalk-stream-');
   let engine: MuseTalkEngine;
   before(async () => {
     // As the server does at startup: the system ffmpeg where it is recent enough (Chromium's own HLS

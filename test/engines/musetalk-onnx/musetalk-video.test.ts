@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -10,6 +9,7 @@ import { writeSyntheticMuseTalkModel } from '../../../src/models/synth-musetalk.
 import { buildTestApp, parseSse, SEED_BODY, type TestApp } from '../../helper.ts';
 import { multipart } from '../../support/multipart.ts';
 import { singleFacePhoto } from '../../support/face-photos.ts';
+import { temporaryDirectory } from '../../support/temporary-directory.ts';
 
 const FORM = {
   text: SEED_BODY.text,
@@ -74,7 +74,7 @@ function meanDifference(
 describe('embedded MuseTalk through /video/generate', () => {
   let test: TestApp;
   let photo: Buffer;
-  const work = mkdtempSync(path.join(tmpdir(), 'musetalk-test-'));
+  const work = temporaryDirectory('musetalk-test-');
   before(async () => {
     const modelDirectory = path.join(work, 'musetalk');
     await writeSyntheticMuseTalkModel(modelDirectory, { dtype: 'float32', size: 'tiny' });
@@ -290,7 +290,7 @@ describe('embedded MuseTalk engine, cancelled', () => {
     const { loadConfig } = await import('../../../src/config.ts');
     const { MuseTalkEngine } = await import('../../../src/engines/musetalk-onnx/engine.ts');
     const { CancelledError } = await import('../../../src/errors.ts');
-    const work = mkdtempSync(path.join(tmpdir(), 'musetalk-cancel-'));
+    const work = temporaryDirectory('musetalk-cancel-');
     const modelDirectory = path.join(work, 'musetalk');
     await writeSyntheticMuseTalkModel(modelDirectory, { dtype: 'float32', size: 'tiny' });
     const engine = new MuseTalkEngine(
@@ -345,7 +345,7 @@ describe('embedded MuseTalk engine with a cache it cannot write', () => {
   it('renders anyway (the avatar is prepared each time), leaving no half-written cache file', async () => {
     const { loadConfig } = await import('../../../src/config.ts');
     const { MuseTalkEngine } = await import('../../../src/engines/musetalk-onnx/engine.ts');
-    const work = mkdtempSync(path.join(tmpdir(), 'musetalk-full-cache-'));
+    const work = temporaryDirectory('musetalk-full-cache-');
     const modelDirectory = path.join(work, 'musetalk');
     await writeSyntheticMuseTalkModel(modelDirectory, { dtype: 'float32', size: 'tiny' });
     // A file where CACHE_DIR/avatars should be: every cache write fails, as on a full disk.

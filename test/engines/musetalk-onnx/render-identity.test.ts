@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../../src/config.ts';
@@ -8,10 +7,11 @@ import { MuseTalkEngine } from '../../../src/engines/musetalk-onnx/engine.ts';
 import { ModelNotAvailableError } from '../../../src/errors.ts';
 import { writeSyntheticMuseTalkModel } from '../../../src/models/synth-musetalk.ts';
 import { MUSETALK_FIXTURES } from '../../support/official-musetalk.ts';
+import { temporaryDirectory } from '../../support/temporary-directory.ts';
 
 /** What a render-cache lookup asks of the engine: the model's identity, from its files alone. */
 describe("the lip-sync engine's render identity", () => {
-  const work = mkdtempSync(path.join(tmpdir(), 'render-identity-'));
+  const work = temporaryDirectory('render-identity-');
   const engineFor = (model: string) =>
     new MuseTalkEngine(
       loadConfig({

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeWav } from '../../../src/audio/wav.ts';
@@ -12,13 +11,14 @@ import type { RenderEndPart } from '../../../src/engines/interfaces/lipsync-engi
 import { ffmpegPath } from '../../../src/media/ffmpeg.ts';
 import { writeSyntheticMuseTalkModel } from '../../../src/models/synth-musetalk.ts';
 import { MUSETALK_FIXTURES } from '../../support/official-musetalk.ts';
+import { temporaryDirectory } from '../../support/temporary-directory.ts';
 
 /**
  * The synthetic lip-sync model exists so that a user without weights sees the pipeline work: the mouth
  * must open and close with speech and stay still in silence. Measured on the rendered MP4.
  */
 describe('a video from the synthetic lip-sync model', () => {
-  const work = mkdtempSync(path.join(tmpdir(), 'synthetic-lipsync-'));
+  const work = temporaryDirectory('synthetic-lipsync-');
   let engine: MuseTalkEngine;
   before(async () => {
     await writeSyntheticMuseTalkModel(path.join(work, 'model'), { dtype: 'float32', size: 'tiny' });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../../src/config.ts';
@@ -23,6 +22,7 @@ import { ffmpegPath } from '../../../src/media/ffmpeg.ts';
 import { writeSyntheticMuseTalkModel } from '../../../src/models/synth-musetalk.ts';
 import { chooseProvider } from '../../../src/onnx/session-options.ts';
 import { FACE_VIDEO_SIDE, faceVideo } from '../../support/face-video.ts';
+import { temporaryDirectory } from '../../support/temporary-directory.ts';
 
 const LIMITS: VideoAvatarLimits = {
   maxBytes: 1 << 24,
@@ -140,7 +140,7 @@ describe('avatar video containers', () => {
 });
 
 describe('a prepared video avatar (synthetic models)', () => {
-  const work = mkdtempSync(path.join(tmpdir(), 'video-avatar-'));
+  const work = temporaryDirectory('video-avatar-');
   const modelDirectory = path.join(work, 'model');
   let runtime: MuseTalkRuntime;
   let bytes: Buffer;
@@ -205,7 +205,7 @@ describe('a prepared video avatar (synthetic models)', () => {
 });
 
 describe('a video avatar rendered by the engine (synthetic models)', () => {
-  const work = mkdtempSync(path.join(tmpdir(), 'video-avatar-render-'));
+  const work = temporaryDirectory('video-avatar-render-');
   let engine: MuseTalkEngine;
   before(async () => {
     await writeSyntheticMuseTalkModel(path.join(work, 'model'), { dtype: 'float32', size: 'tiny' });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { onnx as OnnxTypes } from 'onnx-proto';
@@ -11,6 +10,7 @@ import { Qwen3ModelRuntime } from '../../../src/engines/qwen3-onnx/model-runtime
 import { readQwen3Manifest } from '../../../src/models/qwen3-manifest.ts';
 import { officialModel } from '../../support/official-qwen3.ts';
 import { syntheticQwen3 } from '../../support/synthetic-models.ts';
+import { temporaryDirectory } from '../../support/temporary-directory.ts';
 
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxTypes };
 const CPU = { device: { kind: 'cpu' as const }, threads: 1 };
@@ -166,7 +166,7 @@ describe('the talker reads its KV cache in place', () => {
   });
 
   it('tells an older export what it needs', async () => {
-    const directory = mkdtempSync(path.join(tmpdir(), 'contract-2-'));
+    const directory = temporaryDirectory('contract-2-');
     const manifest = JSON.parse(readFileSync(path.join(synthetic, 'manifest.json'), 'utf8')) as Record<
       string,
       unknown

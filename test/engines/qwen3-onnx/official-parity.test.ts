@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { decodeWav } from '../../../src/audio/wav.ts';
 import { loadConfig } from '../../../src/config.ts';
@@ -23,6 +21,7 @@ import {
   type Goldens,
 } from '../../support/official-qwen3.ts';
 import { collectSpeechStream } from '../../support/speech-stream.ts';
+import { temporaryDirectory } from '../../support/temporary-directory.ts';
 
 /**
  * The proof that the engine computes what the official Qwen3-TTS code computes: checkpoints built with
@@ -73,7 +72,7 @@ for (const shape of OFFICIAL_SHAPES) {
       engine = new Qwen3OnnxEngine(
         loadConfig({
           [shape === 'base_0.6b' ? 'MODEL_0_6B_BASE' : 'MODEL_1_7B_BASE']: directory,
-          CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'official-voices-')),
+          CACHE_DIR: temporaryDirectory('official-voices-'),
           TTS_WORKERS: '1',
         }),
       );

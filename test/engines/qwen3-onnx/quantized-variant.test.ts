@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeWav } from '../../../src/audio/wav.ts';
@@ -11,6 +10,7 @@ import type { Language, SpeechStreamPart } from '../../../src/engines/interfaces
 import { QWEN3_GRAPHS } from '../../../src/models/qwen3-manifest.ts';
 import { quantizeOnnxModel } from '../../../src/onnx/matmul-nbits.ts';
 import { officialModel, readGoldens, REFERENCE_WAV, type Goldens } from '../../support/official-qwen3.ts';
+import { temporaryDirectory } from '../../support/temporary-directory.ts';
 
 /**
  * An int4 / int8 variant (weight-only MatMulNBits in the talker and the code predictor, float32
@@ -21,7 +21,7 @@ import { officialModel, readGoldens, REFERENCE_WAV, type Goldens } from '../../s
  */
 async function withQuantizedVariants(): Promise<string> {
   const source = await officialModel('base_0.6b');
-  const directory = mkdtempSync(path.join(tmpdir(), 'qwen3-quantized-'));
+  const directory = temporaryDirectory('qwen3-quantized-');
   symlinkSync(path.join(source, 'float32'), path.join(directory, 'float32'), 'dir');
   symlinkSync(path.join(source, 'tokenizer'), path.join(directory, 'tokenizer'), 'dir');
   const manifest = JSON.parse(await readFile(path.join(source, 'manifest.json'), 'utf8')) as {
@@ -117,7 +117,7 @@ describe('quantized variants (TTS_DTYPE=int4 / int8) in the engine', () => {
 
   for (const dtype of ['int4', 'int8'] as const) {
     it(`loads the ${dtype} variant and speaks with float32 inputs, outputs and tables`, async () => {
-      const cache = mkdtempSync(path.join(tmpdir(), 'qwen3-quantized-voices-'));
+      const cache = temporaryDirectory('qwen3-quantized-voices-');
       cleanup.push(cache);
       const engine = new Qwen3OnnxEngine(
         loadConfig({ MODEL_0_6B_BASE: directory, TTS_DTYPE: dtype, CACHE_DIR: cache, TTS_WORKERS: '1' }),

@@ -1,15 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  truncateSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig, type Config } from '../../../src/config.ts';
@@ -22,6 +13,7 @@ import { syntheticQwen3 } from '../../support/synthetic-models.ts';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { collectSpeechStream } from '../../support/speech-stream.ts';
+import { temporaryDirectory } from '../../support/temporary-directory.ts';
 
 function referenceAudio(seconds = 3, pitch = 180): ReferenceAudio {
   const samples = Float32Array.from(
@@ -65,7 +57,7 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
     directory = await syntheticQwen3({ eosPosition: 120 });
     config = loadConfig({
       MODEL_0_6B_BASE: directory,
-      CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'voice-cache-')),
+      CACHE_DIR: temporaryDirectory('voice-cache-'),
       TTS_WORKERS: '2',
     });
     engine = new Qwen3OnnxEngine(config, undefined, { allowTestHooks: true });
@@ -335,9 +327,7 @@ describe('Qwen3 ONNX engine on a synthetic model', () => {
 
 describe('Qwen3 ONNX engine configuration', () => {
   it('says how to install a missing model', async () => {
-    const engine = new Qwen3OnnxEngine(
-      loadConfig({ MODEL_DIR: mkdtempSync(path.join(tmpdir(), 'empty-models-')) }),
-    );
+    const engine = new Qwen3OnnxEngine(loadConfig({ MODEL_DIR: temporaryDirectory('empty-models-') }));
     await assert.rejects(engine.loadModel('base_0.6b'), (error: unknown) => {
       assert.ok(error instanceof ModelNotAvailableError);
       assert.match(error.message, /npm run cli -- models pull base_0\.6b/);
@@ -473,7 +463,7 @@ describe('Qwen3 ONNX engine: cached voices and the weights that made them', () =
     const directory = await syntheticQwen3();
     const config = loadConfig({
       MODEL_0_6B_BASE: directory,
-      CACHE_DIR: mkdtempSync(path.join(tmpdir(), 'voice-cache-')),
+      CACHE_DIR: temporaryDirectory('voice-cache-'),
       TTS_WORKERS: '1',
     });
     const before = await withEngine(config, ask);

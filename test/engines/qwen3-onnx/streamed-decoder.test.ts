@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../../src/config.ts';
 import { Qwen3OnnxEngine } from '../../../src/engines/qwen3-onnx/engine.ts';
 import type { SpeechRequest, VoicePrompt } from '../../../src/engines/interfaces/index.ts';
 import { syntheticQwen3 } from '../../support/synthetic-models.ts';
 import { collectSpeechStream } from '../../support/speech-stream.ts';
+import { temporaryDirectory } from '../../support/temporary-directory.ts';
 
 const sampling = {
   seed: 3,
@@ -51,7 +50,7 @@ for (const withStep of [true, false]) {
       // End of speech at position 100: about 50 generated frames after a 38-frame reference, more
       // than the decoder's attention window (72) in all.
       directory = await syntheticQwen3({ eosPosition: 100, decoderStep: withStep });
-      cacheDirectory = mkdtempSync(path.join(tmpdir(), 'step-voices-'));
+      cacheDirectory = temporaryDirectory('step-voices-');
       engine = new Qwen3OnnxEngine(
         loadConfig({ MODEL_0_6B_BASE: directory, CACHE_DIR: cacheDirectory, TTS_WORKERS: '1' }),
       );

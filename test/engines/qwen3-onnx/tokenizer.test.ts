@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import {
   BYTE_TO_CHARACTER,
   Qwen2Tokenizer,
   writeSyntheticTokenizer,
 } from '../../../src/engines/qwen3-onnx/tokenizer.ts';
+import { temporaryDirectory } from '../../support/temporary-directory.ts';
 
 describe('Qwen2 tokenizer', () => {
   let tokenizer: Qwen2Tokenizer;
   before(async () => {
-    const directory = mkdtempSync(path.join(tmpdir(), 'tokenizer-'));
+    const directory = temporaryDirectory('tokenizer-');
     await writeSyntheticTokenizer(directory);
     tokenizer = await Qwen2Tokenizer.fromDirectory(directory);
   });
