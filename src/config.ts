@@ -84,6 +84,11 @@ const variables = {
   ],
   TTS_WORKERS: [integer(1, 64), '1', 'worker threads (model replicas) per loaded model'],
   TTS_THREADS: [integer(0, 256), '0', 'ONNX Runtime intra-op threads per worker (0 = let it choose)'],
+  TTS_THREAD_SPINNING: [
+    booleanString,
+    'false',
+    'let ONNX Runtime’s threads spin while they wait for work (a busy wait: takes cores from other workers and the server)',
+  ],
   TTS_DECODER_STATES: [
     integer(0, 4096),
     '8',

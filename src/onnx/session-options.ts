@@ -19,35 +19,38 @@ export interface ProviderChoice {
   threads: number;
   /** How much lower than the server's the model threads' scheduling priority is (WORKER_NICENESS). */
   niceness?: number;
+  /** Whether ONNX Runtime's pool threads spin while they wait for work (TTS_THREAD_SPINNING). */
+  spinning?: boolean;
+}
+
+export interface ThreadSettings {
+  /** Intra-op threads per session; 0: ONNX Runtime's choice (one per core). */
+  threads?: number;
+  tensorRt?: boolean;
+  niceness?: number;
+  spinning?: boolean;
 }
 
 /**
  * Turns TTS_DEVICE into execution providers. `auto` means CUDA when onnxruntime-node has its CUDA
  * provider installed, else CPU. Asking for CUDA without it is an error that says how to install it.
  */
-export function chooseProvider(
-  device: string,
-  threads: number,
-  tensorRt = false,
-  niceness = 0,
-): ProviderChoice {
+export function chooseProvider(device: string, settings: ThreadSettings = {}): ProviderChoice {
+  const { threads = 0, tensorRt = false, niceness = 0, spinning = false } = settings;
+  const common = { threads, niceness, spinning };
   const cudaInstalled = cudaProviderInstalled();
-  if (device === 'cpu') return { device: { kind: 'cpu' }, threads, niceness };
+  if (device === 'cpu') return { device: { kind: 'cpu' }, ...common };
   if (device === 'auto')
     return cudaInstalled
-      ? { device: { kind: 'cuda', deviceId: 0 }, threads, niceness }
-      : { device: { kind: 'cpu' }, threads, niceness };
+      ? { device: { kind: 'cuda', deviceId: 0 }, ...common }
+      : { device: { kind: 'cpu' }, ...common };
   if (!cudaInstalled) {
     throw new Error(
       `TTS_DEVICE=${device} needs onnxruntime-node's CUDA provider, which is not installed. Install it with ` +
         '`node node_modules/onnxruntime-node/script/install.js --onnxruntime-node-install=cuda12` (see README, GPU support), or set TTS_DEVICE=cpu.',
     );
   }
-  return {
-    device: { kind: 'cuda', deviceId: Number(device.split(':')[1] ?? 0), tensorRt },
-    threads,
-    niceness,
-  };
+  return { device: { kind: 'cuda', deviceId: Number(device.split(':')[1] ?? 0), tensorRt }, ...common };
 }
 
 export function sessionOptions(choice: ProviderChoice): ort.InferenceSession.SessionOptions {
@@ -71,5 +74,8 @@ export function sessionOptions(choice: ProviderChoice): ort.InferenceSession.Ses
     graphOptimizationLevel: 'all',
     ...(choice.threads > 0 ? { intraOpNumThreads: choice.threads } : {}),
     interOpNumThreads: 1,
+    // Spinning pool threads keep a core busy after each run (and between a worker's runs), which
+    // takes it from other workers and from the server; session config keys, as dotted strings.
+    extra: { session: { intra_op: { allow_spinning: choice.spinning ? '1' : '0' } } },
   };
 }

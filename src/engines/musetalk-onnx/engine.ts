@@ -72,12 +72,12 @@ export class MuseTalkEngine implements LipsyncEngine {
     private readonly config: Config,
     private readonly logger?: Logger,
   ) {
-    this.provider = chooseProvider(
-      config.TTS_DEVICE,
-      config.TTS_THREADS,
-      config.TTS_TENSORRT,
-      config.WORKER_NICENESS,
-    );
+    this.provider = chooseProvider(config.TTS_DEVICE, {
+      threads: config.TTS_THREADS,
+      tensorRt: config.TTS_TENSORRT,
+      niceness: config.WORKER_NICENESS,
+      spinning: config.TTS_THREAD_SPINNING,
+    });
   }
 
   private get directory(): string {

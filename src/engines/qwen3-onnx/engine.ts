@@ -96,12 +96,12 @@ export class Qwen3OnnxEngine implements TtsEngine {
       chunkFrames?: number;
     } = {},
   ) {
-    this.provider = chooseProvider(
-      config.TTS_DEVICE,
-      config.TTS_THREADS,
-      config.TTS_TENSORRT,
-      config.WORKER_NICENESS,
-    );
+    this.provider = chooseProvider(config.TTS_DEVICE, {
+      threads: config.TTS_THREADS,
+      tensorRt: config.TTS_TENSORRT,
+      niceness: config.WORKER_NICENESS,
+      spinning: config.TTS_THREAD_SPINNING,
+    });
     this.variant = variantFor(config.TTS_DTYPE, this.provider);
     this.voiceFiles = new DiskCache({
       directory: path.join(config.CACHE_DIR, 'voices'),

@@ -34,7 +34,7 @@ describe('the prepared-avatar cache key', () => {
     });
 
     it('differ between models with other weights (synthetic ones, official-class ones), not between loads', async () => {
-      const provider = chooseProvider('cpu', 1, false);
+      const provider = chooseProvider('cpu', { threads: 1 });
       const load = async (directory: string) => {
         const runtime = await MuseTalkRuntime.load(directory, provider, 'float32', ['vae_encoder']);
         await runtime.release();

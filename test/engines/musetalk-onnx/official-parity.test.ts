@@ -39,7 +39,7 @@ describe('the lip-sync engine against the official MuseTalk code', () => {
     goldens = await readMuseTalkGoldens();
     runtime = await MuseTalkRuntime.load(
       path.join(MUSETALK_FIXTURES, 'model'),
-      chooseProvider('cpu', 1, false),
+      chooseProvider('cpu', { threads: 1 }),
       'float32',
       ['unet', 'vae_encoder', 'vae_decoder'],
     );

@@ -150,7 +150,7 @@ describe('a prepared video avatar (synthetic models)', () => {
 
   before(async () => {
     await writeSyntheticMuseTalkModel(modelDirectory, { dtype: 'float32', size: 'tiny' });
-    runtime = await MuseTalkRuntime.load(modelDirectory, chooseProvider('cpu', 1, false), 'float32');
+    runtime = await MuseTalkRuntime.load(modelDirectory, chooseProvider('cpu', { threads: 1 }), 'float32');
     bytes = await faceVideo({ faceFrames: FACE_FRAMES, blackFrames: BLACK_FRAMES, pan: PAN });
     video = await openAvatarVideo(bytes, LIMITS);
     const startedAt = performance.now();

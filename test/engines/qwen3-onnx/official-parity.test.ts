@@ -216,7 +216,7 @@ for (const shape of OFFICIAL_SHAPES) {
       const runtime = await Qwen3ModelRuntime.load(
         await officialModel(shape),
         'float32',
-        chooseProvider('cpu', 1, false),
+        chooseProvider('cpu', { threads: 1 }),
       );
       try {
         const { hidden, firstCode, probabilities } = sampled.subtalkerFirstStep;
@@ -256,7 +256,7 @@ for (const shape of OFFICIAL_SHAPES) {
         const runtime = await Qwen3ModelRuntime.load(
           await officialModel(shape),
           'float32',
-          chooseProvider('cpu', 1, false),
+          chooseProvider('cpu', { threads: 1 }),
         );
         try {
           const codes = Int32Array.from(chunked.codes.flat());

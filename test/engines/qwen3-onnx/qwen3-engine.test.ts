@@ -394,7 +394,7 @@ describe('Qwen3 ONNX engine configuration', () => {
   });
 
   it('refuses CUDA when its provider is not installed, saying how to get it', () => {
-    assert.throws(() => chooseProvider('cuda:0', 0), /--onnxruntime-node-install=cuda12/);
+    assert.throws(() => chooseProvider('cuda:0'), /--onnxruntime-node-install=cuda12/);
   });
 
   const precision: [Config['TTS_DTYPE'], RegExp][] = [
@@ -403,12 +403,12 @@ describe('Qwen3 ONNX engine configuration', () => {
   ];
   for (const [dtype, message] of precision) {
     it(`refuses TTS_DTYPE=${dtype} on the CPU`, () =>
-      assert.throws(() => variantFor(dtype, chooseProvider('cpu', 0)), message));
+      assert.throws(() => variantFor(dtype, chooseProvider('cpu')), message));
   }
 
   it('accepts the quantized variants (float32 I/O) on the CPU', () => {
     for (const dtype of ['int8', 'int4'] as const)
-      assert.equal(variantFor(dtype, chooseProvider('cpu', 0)), dtype);
+      assert.equal(variantFor(dtype, chooseProvider('cpu')), dtype);
   });
 
   it('says how to add a missing quantized variant', async () => {
