@@ -145,6 +145,37 @@ describe('POST /v1/audio/voices (saving a named voice)', () => {
     });
   }
 
+  it('refuses an overwrite that is neither yes nor no (422), rather than reading it as no', async () => {
+    const response = await upload({ name: 'interviewer', overwrite: 'maybe' }, toneWav(2));
+    assert.equal(response.statusCode, 422, response.body);
+    const [detail] = response.json().detail as { loc: string[]; msg: string }[];
+    assert.deepEqual(detail.loc, ['body', 'overwrite']);
+    assert.match(detail.msg, /true or false/);
+  });
+
+  it('refuses a second file (413) and a file under another name (400), saying what to send', async () => {
+    const twoFiles = await test.app.inject({
+      method: 'POST',
+      url: '/v1/audio/voices',
+      ...multipart(
+        { name: 'two' },
+        { audio_sample: { name: 'a.wav', bytes: toneWav(2) }, extra: { name: 'b.wav', bytes: toneWav(2) } },
+      ),
+    });
+    assert.equal(twoFiles.statusCode, 413, twoFiles.body);
+    assert.match(twoFiles.json().detail, /too many files: send one file, audio_sample/);
+    const otherName = await test.app.inject({
+      method: 'POST',
+      url: '/v1/audio/voices',
+      ...multipart({ name: 'other' }, { recording: { name: 'a.wav', bytes: toneWav(2) } }),
+    });
+    assert.equal(otherName.statusCode, 400, otherName.body);
+    assert.match(
+      otherName.json().detail,
+      /unexpected file field recording: send the recording as audio_sample/,
+    );
+  });
+
   it('refuses a body that is not multipart with a 415 that shows the curl form', async () => {
     const response = await test.app.inject({
       method: 'POST',

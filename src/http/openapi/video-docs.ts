@@ -31,7 +31,7 @@ function formErrors(also = ''): Record<number, ErrorSpec> {
     415: {
       description: 'Not multipart/form-data, or an avatar_video that is not MP4, MOV or WebM',
       example: {
-        detail: 'send the video form as multipart/form-data (curl -F field=value -F avatar_image=@photo.jpg)',
+        detail: 'send the video form as multipart/form-data: curl -F field=value -F avatar_image=@photo.jpg',
         code: 'not_multipart',
       },
     },

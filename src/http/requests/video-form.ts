@@ -2,9 +2,10 @@ import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../config.ts';
 import type { VideoJob, VideoService } from '../../core/video-service.ts';
 import type { AvatarSource } from '../../engines/interfaces/lipsync-engine.ts';
-import { InvalidInputError, ServerError } from '../../errors.ts';
+import { InvalidInputError } from '../../errors.ts';
 import { RequestValidationError } from '../errors/request-validation-error.ts';
 import { videoFormSchema } from '../schemas/video-schemas.ts';
+import { readMultipartForm } from './multipart-form.ts';
 import { modelKeyForSize, speechJobFromBody } from './speech-job-from-body.ts';
 
 interface ParsedForm {
@@ -36,45 +37,13 @@ export function videoFormContext(
 
 /** Reads the multipart form; file parts are size-capped by the multipart plugin's limits and ours. */
 async function readForm(request: FastifyRequest, context: VideoFormContext): Promise<ParsedForm> {
-  if (!request.isMultipart()) {
-    throw new InvalidInputError(
-      'send the video form as multipart/form-data (curl -F field=value -F avatar_image=@photo.jpg)',
-      {
-        statusCode: 415,
-        code: 'not_multipart',
-      },
-    );
-  }
   const form: ParsedForm = { fields: {} };
-  try {
-    await collectParts(request, form, context);
-  } catch (error) {
-    // Fastify's multipart errors (too many files, …) carry their own 4xx; a malformed body does not.
-    const status = (error as { statusCode?: number }).statusCode;
-    if ((error as { code?: string }).code === 'FST_FILES_LIMIT')
-      throw new InvalidInputError(
-        'too many files: send avatar_image or avatar_video and, optionally, ref_audio',
-        {
-          statusCode: 413,
-          code: 'too_many_files',
-        },
-      );
-    if (error instanceof ServerError || (status !== undefined && status < 500)) throw error;
-    throw new InvalidInputError(
-      `the multipart form could not be read (${(error as Error).message}): send it as curl -F does`,
-      { code: 'bad_multipart' },
-    );
-  }
-  return form;
-}
-
-async function collectParts(
-  request: FastifyRequest,
-  form: ParsedForm,
-  context: VideoFormContext,
-): Promise<void> {
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
+  let refAudio: string | undefined;
+  form.fields = await readMultipartForm(request, {
+    what: 'the video form',
+    howToSend: 'curl -F field=value -F avatar_image=@photo.jpg',
+    whichFiles: 'send avatar_image or avatar_video and, optionally, ref_audio',
+    onFile: async (part) => {
       const bytes = await part.toBuffer();
       const video = part.fieldname === 'avatar_video';
       const [limit, variable] = video
@@ -89,15 +58,16 @@ async function collectParts(
       if (part.fieldname === 'avatar_image')
         form.avatarImage = { bytes, fileName: part.filename || 'upload' };
       else if (video) form.avatarVideo = { bytes, fileName: part.filename || 'upload' };
-      else if (part.fieldname === 'ref_audio') form.fields.ref_audio = bytes.toString('base64');
+      else if (part.fieldname === 'ref_audio') refAudio = bytes.toString('base64');
       else
         throw new InvalidInputError(
           `unexpected file field ${part.fieldname}: send avatar_image or avatar_video (and optionally ref_audio)`,
         );
-    } else if (typeof part.value === 'string') {
-      form.fields[part.fieldname] = part.value;
-    }
-  }
+    },
+  });
+  // An uploaded ref_audio travels as base64 text, as the JSON routes take it.
+  if (refAudio !== undefined) form.fields.ref_audio = refAudio;
+  return form;
 }
 
 /**

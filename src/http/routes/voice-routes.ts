@@ -2,7 +2,10 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { NamedVoice, VoiceLibrary } from '../../core/voice-library.ts';
-import { InvalidInputError, ServerError } from '../../errors.ts';
+import { InvalidInputError } from '../../errors.ts';
+import { RequestValidationError } from '../errors/request-validation-error.ts';
+import { readMultipartForm } from '../requests/multipart-form.ts';
+import { formBoolean } from '../schemas/form-boolean.ts';
 import { requestSignal } from '../requests/request-signal.ts';
 import { voiceDeleteDocs, voiceUploadDocs } from '../openapi/voice-docs.ts';
 
@@ -27,50 +30,41 @@ interface VoiceForm {
   audio?: Buffer;
 }
 
-const TRUE = new Set(['true', '1', 'yes', 'on']);
-
 /** Reads the upload form; the audio is capped at the library's limit while it arrives. */
 async function readVoiceForm(request: FastifyRequest, maxBytes: number): Promise<VoiceForm> {
-  if (!request.isMultipart()) {
-    throw new InvalidInputError(
-      'send the voice as multipart/form-data: curl -F audio_sample=@voice.wav -F name=interviewer -F "ref_text=…"',
-      { statusCode: 415, code: 'not_multipart' },
-    );
-  }
-  const form: VoiceForm = { fields: {} };
-  try {
-    for await (const part of request.parts({ limits: { fileSize: maxBytes, files: 1 } })) {
-      if (part.type === 'file') {
-        if (part.fieldname !== 'audio_sample') {
-          await part.toBuffer().catch(() => undefined);
-          throw new InvalidInputError(
-            `unexpected file field ${part.fieldname}: send the recording as audio_sample`,
-            { code: 'unexpected_file' },
-          );
-        }
-        form.audio = await part.toBuffer();
-      } else if (typeof part.value === 'string') {
-        form.fields[part.fieldname] = part.value;
+  let audio: Buffer | undefined;
+  const fields = await readMultipartForm(request, {
+    what: 'the voice',
+    howToSend: 'curl -F audio_sample=@voice.wav -F name=interviewer -F "ref_text=…"',
+    whichFiles: 'send one file, audio_sample',
+    limits: { fileSize: maxBytes, files: 1 },
+    onFile: async (part) => {
+      if (part.fieldname !== 'audio_sample') {
+        await part.toBuffer().catch(() => undefined);
+        throw new InvalidInputError(
+          `unexpected file field ${part.fieldname}: send the recording as audio_sample`,
+          { code: 'unexpected_file' },
+        );
       }
-    }
-  } catch (error) {
-    if (error instanceof ServerError) throw error;
-    const code = (error as { code?: string }).code;
-    if (code === 'FST_REQ_FILE_TOO_LARGE')
-      throw new InvalidInputError(
-        `audio_sample is larger than ${maxBytes} bytes (REF_AUDIO_MAX_BYTES): send a shorter recording (3–10 s of speech works best)`,
-        { statusCode: 413, code: 'ref_audio_too_large' },
-      );
-    if (code === 'FST_FILES_LIMIT')
-      throw new InvalidInputError('send one file, audio_sample', { statusCode: 413, code: 'too_many_files' });
-    const status = (error as { statusCode?: number }).statusCode;
-    if (status !== undefined && status < 500) throw error;
-    throw new InvalidInputError(
-      `the multipart form could not be read (${(error as Error).message}): send it as curl -F does`,
-      { code: 'bad_multipart' },
-    );
-  }
-  return form;
+      audio = await part.toBuffer().catch((error: unknown) => {
+        if ((error as { code?: string }).code !== 'FST_REQ_FILE_TOO_LARGE') throw error;
+        throw new InvalidInputError(
+          `audio_sample is larger than ${maxBytes} bytes (REF_AUDIO_MAX_BYTES): send a shorter recording (3–10 s of speech works best)`,
+          { statusCode: 413, code: 'ref_audio_too_large' },
+        );
+      });
+    },
+  });
+  return { fields, audio };
+}
+
+/** `overwrite`: a yes/no; a value that is neither is refused, not taken for no. */
+function readOverwrite(value: string | undefined): boolean {
+  const parsed = formBoolean(false).safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new RequestValidationError([
+    { type: 'bool_parsing', loc: ['body', 'overwrite'], msg: `overwrite ${parsed.error.issues[0].message}` },
+  ]);
 }
 
 /**
@@ -116,7 +110,7 @@ export const voiceRoutes: FastifyPluginAsync<VoiceRoutesOptions> = async (app, o
           name: form.fields.name,
           audio: form.audio!,
           transcript: form.fields.ref_text,
-          overwrite: TRUE.has((form.fields.overwrite ?? '').trim().toLowerCase()),
+          overwrite: readOverwrite(form.fields.overwrite),
         },
         requestSignal(request, reply, options.requestTimeoutMs),
       );

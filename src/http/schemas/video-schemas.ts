@@ -1,17 +1,6 @@
 import { z } from 'zod';
+import { formBoolean } from './form-boolean.ts';
 import { languageSchema } from './tts-schemas.ts';
-
-const formBoolean = (defaultValue: boolean) =>
-  z.preprocess(
-    (value) => {
-      if (typeof value !== 'string') return value;
-      const lowered = value.trim().toLowerCase();
-      if (['true', '1', 'yes', 'on'].includes(lowered)) return true;
-      if (['false', '0', 'no', 'off'].includes(lowered)) return false;
-      return value;
-    },
-    z.boolean({ error: () => 'must be true or false' }).default(defaultValue),
-  );
 
 /** The seed's multipart form for /video/generate (fields arrive as strings). */
 export const videoFormSchema = z.object({
