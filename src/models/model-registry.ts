@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Config, ConfigName } from '../config.ts';
 import { InvalidInputError } from '../errors.ts';
+import { QWEN3_VARIANT_DTYPES, type Qwen3VariantDtype } from './qwen3-manifest.ts';
 
 /**
  * The models `models pull` / `models list` know of: where an export in our layout may live on the hub,
@@ -9,9 +10,12 @@ import { InvalidInputError } from '../errors.ts';
 export const INSTALLABLE_MODEL_KEYS = ['base_0.6b', 'base_1.7b', 'musetalk'] as const;
 export type InstallableModelKey = (typeof INSTALLABLE_MODEL_KEYS)[number];
 
-/** int4 / int8: weight-only quantized variants of the Qwen3 models (MuseTalk has none: it uses float32). */
-export const MODEL_VARIANTS = ['float32', 'float16', 'int4', 'int8'] as const;
-export type ModelVariant = (typeof MODEL_VARIANTS)[number];
+/**
+ * The variants a model directory may hold: the Qwen3 manifest's list (int4 / int8 are weight-only
+ * quantized Qwen3 graphs; MuseTalk has only float32).
+ */
+export const MODEL_VARIANTS = QWEN3_VARIANT_DTYPES;
+export type ModelVariant = Qwen3VariantDtype;
 
 export interface ModelRegistryEntry {
   key: InstallableModelKey;
