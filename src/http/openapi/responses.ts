@@ -22,6 +22,12 @@ type ErrorBody = 'detail' | 'validation' | 'either';
 
 export type ErrorSpec = string | { description: string; body?: ErrorBody; example?: unknown };
 
+/** A request stopped at REQUEST_TIMEOUT_MS (speech and video alike). */
+export const TIMED_OUT: ErrorSpec = {
+  description: 'The request ran past REQUEST_TIMEOUT_MS and was stopped',
+  example: { detail: 'the request was cancelled', code: 'cancelled' },
+};
+
 const FALLBACK_EXAMPLES: Record<number, unknown> = {
   400: {
     detail:

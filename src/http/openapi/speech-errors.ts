@@ -1,4 +1,4 @@
-import { errors, type ErrorSpec } from './responses.ts';
+import { errors, TIMED_OUT, type ErrorSpec } from './responses.ts';
 import type { DocResponse } from './route-docs.ts';
 
 /** What a speech request can get wrong, or meet on the server, before any audio is sent. */
@@ -13,10 +13,7 @@ const SPEECH_ERRORS: Record<number, ErrorSpec> = {
       'too short or too long (REF_AUDIO_MIN_SECONDS–REF_AUDIO_MAX_SECONDS), an unreachable URL (the plain detail)',
     body: 'either',
   },
-  499: {
-    description: 'The request ran past REQUEST_TIMEOUT_MS and was stopped',
-    example: { detail: 'the request was cancelled', code: 'cancelled' },
-  },
+  499: TIMED_OUT,
   502: 'A remote engine (vLLM-Omni) failed or answered something unusable',
   503: 'The speech queue is full (Retry-After), the model is not installed or loaded, or a remote engine is unreachable',
 };

@@ -6,10 +6,10 @@ import {
   videoJobStateSchema,
   videoSseEvents,
 } from '../schemas/video-doc-schemas.ts';
-import { BINARY, errors, eventStream, example, json, type ErrorSpec } from './responses.ts';
+import { BINARY, errors, eventStream, example, json, TIMED_OUT, type ErrorSpec } from './responses.ts';
 import type { DocExample, DocHeader, RouteDocs } from './route-docs.ts';
 import { toOpenApiSchema } from './zod-to-openapi.ts';
-import { SEED_EXAMPLE } from './tts-docs.ts';
+import { SEED_EXAMPLE, SPEECH_HEADERS } from './tts-docs.ts';
 
 /** The seed guide's form (curl -F …); the photo is a file part. */
 const FORM_EXAMPLES: Record<string, DocExample> = {
@@ -57,10 +57,7 @@ function formErrors(also = ''): Record<number, ErrorSpec> {
 /** What rendering can meet before the answer starts. */
 const RENDER_ERRORS: Record<number, ErrorSpec> = {
   404: 'ref_audio names no file in REF_AUDIO_DIR, or avatar names no avatar',
-  499: {
-    description: 'The request ran past REQUEST_TIMEOUT_MS and was stopped',
-    example: { detail: 'the request was cancelled', code: 'cancelled' },
-  },
+  499: TIMED_OUT,
   502: 'NewAvata failed, or its video would not speak with the cloned voice (voice_substituted)',
   503: 'The video queue is full (Retry-After), or the speech model is not installed or loaded',
 };
@@ -104,10 +101,7 @@ export const videoGenerateDocs: RouteDocs = {
           description: 'Why the video speaks with another voice, when that was allowed (URI-encoded)',
           schema: { type: 'string' },
         },
-        'X-Reference-Warnings': {
-          description: 'URI-encoded, |-separated advice on the reference recording',
-          schema: { type: 'string' },
-        },
+        'X-Reference-Warnings': SPEECH_HEADERS['X-Reference-Warnings'],
       },
     },
     ...errors({ ...formErrors(), ...RENDER_ERRORS }),
