@@ -11,6 +11,7 @@
  *   [--warmup]: warm the model up first (as the server does at startup), to compare first requests
  *   [--decoder step|windowed]: write the synthetic model with codec_decoder_step (default) or without it,
  *     as older exports are, so that streaming re-decodes each piece with 72 frames of left context
+ *   [--first-piece N]: frames in a stream's first piece (the engine's default otherwise)
  *   [--spinning]: TTS_THREAD_SPINNING=true (ONNX Runtime's threads busy-wait for work)
  *   [--decoder-states N]: TTS_DECODER_STATES (0: every run decodes the reference frames again)
  * Run a synthetic real-size model and an export of the same size in one sitting to compare them.
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     decoder: { type: 'string', default: 'step' },
     'decoder-states': { type: 'string', default: '8' },
     spinning: { type: 'boolean', default: false },
+    'first-piece': { type: 'string' },
   },
 });
 const frames = Number(values.frames);
@@ -77,7 +79,11 @@ const config = loadConfig({
   TTS_THREAD_SPINNING: String(values.spinning),
 });
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
-const engine = new Qwen3OnnxEngine(config);
+const engine = new Qwen3OnnxEngine(
+  config,
+  undefined,
+  values['first-piece'] ? { firstChunkFrames: Number(values['first-piece']) } : {},
+);
 const loadStartedAt = performance.now();
 await engine.loadModel(key);
 console.log(

@@ -15,7 +15,10 @@ export interface GenerationRequest extends GenerationSettings {
    * once at the end in the official chunks, as generate_voice_clone.
    */
   streaming: boolean;
-  /** Frames in the first streamed piece (small, for an early first sound), then in each later one. */
+  /**
+   * Frames in the first streamed piece (small, for an early first sound); each later piece doubles
+   * the one before, up to `chunkFrames`.
+   */
   firstChunkFrames?: number;
   chunkFrames?: number;
 }
@@ -137,8 +140,19 @@ async function* generateWithCache(
   let nextToDecode = referenceFrames;
   const contextFrames = stepState ? 0 : streamingContext(manifest);
   const pieceLimit = Math.max(1, decoderMaxFrames - contextFrames);
-  const firstPiece = Math.min(request.firstChunkFrames ?? 4, pieceLimit);
+  // Through the decoder's state: one frame first (first audio waits for one frame, not four), then
+  // 2, 4, 8, 16, so that the audio sent grows ahead of what a client has played whenever frames come
+  // faster than twice real time, where a jump from one frame to sixteen would leave it waiting. The
+  // windowed path keeps 4, then 16: each of its pieces decodes its left context again.
+  const firstPiece = Math.min(request.firstChunkFrames ?? (stepState ? 1 : 4), pieceLimit);
   const laterPiece = Math.min(request.chunkFrames ?? 16, pieceLimit);
+  let lastPiece = 0;
+  const nextPiece = () =>
+    lastPiece === 0
+      ? firstPiece
+      : stepState
+        ? Math.min(laterPiece, Math.max(firstPiece, lastPiece * 2))
+        : laterPiece;
   const framesOf = (start: number, count: number) =>
     codes.subarray(start * codeGroups, (start + count) * codeGroups);
   /** The audio of frames [start, start + count). */
@@ -155,12 +169,13 @@ async function* generateWithCache(
   };
   const decodeReady = async function* (flush: boolean): AsyncGenerator<GenerationEvent> {
     for (;;) {
-      const wanted = nextToDecode === referenceFrames ? firstPiece : laterPiece;
+      const wanted = nextPiece();
       const available = totalFrames - nextToDecode;
       if (available <= 0 || (!flush && available < wanted)) return;
       const count = Math.min(available, wanted);
       const samples = await decodePiece(nextToDecode, count);
       nextToDecode += count;
+      lastPiece = count;
       firstAudioMs ??= performance.now() - startedAt;
       yield { type: 'audio', samples };
     }
