@@ -1,4 +1,5 @@
 import { decodeLikeOfficial, streamingContext } from './codec-decoding.ts';
+import type { DecoderStepState } from './decoder-step-state.ts';
 import type { GenerationSettings } from './generation-settings.ts';
 import type { KvCache } from './kv-cache.ts';
 import type { Qwen3ModelRuntime } from './model-runtime.ts';
@@ -126,17 +127,17 @@ async function* generateWithCache(
   // dropped (a voice's state after them is kept per worker: see decoderStateAfter). Models without it
   // (older exports): each piece is decoded again with at least the decoder's attention window as left
   // context.
-  let referenceDecode: { primed: number; ms: number } | undefined;
-  const stepState = request.streaming
-    ? await (async () => {
-        const before = graphMs.decoder;
-        const started = await timed('decoder', () =>
-          model.decoderStateAfter(voice.referenceCodes, referenceFrames),
-        );
-        if (started) referenceDecode = { primed: started.primed, ms: graphMs.decoder - before };
-        return started?.state;
-      })()
-    : undefined;
+  let stepState: DecoderStepState | undefined;
+  const referenceDecode = { primed: 0, ms: 0 };
+  if (request.streaming) {
+    const before = graphMs.decoder;
+    const started = await timed('decoder', () =>
+      model.decoderStateAfter(voice.referenceCodes, referenceFrames),
+    );
+    stepState = started?.state;
+    referenceDecode.primed = started?.primed ?? 0;
+    referenceDecode.ms = graphMs.decoder - before;
+  }
   let nextToDecode = referenceFrames;
   const contextFrames = stepState ? 0 : streamingContext(manifest);
   const pieceLimit = Math.max(1, decoderMaxFrames - contextFrames);
@@ -255,8 +256,8 @@ async function* generateWithCache(
       firstAudioPredictorMs: firstAudio?.predictorMs ?? 0,
       firstAudioDecodeMs: firstAudio?.decodeMs ?? 0,
       // The reference frames run through the streamed decoder's state (0 frames: the voice's was kept).
-      referenceDecodeFrames: referenceDecode?.primed ?? 0,
-      referenceDecodeMs: referenceDecode?.ms ?? 0,
+      referenceDecodeFrames: referenceDecode.primed,
+      referenceDecodeMs: referenceDecode.ms,
       audioSeconds: (generated * samplesPerFrame) / manifest.audio.sampleRate,
     },
   };
