@@ -207,14 +207,19 @@ export class Qwen3ModelRuntime {
     return readFloats(output.embedding).slice();
   }
 
+  /** The first `frames` frames of codes [frames × groups] as the decoders' int64 [1, frames, groups] input. */
+  private codesTensor(codes: Int32Array, frames: number): ort.Tensor {
+    const groups = this.manifest.dimensions.codeGroups;
+    return int64Tensor(
+      BigInt64Array.from(codes.subarray(0, frames * groups), (value) => BigInt(value)),
+      [1, frames, groups],
+    );
+  }
+
   /** Codes [frames × groups] → audio after the first `contextFrames` frames. */
   async decode(codes: Int32Array, frames: number, contextFrames: number): Promise<Float32Array> {
-    const groups = this.manifest.dimensions.codeGroups;
     const output = await this.sessions.codec_decoder.run({
-      codes: int64Tensor(
-        BigInt64Array.from(codes.subarray(0, frames * groups), (value) => BigInt(value)),
-        [1, frames, groups],
-      ),
+      codes: this.codesTensor(codes, frames),
       context_frames: scalarInt64(contextFrames),
     });
     return readFloats(output.audio).slice();
@@ -251,12 +256,8 @@ export class Qwen3ModelRuntime {
   /** The audio of exactly `frames` new frames (codes [frames × groups]) after those already in `state`. */
   async decodeStep(codes: Int32Array, frames: number, state: DecoderStepState): Promise<Float32Array> {
     if (!this.decoderStep) throw new Error('this model has no codec_decoder_step');
-    const groups = this.manifest.dimensions.codeGroups;
     const output = await this.decoderStep.run({
-      codes: int64Tensor(
-        BigInt64Array.from(codes.subarray(0, frames * groups), (value) => BigInt(value)),
-        [1, frames, groups],
-      ),
+      codes: this.codesTensor(codes, frames),
       position: scalarInt64(state.position),
       ...state.feeds(),
     });
