@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildTestApp, SEED_BODY, type TestApp } from '../helper.ts';
+import { buildTestApp, eventually, SEED_BODY, type TestApp } from '../helper.ts';
 
 /** The value of one series in Prometheus's text format, or undefined when it is absent. */
 function series(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -63,18 +63,28 @@ describe('GET /metrics', () => {
   });
 
   it('counts requests refused by a full queue', async () => {
+    // The first request holds the one slot until the second has been refused.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
     const test = await buildTestApp({
-      engineOptions: { partDelayMs: 150 },
+      engineOptions: { beforeRequest: () => released },
       environment: { QUEUE_CONCURRENCY: '1', QUEUE_MAX_PENDING: '0' },
     });
     try {
       const first = test.app.inject({ method: 'POST', url: '/tts/voice_clone', payload: SEED_BODY });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Refused only once the first holds the one slot: wait for that, not for a fixed time.
+      await eventually(
+        async () => series(await scrape(test), 'queue_active', { queue: 'speech' }),
+        (active) => active === 1,
+        5000,
+      );
       const refused = await test.app.inject({ method: 'POST', url: '/tts/voice_clone', payload: SEED_BODY });
       assert.equal(refused.statusCode, 503);
       assert.equal(series(await scrape(test), 'queue_refused_total', { queue: 'speech' }), 1);
+      release();
       assert.equal((await first).statusCode, 200);
     } finally {
+      release();
       await test.close();
     }
   });

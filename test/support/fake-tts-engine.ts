@@ -24,6 +24,11 @@ export interface FakeEngineOptions {
   failAfterParts?: number;
   /** Models whose manifest says synthetic (random weights), as `models synth` writes them. */
   synthetic?: ModelKey[];
+  /**
+   * Awaited before each request (its index from 0) generates anything, so a test can hold later
+   * sentences until it has seen what it waits for, instead of relying on timing.
+   */
+  beforeRequest?: (index: number) => Promise<void>;
 }
 
 /**
@@ -94,6 +99,7 @@ export class FakeTtsEngine implements TtsEngine {
 
   async *generate(request: SpeechRequest, signal: AbortSignal): AsyncGenerator<SpeechStreamPart> {
     this.requests.push(request);
+    await this.options.beforeRequest?.(this.requests.length - 1);
     const parts = this.options.partsPerSentence ?? 3;
     const pitch =
       (request.voice.data as { pitch: number }).pitch + (request.sampling.seed % 97) + request.text.length;
