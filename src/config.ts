@@ -283,6 +283,11 @@ const variables = {
     'on SIGTERM/SIGINT, how long running requests may finish before they are ended with an error',
   ],
   REQUEST_TIMEOUT_MS: [integer(1000, 3600000), '600000', 'longest a synthesis may run'],
+  MEMORY_RELEASE_IDLE_S: [
+    integer(0, 3600),
+    '10',
+    'after work, seconds with none running before the server gives freed memory back to the system (a full garbage collection and glibc malloc_trim); 0: never',
+  ],
   FFMPEG_PATH: [
     z.string(),
     '',

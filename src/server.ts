@@ -4,6 +4,7 @@ import { logDestination } from './observability/log-destination.ts';
 import { ensureDataFolders } from './core/data-folders.ts';
 import type { Config } from './config.ts';
 import { buildApp } from './http/app.ts';
+import { releaseMemoryWhenIdle } from './memory/release-when-idle.ts';
 import { shutDown } from './shutdown.ts';
 
 /** Starts the server and shuts it down in order on SIGINT/SIGTERM (see shutDown). */
@@ -14,10 +15,15 @@ export async function startServer(config: Config): Promise<void> {
   await ensureDataFolders(config, logger);
   const services = await createServices(config, logger);
   const app = await buildApp(services, { logger: { level: config.LOG_LEVEL, stream } });
+  const memory =
+    config.MEMORY_RELEASE_IDLE_S > 0
+      ? releaseMemoryWhenIdle(app.server, config.MEMORY_RELEASE_IDLE_S * 1000, app.log)
+      : undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    memory?.stop();
     app.log.info({ signal, graceSeconds: config.SHUTDOWN_GRACE_S }, 'shutting down');
     shutDown(app, services, { graceMs: config.SHUTDOWN_GRACE_S * 1000, forceMs: 5000 })
       .then(() => {
