@@ -28,6 +28,7 @@ import { ttsRoutes } from './routes/tts-routes.ts';
 import type { VoiceCallbackLedger } from '../core/voice-callbacks.ts';
 import { uiRoutes } from './routes/ui-routes.ts';
 import { videoRoutes } from './routes/video-routes.ts';
+import { registerJsonBodyParser } from './requests/json-body-parser.ts';
 
 /** Everything the routes use, built once by the composition root (or by a test with fakes). */
 export interface AppServices {
@@ -79,6 +80,7 @@ export async function buildApp(
   });
   // No route reads plain text: JSON sent as text/plain is a 415 that says so, not a puzzling 422.
   app.removeContentTypeParser('text/plain');
+  registerJsonBodyParser(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addHook('onRequest', async (request, reply) => {
