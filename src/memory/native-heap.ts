@@ -7,13 +7,12 @@ import { createRequire } from 'node:module';
  * on its own). Node has no binding for it, so it is called through koffi, a C FFI that ships prebuilt
  * for each platform.
  *
- * Returns the trim, or undefined where there is no glibc (macOS, Windows, musl) or koffi cannot load.
+ * Returns the trim, or undefined where there is no glibc or koffi cannot load.
  */
 export function nativeHeapTrim(): (() => void) | undefined {
-  const header = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
-  if (!header?.glibcVersionRuntime) return undefined;
   try {
-    // Required only here: a platform without glibc never loads the native module.
+    // Required only here. Where the C library is not glibc (macOS, Windows, musl) there is no
+    // libc.so.6 with malloc_trim, and loading it throws: nothing is trimmed there.
     const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
     const mallocTrim = koffi.load('libc.so.6').func('int malloc_trim(size_t pad)') as (pad: number) => number;
     return () => void mallocTrim(0);

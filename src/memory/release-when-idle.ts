@@ -49,9 +49,11 @@ export function releaseMemoryWhenIdle(
 }
 
 function collectAndTrim(): () => void {
-  const trim = nativeHeapTrim();
+  // Loaded at the first release, not at start: loading the FFI takes tens of ms.
+  let trim: (() => void) | undefined | null = null;
   return () => {
     collectGarbage();
+    if (trim === null) trim = nativeHeapTrim();
     trim?.();
   };
 }
