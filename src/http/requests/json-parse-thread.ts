@@ -1,25 +1,22 @@
+import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 /**
  * The thread's code, plain JavaScript run with `eval` so that it needs no file of its own (the same in
- * the sources and the build). JSON.parse as secure-json-parse (Fastify's parser) uses it: a byte-order
- * mark is dropped, and an object with its own `__proto__` key anywhere is refused (prototype
- * poisoning); the walk goes over keys, not text, so it costs little on a body that is one long string.
+ * the sources and the build). It parses with secure-json-parse, as Fastify's own parser does, with
+ * Fastify's settings: a byte-order mark is dropped, a `__proto__` key anywhere is refused (prototype
+ * poisoning), a `constructor` key is left alone. The library's path comes in workerData, since an
+ * eval'd thread resolves modules from the working directory, not from here.
  */
 const THREAD_CODE = `
-const { parentPort } = require('node:worker_threads');
-function hasProtoKey(value) {
-  if (value === null || typeof value !== 'object') return false;
-  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) return true;
-  for (const key of Object.keys(value)) if (hasProtoKey(value[key])) return true;
-  return false;
-}
+const { parentPort, workerData } = require('node:worker_threads');
+const secureJson = require(workerData.secureJsonParse);
 parentPort.on('message', ({ id, bytes }) => {
   try {
-    let text = Buffer.from(bytes).toString('utf8');
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    const value = JSON.parse(text);
-    if (hasProtoKey(value)) throw new SyntaxError('Object contains forbidden prototype property');
+    const value = secureJson.parse(Buffer.from(bytes), undefined, {
+      protoAction: 'error',
+      constructorAction: 'ignore',
+    });
     parentPort.postMessage({ id, value });
   } catch (error) {
     parentPort.postMessage({ id, error: String(error && error.message) });
@@ -63,7 +60,10 @@ export class JsonParseThread {
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(THREAD_CODE, { eval: true });
+    const worker = new Worker(THREAD_CODE, {
+      eval: true,
+      workerData: { secureJsonParse: createRequire(import.meta.url).resolve('secure-json-parse') },
+    });
     worker.unref();
     worker.on('message', ({ id, value, error }: { id: number; value?: unknown; error?: string }) => {
       const job = this.pending.get(id);
