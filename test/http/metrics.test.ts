@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildTestApp, eventually, SEED_BODY, type TestApp } from '../helper.ts';
+import { requestGate } from '../support/fake-tts-engine.ts';
 
 /** The value of one series in Prometheus's text format, or undefined when it is absent. */
 function series(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -64,10 +65,9 @@ describe('GET /metrics', () => {
 
   it('counts requests refused by a full queue', async () => {
     // The first request holds the one slot until the second has been refused.
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
+    const gate = requestGate(0);
     const test = await buildTestApp({
-      engineOptions: { beforeRequest: () => released },
+      engineOptions: { beforeRequest: gate.beforeRequest },
       environment: { QUEUE_CONCURRENCY: '1', QUEUE_MAX_PENDING: '0' },
     });
     try {
@@ -81,10 +81,10 @@ describe('GET /metrics', () => {
       const refused = await test.app.inject({ method: 'POST', url: '/tts/voice_clone', payload: SEED_BODY });
       assert.equal(refused.statusCode, 503);
       assert.equal(series(await scrape(test), 'queue_refused_total', { queue: 'speech' }), 1);
-      release();
+      gate.release();
       assert.equal((await first).statusCode, 200);
     } finally {
-      release();
+      gate.release();
       await test.close();
     }
   });

@@ -3,12 +3,11 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ffmpegPath } from '../../src/media/ffmpeg.ts';
 import { atempoChain } from '../../src/media/speech-encoder.ts';
 import { wavHeader } from '../../src/audio/wav.ts';
 import { buildTestApp, eventually, writeReferenceAudio, type TestApp } from '../helper.ts';
-import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
+import { FakeTtsEngine, requestGate } from '../support/fake-tts-engine.ts';
 
 const TEXT = '안녕하세요. 면접을 시작하겠습니다. 자기소개를 부탁드립니다.';
 
@@ -198,13 +197,8 @@ describe('OpenAI-compatible speech over a real connection', () => {
   it('sends the first MP3 bytes while later sentences are still being generated', async () => {
     // Later sentences wait until the client has its first bytes (or 10 s): a server that held the
     // audio back until the end would only send them after that wait, with every sentence started.
-    let firstBytesArrived!: () => void;
-    const firstBytes = new Promise<void>((resolve) => (firstBytesArrived = resolve));
-    const engine = new FakeTtsEngine({
-      beforeRequest: async (index) => {
-        if (index > 0) await Promise.race([firstBytes, sleep(10_000, undefined, { ref: false })]);
-      },
-    });
+    const laterSentences = requestGate(1);
+    const engine = new FakeTtsEngine({ beforeRequest: laterSentences.beforeRequest });
     const test = await buildTestApp({ engine });
     try {
       const baseUrl = await test.app.listen({ host: '127.0.0.1', port: 0 });
@@ -220,7 +214,7 @@ describe('OpenAI-compatible speech over a real connection', () => {
       for await (const chunk of response.body!) {
         if (sentencesAtFirstBytes === undefined && chunk.length > 0) {
           sentencesAtFirstBytes = engine.requests.length;
-          firstBytesArrived();
+          laterSentences.release();
         }
         bytes += chunk.length;
       }

@@ -12,7 +12,7 @@ import {
   writeReferenceAudio,
   type TestApp,
 } from '../helper.ts';
-import { FakeTtsEngine } from '../support/fake-tts-engine.ts';
+import { FakeTtsEngine, requestGate } from '../support/fake-tts-engine.ts';
 
 /** Reads SSE events from a live response as they arrive. */
 async function* readEvents(response: Response): AsyncGenerator<{ event: string; at: number }> {
@@ -47,14 +47,8 @@ describe('SSE over a real connection', () => {
   it('sends the first audio event while later sentences are still being generated', async () => {
     // Later sentences wait until the client has the first audio event (or 10 s): a server that held
     // the events back would only send it after that wait, with every sentence generated.
-    let firstAudioArrived!: () => void;
-    const firstAudio = new Promise<void>((resolve) => (firstAudioArrived = resolve));
-    const gated = new FakeTtsEngine({
-      partsPerSentence: 3,
-      beforeRequest: async (index) => {
-        if (index > 0) await Promise.race([firstAudio, sleep(10_000, undefined, { ref: false })]);
-      },
-    });
+    const laterSentences = requestGate(1);
+    const gated = new FakeTtsEngine({ partsPerSentence: 3, beforeRequest: laterSentences.beforeRequest });
     const own = await buildTestApp({ engine: gated });
     try {
       const ownUrl = await own.app.listen({ host: '127.0.0.1', port: 0 });
@@ -69,7 +63,7 @@ describe('SSE over a real connection', () => {
       for await (const event of readEvents(response)) {
         if (event.event === 'audio' && partsAtFirstAudio === undefined) {
           partsAtFirstAudio = gated.partsYielded;
-          firstAudioArrived();
+          laterSentences.release();
         }
         if (event.event === 'done') done = true;
       }

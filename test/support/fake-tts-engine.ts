@@ -127,3 +127,19 @@ export class FakeTtsEngine implements TtsEngine {
 
   async close(): Promise<void> {}
 }
+
+/**
+ * Holds the requests from the `from`-th on (counted from 0) until `release()`, or `fallbackMs` at most,
+ * as a FakeTtsEngine's beforeRequest: a test then waits for what it watches (the first audio, a
+ * refusal) instead of for a time, and still ends if that never comes.
+ */
+export function requestGate(from: number, fallbackMs = 10_000) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  return {
+    beforeRequest: async (index: number) => {
+      if (index >= from) await Promise.race([released, sleep(fallbackMs, undefined, { ref: false })]);
+    },
+    release: () => release(),
+  };
+}
