@@ -6,7 +6,8 @@
  */
 export class IdleMemoryRelease {
   private inFlight = 0;
-  private lastActivityAt: number;
+  /** When the last work started or ended (read only once some has: see `settled`). */
+  private lastActivityAt = 0;
   /** Nothing ran since the last release (or since start, which the warm-up already left settled). */
   private settled = true;
   private timer: NodeJS.Timeout | undefined;
@@ -18,9 +19,7 @@ export class IdleMemoryRelease {
       release: () => void;
       now?: () => number;
     },
-  ) {
-    this.lastActivityAt = this.now();
-  }
+  ) {}
 
   requestStarted(): void {
     this.inFlight += 1;
