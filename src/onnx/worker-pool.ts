@@ -1,15 +1,7 @@
-import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { startWorker } from './start-worker.ts';
 import { CancelledError, EngineFailedError, EngineUnavailableError, ServerError } from '../errors.ts';
-
-/**
- * The worker module `name` (no extension) beside the module at `base` (its import.meta.url), with that
- * module's own extension: `.ts` when run from src/ through tsx, `.js` when run from the build in dist/.
- */
-export function workerScript(name: string, base: string): URL {
-  return new URL(`${name}${path.extname(new URL(base).pathname)}`, base);
-}
 
 /** What a job hears from its worker: messages, or that the worker died under it. */
 export interface JobListener<Response> {
@@ -55,13 +47,7 @@ export class WorkerPool<Response extends { type: string; jobId?: number }> {
   private spawn(): Promise<PooledWorker<Response>> {
     return new Promise((resolve, reject) => {
       const { script, workerData } = this.options;
-      // The build (dist/, plain node) starts its JavaScript worker as it is; in development the
-      // TypeScript worker starts through worker-entry.mjs, which registers tsx in the worker first.
-      const worker = script.pathname.endsWith('.ts')
-        ? new Worker(new URL('./worker-entry.mjs', import.meta.url), {
-            workerData: { ...(workerData as object), script: script.href },
-          })
-        : new Worker(script, { workerData });
+      const worker = startWorker(script, workerData);
       const pooled: PooledWorker<Response> = { worker, busy: false, listeners: new Map() };
       let ready = false;
       worker.on(

@@ -15,7 +15,8 @@ import {
   ServerError,
 } from '../../errors.ts';
 import { chooseProvider, type ProviderChoice } from '../../onnx/session-options.ts';
-import { crashError, WorkerPool, workerScript } from '../../onnx/worker-pool.ts';
+import { workerScript } from '../../onnx/start-worker.ts';
+import { crashError, WorkerPool } from '../../onnx/worker-pool.ts';
 import { AsyncQueue } from '../../onnx/async-queue.ts';
 import { ffmpegChoice } from '../../media/ffmpeg.ts';
 import type {

@@ -24,7 +24,8 @@ import { chooseProvider, type ProviderChoice } from '../../onnx/session-options.
 import { verifyInstalledModel } from '../../models/verify-model-files.ts';
 import { DiskCache } from '../../storage/disk-cache.ts';
 import { LRUCache } from 'lru-cache';
-import { crashError, WorkerPool, workerScript } from '../../onnx/worker-pool.ts';
+import { workerScript } from '../../onnx/start-worker.ts';
+import { crashError, WorkerPool } from '../../onnx/worker-pool.ts';
 import type { SpeechStreamPart } from '../interfaces/speech-stream-parts.ts';
 import {
   LANGUAGES,
