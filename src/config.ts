@@ -84,6 +84,11 @@ const variables = {
   ],
   TTS_WORKERS: [integer(1, 64), '1', 'worker threads (model replicas) per loaded model'],
   TTS_THREADS: [integer(0, 256), '0', 'ONNX Runtime intra-op threads per worker (0 = let it choose)'],
+  TTS_DECODER_THREADS: [
+    integer(0, 256),
+    '0',
+    'ONNX Runtime intra-op threads of each worker’s codec decoder, which runs on a thread of its own beside generation (0 = let it choose)',
+  ],
   TTS_THREAD_SPINNING: [
     booleanString,
     'false',

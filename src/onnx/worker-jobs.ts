@@ -8,6 +8,9 @@ export class WorkerJobs {
   private readonly running = new Set<Promise<unknown>>();
   private stopRequested = false;
 
+  /** `beforeExit`: what must end before the worker does (threads of its own, which exit would kill mid-run). */
+  constructor(private readonly beforeExit?: () => Promise<void>) {}
+
   /** True once a shutdown was asked for: loops check it as they check their own cancel flag. */
   get stopping(): boolean {
     return this.stopRequested;
@@ -22,6 +25,7 @@ export class WorkerJobs {
   async stop(exitCode = 0): Promise<never> {
     this.stopRequested = true;
     await Promise.allSettled([...this.running]);
+    await this.beforeExit?.().catch(() => undefined);
     process.exit(exitCode);
   }
 }

@@ -188,6 +188,7 @@ export class Qwen3OnnxEngine implements TtsEngine {
         directory,
         dtype: this.variant,
         provider: this.provider,
+        decoderThreads: this.config.TTS_DECODER_THREADS,
         referenceDecoderStates: this.config.TTS_DECODER_STATES,
         allowTestHooks: this.options.allowTestHooks ?? false,
       } satisfies WorkerConfiguration,

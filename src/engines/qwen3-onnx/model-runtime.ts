@@ -21,10 +21,13 @@ import {
   type Qwen3Manifest,
 } from '../../models/qwen3-manifest.ts';
 import { KvCache } from './kv-cache.ts';
-import { DecoderStepState } from './decoder-step-state.ts';
-import { ReferenceDecoderStates } from './reference-decoder-states.ts';
+import { CodecDecoderThread } from './decoder-thread.ts';
 import { speakerMel } from './speaker-mel.ts';
 import { Qwen2Tokenizer } from './tokenizer.ts';
+
+/** The graphs a model worker runs itself; the codec decoder runs in its decoder thread. */
+const GENERATION_GRAPHS = QWEN3_GRAPHS.filter((graph) => graph !== 'codec_decoder');
+type GenerationGraph = Exclude<Qwen3Graph, 'codec_decoder'>;
 
 /** What a talker step returns; keys/values are the new positions only, [layers, kvHeads, S, headDim]. */
 export interface TalkerOutput {
@@ -44,15 +47,13 @@ export class Qwen3ModelRuntime {
     /** The float type of the graphs' inputs, outputs and KV cache (float32 for int4 / int8 variants). */
     readonly dtype: FloatType,
     readonly tokenizer: Qwen2Tokenizer,
-    private readonly sessions: Record<Qwen3Graph, ort.InferenceSession>,
+    private readonly sessions: Record<GenerationGraph, ort.InferenceSession>,
     /** [vocab, hidden] talker codec embedding. */
     readonly codecTable: Float32Array,
     /** [groups-1, codebook, hidden] code predictor residual embeddings. */
     readonly residualTable: Float32Array,
-    /** The decoder states after the reference frames of recently used voices. */
-    private readonly referenceStates: ReferenceDecoderStates,
-    /** codec_decoder_step, where the manifest lists it (older exports have only codec_decoder). */
-    private readonly decoderStep?: ort.InferenceSession,
+    /** The codec decoder, on a thread of its own so that it runs beside generation. */
+    readonly decoder: CodecDecoderThread,
   ) {}
 
   /** Caches no request is using, kept for the next one (see acquireCache). */
@@ -62,8 +63,14 @@ export class Qwen3ModelRuntime {
     directory: string,
     variantDtype: Qwen3VariantDtype,
     provider: ProviderChoice,
-    /** Voices whose decoder state after their reference frames is kept (TTS_DECODER_STATES). */
-    referenceStates = 0,
+    decoderOptions: {
+      /** The decoder thread's intra-op threads (TTS_DECODER_THREADS); 0: ONNX Runtime's choice. */
+      threads?: number;
+      /** Voices whose decoder state after their reference frames is kept (TTS_DECODER_STATES). */
+      referenceStates?: number;
+      /** Called if the decoder thread dies while in use. */
+      onFailure?: (error: Error) => void;
+    } = {},
   ): Promise<Qwen3ModelRuntime> {
     const manifest = await readQwen3Manifest(directory);
     const variant = Object.values(manifest.variants).find((entry) => entry.dtype === variantDtype);
@@ -82,40 +89,51 @@ export class Qwen3ModelRuntime {
     const options = sessionOptions(provider);
     // Before the sessions start their threads, which inherit it: the event loop goes first.
     lowerThreadPriority(provider.niceness ?? 0);
-    const sessions = {} as Record<Qwen3Graph, ort.InferenceSession>;
-    for (const graph of QWEN3_GRAPHS) {
-      // Load by path so that external weights (graph.onnx.data) resolve next to the graph.
-      sessions[graph] = await ort.InferenceSession.create(
-        path.join(variantDirectory, `${graph}.onnx`),
-        options,
+    // Started after the priority is lowered: a new thread inherits its creator's.
+    const { threads = 0, referenceStates = 0, onFailure } = decoderOptions;
+    const decoder = await CodecDecoderThread.start(
+      {
+        directory,
+        variantDirectory,
+        provider: { ...provider, threads },
+        referenceDecoderStates: referenceStates,
+      },
+      onFailure,
+    );
+    try {
+      const sessions = {} as Record<GenerationGraph, ort.InferenceSession>;
+      for (const graph of GENERATION_GRAPHS) {
+        // Load by path so that external weights (graph.onnx.data) resolve next to the graph.
+        sessions[graph] = await ort.InferenceSession.create(
+          path.join(variantDirectory, `${graph}.onnx`),
+          options,
+        );
+      }
+      const readTable = async (file: string) => {
+        const bytes = await readFile(path.join(variantDirectory, file));
+        const aligned = new Uint8Array(bytes);
+        return dtype === 'float16'
+          ? float16BitsToFloat32(new Uint16Array(aligned.buffer))
+          : new Float32Array(aligned.buffer);
+      };
+      const tokenizer = await Qwen2Tokenizer.fromDirectory(
+        path.join(directory, 'tokenizer'),
+        manifest.tokenizer.splitPattern,
       );
+      return new Qwen3ModelRuntime(
+        manifest,
+        dtype,
+        tokenizer,
+        sessions,
+        await readTable('codec_embedding.bin'),
+        await readTable('residual_embeddings.bin'),
+        decoder,
+      );
+    } catch (error) {
+      // A thread left running would keep the process alive, and exiting under it can abort.
+      await decoder.close();
+      throw error;
     }
-    const readTable = async (file: string) => {
-      const bytes = await readFile(path.join(variantDirectory, file));
-      const aligned = new Uint8Array(bytes);
-      return dtype === 'float16'
-        ? float16BitsToFloat32(new Uint16Array(aligned.buffer))
-        : new Float32Array(aligned.buffer);
-    };
-    const tokenizer = await Qwen2Tokenizer.fromDirectory(
-      path.join(directory, 'tokenizer'),
-      manifest.tokenizer.splitPattern,
-    );
-    return new Qwen3ModelRuntime(
-      manifest,
-      dtype,
-      tokenizer,
-      sessions,
-      await readTable('codec_embedding.bin'),
-      await readTable('residual_embeddings.bin'),
-      new ReferenceDecoderStates(referenceStates),
-      manifest.codecDecoderStep
-        ? await ort.InferenceSession.create(
-            path.join(variantDirectory, `${manifest.codecDecoderStep.graph}.onnx`),
-            options,
-          )
-        : undefined,
-    );
   }
 
   get hidden(): number {
@@ -207,66 +225,8 @@ export class Qwen3ModelRuntime {
     return readFloats(output.embedding).slice();
   }
 
-  /** The first `frames` frames of codes [frames × groups] as the decoders' int64 [1, frames, groups] input. */
-  private codesTensor(codes: Int32Array, frames: number): ort.Tensor {
-    const groups = this.manifest.dimensions.codeGroups;
-    return int64Tensor(
-      BigInt64Array.from(codes.subarray(0, frames * groups), (value) => BigInt(value)),
-      [1, frames, groups],
-    );
-  }
-
-  /** Codes [frames × groups] → audio after the first `contextFrames` frames. */
-  async decode(codes: Int32Array, frames: number, contextFrames: number): Promise<Float32Array> {
-    const output = await this.sessions.codec_decoder.run({
-      codes: this.codesTensor(codes, frames),
-      context_frames: scalarInt64(contextFrames),
-    });
-    return readFloats(output.audio).slice();
-  }
-
-  /**
-   * codec_decoder_step's state after `referenceFrames` frames of `referenceCodes` (zeros for none), or
-   * undefined when the model has no such graph. The reference's audio is not wanted, only the state:
-   * a voice's state is kept (ReferenceDecoderStates) and `primed` says how many frames were decoded
-   * for it this time (0 when it was kept).
-   */
-  async decoderStateAfter(
-    referenceCodes: Int32Array,
-    referenceFrames: number,
-  ): Promise<{ state: DecoderStepState; primed: number } | undefined> {
-    const entry = this.manifest.codecDecoderStep;
-    if (!this.decoderStep || !entry) return undefined;
-    if (referenceFrames === 0) return { state: new DecoderStepState(entry), primed: 0 };
-    const reference = referenceCodes.subarray(0, referenceFrames * this.manifest.dimensions.codeGroups);
-    const kept = this.referenceStates.get(reference);
-    if (kept) return { state: new DecoderStepState(entry, kept), primed: 0 };
-    const state = new DecoderStepState(entry);
-    // In runs of at most the decoder's chunk, as any longer piece of a stream is.
-    const { decoderMaxFrames } = this.manifest.audio;
-    const groups = this.manifest.dimensions.codeGroups;
-    for (let from = 0; from < referenceFrames; from += decoderMaxFrames) {
-      const frames = Math.min(decoderMaxFrames, referenceFrames - from);
-      await this.decodeStep(reference.subarray(from * groups), frames, state);
-    }
-    this.referenceStates.set(reference, state.snapshot());
-    return { state, primed: referenceFrames };
-  }
-
-  /** The audio of exactly `frames` new frames (codes [frames × groups]) after those already in `state`. */
-  async decodeStep(codes: Int32Array, frames: number, state: DecoderStepState): Promise<Float32Array> {
-    if (!this.decoderStep) throw new Error('this model has no codec_decoder_step');
-    const output = await this.decoderStep.run({
-      codes: this.codesTensor(codes, frames),
-      position: scalarInt64(state.position),
-      ...state.feeds(),
-    });
-    state.advance(output, frames);
-    return readFloats(output.audio).slice();
-  }
-
   async release(): Promise<void> {
     await Promise.all(Object.values(this.sessions).map((session) => session.release()));
-    await this.decoderStep?.release();
+    await this.decoder.close();
   }
 }

@@ -9,6 +9,8 @@ export interface WorkerConfiguration {
   /** The variant to load (its graphs' I/O float type follows from it). */
   dtype: Qwen3VariantDtype;
   provider: ProviderChoice;
+  /** TTS_DECODER_THREADS: intra-op threads of the worker's codec decoder thread. */
+  decoderThreads: number;
   /** TTS_DECODER_STATES. */
   referenceDecoderStates: number;
   /** Lets tests make a worker exit, to check that a crash fails one request and no more. */

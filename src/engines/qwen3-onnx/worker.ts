@@ -14,19 +14,20 @@ const send = (message: WorkerResponse, transfer: ArrayBuffer[] = []) => port.pos
 
 let model: Qwen3ModelRuntime;
 try {
-  model = await Qwen3ModelRuntime.load(
-    configuration.directory,
-    configuration.dtype,
-    configuration.provider,
-    configuration.referenceDecoderStates,
-  );
+  model = await Qwen3ModelRuntime.load(configuration.directory, configuration.dtype, configuration.provider, {
+    threads: configuration.decoderThreads,
+    referenceStates: configuration.referenceDecoderStates,
+    // Its requests fail with the reason; the worker exits so that the pool starts a whole new one.
+    onFailure: () => process.exit(1),
+  });
   send({ type: 'ready' });
 } catch (error) {
   send({ type: 'load-failed', message: error instanceof Error ? error.message : String(error) });
   process.exit(1);
 }
 
-const jobs = new WorkerJobs();
+// The decoder thread is stopped between its session runs before the worker exits.
+const jobs = new WorkerJobs(() => model.decoder.close());
 
 port.on('message', (message: WorkerRequest) => {
   if (message.type === 'shutdown') return void jobs.stop();

@@ -263,7 +263,8 @@ for (const shape of OFFICIAL_SHAPES) {
           const parts: Float32Array[] = [];
           for await (const part of decodeLikeOfficial(
             runtime.manifest,
-            (window, frames, context) => runtime.decode(window, frames, context),
+            async (window, frames, context) =>
+              (await runtime.decoder.decode(window, frames, context)).samples,
             codes,
             chunked.codes.length,
             chunked.referenceFrames,

@@ -109,7 +109,7 @@ for (const withStep of [true, false]) {
     );
 
     it(
-      'streams a first piece of one frame, then pieces of 5, with the same audio (and no kept state)',
+      'streams a first piece of one frame, then pieces of 2, with the same audio (and no kept state)',
       { skip: !withStep },
       async () => {
         const voice = voices.icl!;
@@ -124,7 +124,7 @@ for (const withStep of [true, false]) {
             TTS_DECODER_STATES: '0',
           }),
           undefined,
-          { firstChunkFrames: 1, chunkFrames: 5 },
+          { firstChunkFrames: 1, chunkFrames: 2 },
         );
         try {
           await smallPieces.loadModel('base_0.6b');

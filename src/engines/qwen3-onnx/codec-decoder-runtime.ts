@@ -1,0 +1,106 @@
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { sessionOptions, type ProviderChoice } from '../../onnx/session-options.ts';
+import { int64Tensor, readFloats, scalarInt64 } from '../../onnx/tensors.ts';
+import type { Qwen3Manifest } from '../../models/qwen3-manifest.ts';
+import { DecoderStepState } from './decoder-step-state.ts';
+import { ReferenceDecoderStates } from './reference-decoder-states.ts';
+
+/**
+ * The codec decoder's sessions (codes → 24 kHz audio), loaded in the decoder thread
+ * (decoder-worker.ts): codec_decoder, which decodes a window of frames, and, where the manifest lists
+ * it, codec_decoder_step, which carries its state from piece to piece. Every method is a thin, typed
+ * wrapper around one or a few session runs.
+ */
+export class CodecDecoderRuntime {
+  private constructor(
+    readonly manifest: Qwen3Manifest,
+    private readonly decoder: ort.InferenceSession,
+    /** The decoder states after the reference frames of recently used voices. */
+    private readonly referenceStates: ReferenceDecoderStates,
+    /** codec_decoder_step, where the manifest lists it (older exports have only codec_decoder). */
+    private readonly decoderStep?: ort.InferenceSession,
+  ) {}
+
+  static async load(
+    manifest: Qwen3Manifest,
+    variantDirectory: string,
+    provider: ProviderChoice,
+    /** Voices whose decoder state after their reference frames is kept (TTS_DECODER_STATES). */
+    referenceStates: number,
+  ): Promise<CodecDecoderRuntime> {
+    const options = sessionOptions(provider);
+    // Load by path so that external weights (graph.onnx.data) resolve next to the graph.
+    const load = (graph: string) =>
+      ort.InferenceSession.create(path.join(variantDirectory, `${graph}.onnx`), options);
+    return new CodecDecoderRuntime(
+      manifest,
+      await load('codec_decoder'),
+      new ReferenceDecoderStates(referenceStates),
+      manifest.codecDecoderStep ? await load(manifest.codecDecoderStep.graph) : undefined,
+    );
+  }
+
+  /** The first `frames` frames of codes [frames × groups] as the decoders' int64 [1, frames, groups] input. */
+  private codesTensor(codes: Int32Array, frames: number): ort.Tensor {
+    const groups = this.manifest.dimensions.codeGroups;
+    return int64Tensor(
+      BigInt64Array.from(codes.subarray(0, frames * groups), (value) => BigInt(value)),
+      [1, frames, groups],
+    );
+  }
+
+  /** Codes [frames × groups] → audio after the first `contextFrames` frames. */
+  async decode(codes: Int32Array, frames: number, contextFrames: number): Promise<Float32Array> {
+    const output = await this.decoder.run({
+      codes: this.codesTensor(codes, frames),
+      context_frames: scalarInt64(contextFrames),
+    });
+    return readFloats(output.audio).slice();
+  }
+
+  /**
+   * codec_decoder_step's state after `referenceFrames` frames of `referenceCodes` (zeros for none), or
+   * undefined when the model has no such graph. The reference's audio is not wanted, only the state:
+   * a voice's state is kept (ReferenceDecoderStates) and `primed` says how many frames were decoded
+   * for it this time (0 when it was kept).
+   */
+  async decoderStateAfter(
+    referenceCodes: Int32Array,
+    referenceFrames: number,
+  ): Promise<{ state: DecoderStepState; primed: number } | undefined> {
+    const entry = this.manifest.codecDecoderStep;
+    if (!this.decoderStep || !entry) return undefined;
+    if (referenceFrames === 0) return { state: new DecoderStepState(entry), primed: 0 };
+    const reference = referenceCodes.subarray(0, referenceFrames * this.manifest.dimensions.codeGroups);
+    const kept = this.referenceStates.get(reference);
+    if (kept) return { state: new DecoderStepState(entry, kept), primed: 0 };
+    const state = new DecoderStepState(entry);
+    // In runs of at most the decoder's chunk, as any longer piece of a stream is.
+    const { decoderMaxFrames } = this.manifest.audio;
+    const groups = this.manifest.dimensions.codeGroups;
+    for (let from = 0; from < referenceFrames; from += decoderMaxFrames) {
+      const frames = Math.min(decoderMaxFrames, referenceFrames - from);
+      await this.decodeStep(reference.subarray(from * groups), frames, state);
+    }
+    this.referenceStates.set(reference, state.snapshot());
+    return { state, primed: referenceFrames };
+  }
+
+  /** The audio of exactly `frames` new frames (codes [frames × groups]) after those already in `state`. */
+  async decodeStep(codes: Int32Array, frames: number, state: DecoderStepState): Promise<Float32Array> {
+    if (!this.decoderStep) throw new Error('this model has no codec_decoder_step');
+    const output = await this.decoderStep.run({
+      codes: this.codesTensor(codes, frames),
+      position: scalarInt64(state.position),
+      ...state.feeds(),
+    });
+    state.advance(output, frames);
+    return readFloats(output.audio).slice();
+  }
+
+  async release(): Promise<void> {
+    await this.decoder.release();
+    await this.decoderStep?.release();
+  }
+}
