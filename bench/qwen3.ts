@@ -5,6 +5,7 @@
  *   npm run bench -- qwen3 [--size tiny|real] [--key base_0.6b|base_1.7b] [--frames 200] [--runs 3]
  *   --model <dir>: a model directory in our layout (an export) instead of a synthetic model
  *   --threads N: ONNX Runtime intra-op threads (default: let it choose)
+ *   --decoder-threads N: the same for the codec decoder's thread (TTS_DECODER_THREADS)
  *   --dtype float32|int8|int4: the variant to write (synthetic) and load (TTS_DTYPE)
  *   [--concurrent N --workers W]: N requests at once on W worker threads (requests queue for a free worker),
  *     twice: the first round includes each worker's first stream of the voice
@@ -12,6 +13,7 @@
  *   [--decoder step|windowed]: write the synthetic model with codec_decoder_step (default) or without it,
  *     as older exports are, so that streaming re-decodes each piece with 72 frames of left context
  *   [--first-piece N]: frames in a stream's first piece (the engine's default otherwise)
+ *   [--piece N]: frames in its later pieces at most (the engine's default otherwise)
  *   [--spinning]: TTS_THREAD_SPINNING=true (ONNX Runtime's threads busy-wait for work)
  *   [--decoder-states N]: TTS_DECODER_STATES (0: every run decodes the reference frames again)
  * Run a synthetic real-size model and an export of the same size in one sitting to compare them.
@@ -39,8 +41,10 @@ const { values } = parseArgs({
     warmup: { type: 'boolean', default: false },
     decoder: { type: 'string', default: 'step' },
     'decoder-states': { type: 'string', default: '8' },
+    'decoder-threads': { type: 'string', default: '0' },
     spinning: { type: 'boolean', default: false },
     'first-piece': { type: 'string' },
+    piece: { type: 'string' },
   },
 });
 const frames = Number(values.frames);
@@ -76,14 +80,14 @@ const config = loadConfig({
   TTS_THREADS: values.threads,
   TTS_DTYPE: dtype,
   TTS_DECODER_STATES: values['decoder-states'],
+  TTS_DECODER_THREADS: values['decoder-threads'],
   TTS_THREAD_SPINNING: String(values.spinning),
 });
 const peakRssMb = () => process.resourceUsage().maxRSS / 1024;
-const engine = new Qwen3OnnxEngine(
-  config,
-  undefined,
-  values['first-piece'] ? { firstChunkFrames: Number(values['first-piece']) } : {},
-);
+const engine = new Qwen3OnnxEngine(config, undefined, {
+  ...(values['first-piece'] ? { firstChunkFrames: Number(values['first-piece']) } : {}),
+  ...(values.piece ? { chunkFrames: Number(values.piece) } : {}),
+});
 const loadStartedAt = performance.now();
 await engine.loadModel(key);
 console.log(
@@ -159,24 +163,26 @@ for (let run = 0; run < Number(values.runs); run += 1) {
     }
   }
   const seconds = (performance.now() - startedAt) / 1000;
-  // Per frame: the talker's step, the predictor's run, the decoder's share of the streamed pieces (each
-  // frame once; with --decoder windowed each piece again after 72 frames of context), and what is left
-  // of the loop outside session.run (sampling, frame rows, messages to the main thread). The reference
-  // frames' run through the decoder's state (a voice's first stream only) is shown apart.
+  // Per frame: the talker's step and the predictor's run, in the worker; the decoder's share of the
+  // streamed pieces (each frame once; with --decoder windowed each piece again after 72 frames of
+  // context), on the decoder thread beside them; how long the worker waited for the decoder once every
+  // frame was made; and what is left of the loop (sampling, frame rows, messages). The reference frames'
+  // run through the decoder's state (a voice's first stream only) also overlaps the prefill and frames.
   const referenceMs = timings.referenceDecodeMs;
-  const loopMs = timings.totalMs - timings.prefillMs - referenceMs;
+  const loopMs = timings.totalMs - timings.prefillMs;
   const frameDecoderMs = timings.decoderMs - referenceMs;
-  const loopHostMs = loopMs - timings.talkerMs - timings.predictorMs - frameDecoderMs;
+  const waitMs = timings.decoderWaitMs;
+  const loopHostMs = loopMs - timings.talkerMs - timings.predictorMs - waitMs;
   const firstFramesMs = timings.firstAudioTalkerMs + timings.firstAudioPredictorMs;
-  const firstOtherMs =
-    timings.firstAudioMs - timings.prefillMs - referenceMs - firstFramesMs - timings.firstAudioDecodeMs;
+  const firstOtherMs = timings.firstAudioMs - timings.prefillMs - firstFramesMs;
   console.log(
     [
       `run ${run + 1}: ${made} frames in ${seconds.toFixed(2)} s = ${(made / seconds).toFixed(2)} frames/s, RTF ${(seconds / timings.audioSeconds).toFixed(2)}`,
-      `  per frame ${perFrame(loopMs, made)} ms: talker ${perFrame(timings.talkerMs, made)}, code predictor ${perFrame(timings.predictorMs, made)}, decoder ${perFrame(frameDecoderMs, made)}, host ${perFrame(loopHostMs, made)} ms`,
+      `  per frame ${perFrame(loopMs, made)} ms: talker ${perFrame(timings.talkerMs, made)}, code predictor ${perFrame(timings.predictorMs, made)}, host ${perFrame(loopHostMs, made)} ms, ` +
+        `waiting for the decoder at the end ${ms(waitMs)} ms in all; beside them the decoder ${perFrame(frameDecoderMs, made)} ms`,
       `  first audio ${ms(firstAudio)} ms (in the worker ${ms(timings.firstAudioMs)}): prompt + text_embed ${ms(timings.promptMs)}, prefill ${ms(timings.prefillTalkerMs)} (${timings.promptRows} rows), ` +
-        `reference through the decoder ${ms(referenceMs)} (${timings.referenceDecodeFrames} frames), ` +
-        `first ${timings.firstAudioFrames} frames ${ms(firstFramesMs)} (talker ${ms(timings.firstAudioTalkerMs)} + predictor ${ms(timings.firstAudioPredictorMs)}), first decode ${ms(timings.firstAudioDecodeMs)}, other ${ms(firstOtherMs)}` +
+        `first ${timings.firstAudioFrames} frames ${ms(firstFramesMs)} (talker ${ms(timings.firstAudioTalkerMs)} + predictor ${ms(timings.firstAudioPredictorMs)}), other ${ms(firstOtherMs)}; ` +
+        `on the decoder thread the reference ${ms(referenceMs)} (${timings.referenceDecodeFrames} frames, from before the prefill) and the first piece ${ms(timings.firstAudioDecodeMs)}` +
         ` — plus the voice prompt (${ms(voicePromptMs)} ms) when the voice is new`,
       `  TypeScript outside session.run ${((100 * timings.hostMs) / timings.totalMs).toFixed(1)} % of the request; peak RSS ${peakRssMb().toFixed(0)} MB; ` +
         `audio peak ${peak.toFixed(2)}, RMS ${Math.sqrt(energy / Math.max(count, 1)).toFixed(3)}, clipped ${((100 * clipped) / Math.max(count, 1)).toFixed(1)} %`,
