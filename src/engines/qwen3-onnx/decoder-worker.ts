@@ -90,7 +90,8 @@ port.on('message', (message: DecoderThreadRequest) => {
     case 'step': {
       const record = streams.get(message.stream);
       inTurn(message.id, async () => {
-        if (!record || record.closed) return;
+        if (!record) throw new Error(`no stream ${message.stream} was opened`);
+        if (record.closed) return; // its client stopped waiting when it closed the stream
         if (!record.state) throw new Error('the stream was not opened');
         const state = record.state;
         const { result: samples, ms } = await timed(() =>
