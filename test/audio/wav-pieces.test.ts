@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeWav } from '../../src/audio/wav.ts';
 import { WavPieces } from '../../src/audio/wav-pieces.ts';
+import { joinAudio } from '../support/speech-stream.ts';
 
 describe('WavPieces', () => {
   it('is byte-for-byte encodeWav of the parts joined, across slice boundaries', async () => {
@@ -10,8 +11,7 @@ describe('WavPieces', () => {
     );
     const wav = new WavPieces(24000);
     for (const part of parts) await wav.add(part);
-    const joined = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
-    parts.reduce((offset, part) => (joined.set(part, offset), offset + part.length), 0);
+    const joined = joinAudio(parts);
     const whole = Buffer.concat(wav.pieces());
     assert.equal(wav.byteLength, whole.length);
     assert.ok(whole.equals(encodeWav(joined, 24000)));

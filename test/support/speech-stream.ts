@@ -13,12 +13,17 @@ export async function collectSpeechStream(
     if (part.type === 'audio-delta') chunks.push(part.samples);
     if (part.type === 'audio-end') end = part;
   }
-  const audio = new Float32Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    audio.set(chunk, offset);
-    offset += chunk.length;
-  }
   assert.ok(end, 'the stream ended with audio-end');
-  return { audio, parts: chunks.length, end };
+  return { audio: joinAudio(chunks), parts: chunks.length, end };
+}
+
+/** Pieces of audio joined in order into one array. */
+export function joinAudio(parts: readonly Float32Array[]): Float32Array {
+  const audio = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    audio.set(part, offset);
+    offset += part.length;
+  }
+  return audio;
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CodecDecoderThread } from '../../../src/engines/qwen3-onnx/decoder-thread.ts';
 import { readQwen3Manifest, type Qwen3Manifest } from '../../../src/models/qwen3-manifest.ts';
+import { joinAudio } from '../../support/speech-stream.ts';
 import { syntheticQwen3 } from '../../support/synthetic-models.ts';
 
 const CPU = { device: { kind: 'cpu' as const }, threads: 1, niceness: 0, spinning: false };
@@ -13,16 +14,6 @@ function largestDifference(ours: Float32Array, reference: Float32Array): number 
   for (let index = 0; index < reference.length; index += 1)
     largest = Math.max(largest, Math.abs(ours[index] - reference[index]));
   return largest;
-}
-
-function joined(parts: Float32Array[]): Float32Array {
-  const audio = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    audio.set(part, offset);
-    offset += part.length;
-  }
-  return audio;
 }
 
 /**
@@ -78,7 +69,7 @@ describe('the codec decoder thread', () => {
     assert.deepEqual(await stream.opened.then((opened) => opened.primed), referenceFrames);
     for (const piece of decoded) assert.ok(piece.ms > 0, 'the decoder reports its own time');
     const whole = await decoder.decode(all, referenceFrames + frames, referenceFrames);
-    const streamed = joined(decoded.map((piece) => piece.samples));
+    const streamed = joinAudio(decoded.map((piece) => piece.samples));
     assert.equal(streamed.length, frames * manifest.audio.samplesPerFrame);
     const difference = largestDifference(streamed, whole.samples);
     assert.ok(difference < 1e-5, `differs by ${difference}`);

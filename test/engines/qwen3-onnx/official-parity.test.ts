@@ -20,7 +20,7 @@ import {
   type GoldenCase,
   type Goldens,
 } from '../../support/official-qwen3.ts';
-import { collectSpeechStream } from '../../support/speech-stream.ts';
+import { collectSpeechStream, joinAudio } from '../../support/speech-stream.ts';
 import { temporaryDirectory } from '../../support/temporary-directory.ts';
 
 /**
@@ -270,12 +270,7 @@ for (const shape of OFFICIAL_SHAPES) {
             chunked.referenceFrames,
           ))
             parts.push(part);
-          const audio = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
-          let offset = 0;
-          for (const part of parts) {
-            audio.set(part, offset);
-            offset += part.length;
-          }
+          const audio = joinAudio(parts);
           assert.equal(audio.length, chunked.samples);
           for (const excerpt of chunked.excerpts) {
             const official = await readGoldenFloats(shape, excerpt.audio.file);
