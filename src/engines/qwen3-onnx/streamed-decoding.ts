@@ -25,7 +25,6 @@ export class StreamedDecoding {
   private nextToDecode: number;
   private lastPiece = 0;
   private referenceDone = false;
-  private taken = 0;
   /** The decoder's own time for the pieces taken so far, and the first one's. */
   decoderMs = 0;
   firstPieceMs: number | undefined;
@@ -123,13 +122,12 @@ export class StreamedDecoding {
     while (this.pieces.length > 0) {
       const piece = this.pieces[0];
       if (!piece.outcome) {
-        if (!wait && !(this.taken === 0 && this.referenceDone)) return;
+        if (!wait && !(this.firstPieceMs === undefined && this.referenceDone)) return;
         const before = performance.now();
         await piece.done;
         this.waitedMs += performance.now() - before;
       }
       this.pieces.shift();
-      this.taken += 1;
       const outcome = piece.outcome!;
       if ('error' in outcome) throw outcome.error;
       this.decoderMs += outcome.audio.ms;
