@@ -1,3 +1,4 @@
+import type { Qwen3Manifest } from '../../models/qwen3-manifest.ts';
 import type { ProviderChoice } from '../../onnx/session-options.ts';
 
 /**
@@ -5,8 +6,8 @@ import type { ProviderChoice } from '../../onnx/session-options.ts';
  * are transferred, not copied; a stream's decoder state never leaves the decoder thread.
  */
 export interface DecoderThreadConfiguration {
-  /** The model directory (manifest.json) and the variant's directory (the graphs). */
-  directory: string;
+  /** The model's manifest, as the worker read it, and the variant's directory (the graphs). */
+  manifest: Qwen3Manifest;
   variantDirectory: string;
   provider: ProviderChoice;
   /** TTS_DECODER_STATES. */

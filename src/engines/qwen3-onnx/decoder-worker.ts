@@ -1,5 +1,4 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { readQwen3Manifest } from '../../models/qwen3-manifest.ts';
 import { CodecDecoderRuntime } from './codec-decoder-runtime.ts';
 import type { DecoderStepState } from './decoder-step-state.ts';
 import type {
@@ -21,9 +20,8 @@ const send = (message: DecoderThreadResponse, transfer: ArrayBuffer[] = []) =>
 
 let decoder: CodecDecoderRuntime;
 try {
-  const manifest = await readQwen3Manifest(configuration.directory);
   decoder = await CodecDecoderRuntime.load(
-    manifest,
+    configuration.manifest,
     configuration.variantDirectory,
     configuration.provider,
     configuration.referenceDecoderStates,

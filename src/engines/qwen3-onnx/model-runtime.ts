@@ -93,7 +93,7 @@ export class Qwen3ModelRuntime {
     const { threads = 0, referenceStates = 0, onFailure } = decoderOptions;
     const decoder = await CodecDecoderThread.start(
       {
-        directory,
+        manifest,
         variantDirectory,
         provider: { ...provider, threads },
         referenceDecoderStates: referenceStates,

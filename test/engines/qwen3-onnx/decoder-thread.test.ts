@@ -28,7 +28,7 @@ describe('the codec decoder thread', () => {
   let decoder: CodecDecoderThread;
   const start = () =>
     CodecDecoderThread.start({
-      directory,
+      manifest,
       variantDirectory: path.join(directory, 'float32'),
       provider: CPU,
       referenceDecoderStates: 4,
@@ -106,7 +106,7 @@ describe('the codec decoder thread', () => {
   it('refuses to start without the decoder graphs, saying what is missing', async () => {
     await assert.rejects(
       CodecDecoderThread.start({
-        directory,
+        manifest,
         variantDirectory: path.join(directory, 'no-such-variant'),
         provider: CPU,
         referenceDecoderStates: 0,
