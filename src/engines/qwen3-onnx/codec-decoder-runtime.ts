@@ -69,31 +69,39 @@ export class CodecDecoderRuntime {
 
   /**
    * codec_decoder_step's state after `referenceFrames` frames of `referenceCodes` (zeros for none), or
-   * undefined when the model has no such graph. The reference's audio is not wanted, only the state:
-   * a voice's state is kept (ReferenceDecoderStates) and `primed` says how many frames were decoded
-   * for it this time (0 when it was kept).
+   * undefined when the model has no such graph. Of the reference's audio only its last frame is kept
+   * (`lastFrameAudio`, empty without a reference): a voice's state is kept (ReferenceDecoderStates)
+   * and `primed` says how many frames were decoded for it this time (0 when it was kept).
    */
   async decoderStateAfter(
     referenceCodes: Int32Array,
     referenceFrames: number,
-  ): Promise<{ state: DecoderStepState; primed: number } | undefined> {
+  ): Promise<{ state: DecoderStepState; primed: number; lastFrameAudio: Float32Array } | undefined> {
     const entry = this.manifest.codecDecoderStep;
     if (!this.decoderStep || !entry) return undefined;
-    if (referenceFrames === 0) return { state: new DecoderStepState(entry), primed: 0 };
+    if (referenceFrames === 0)
+      return { state: new DecoderStepState(entry), primed: 0, lastFrameAudio: new Float32Array(0) };
     const reference = referenceCodes.subarray(0, referenceFrames * this.manifest.dimensions.codeGroups);
     const kept = this.referenceStates.get(reference);
-    if (kept) return { state: new DecoderStepState(entry, kept), primed: 0 };
+    if (kept)
+      return {
+        state: new DecoderStepState(entry, kept.state),
+        primed: 0,
+        lastFrameAudio: kept.lastFrameAudio.slice(),
+      };
     const state = new DecoderStepState(entry);
     // In short runs: the state after them is the same as after one long run, and short runs are
     // faster (see REFERENCE_PIECE_FRAMES).
     const pieceFrames = Math.min(REFERENCE_PIECE_FRAMES, this.manifest.audio.decoderMaxFrames);
     const groups = this.manifest.dimensions.codeGroups;
+    let audio: Float32Array = new Float32Array(0);
     for (let from = 0; from < referenceFrames; from += pieceFrames) {
       const frames = Math.min(pieceFrames, referenceFrames - from);
-      await this.decodeStep(reference.subarray(from * groups), frames, state);
+      audio = await this.decodeStep(reference.subarray(from * groups), frames, state);
     }
-    this.referenceStates.set(reference, state.snapshot());
-    return { state, primed: referenceFrames };
+    const lastFrameAudio = audio.slice(audio.length - this.manifest.audio.samplesPerFrame);
+    this.referenceStates.set(reference, { state: state.snapshot(), lastFrameAudio });
+    return { state, primed: referenceFrames, lastFrameAudio: lastFrameAudio.slice() };
   }
 
   /** The audio of exactly `frames` new frames (codes [frames × groups]) after those already in `state`. */

@@ -29,7 +29,10 @@ export type DecoderThreadRequest =
 export type DecoderThreadResponse =
   | { type: 'ready' }
   | { type: 'load-failed'; message: string }
-  /** `primed`: reference frames decoded for it (0 when the voice's state was kept); `ms`: their time. */
-  | { type: 'opened'; id: number; primed: number; ms: number }
+  /**
+   * `primed`: reference frames decoded for it (0 when the voice's state was kept); `ms`: their time;
+   * `lastFrameAudio`: the last reference frame's audio (empty without a reference).
+   */
+  | { type: 'opened'; id: number; primed: number; ms: number; lastFrameAudio: Float32Array }
   | { type: 'audio'; id: number; samples: Float32Array; ms: number }
   | { type: 'error'; id: number; message: string };

@@ -106,7 +106,7 @@ export class CodecDecoderThread {
       stream,
     ).then((answer) => {
       if (answer.type !== 'opened') throw new Error(`the decoder thread answered ${answer.type} to open`);
-      return { primed: answer.primed, ms: answer.ms };
+      return { primed: answer.primed, ms: answer.ms, lastFrameAudio: answer.lastFrameAudio };
     });
     // Its failure reaches whoever awaits it (or a piece after it); unawaited, it is no crash.
     opened.catch(() => undefined);
@@ -147,10 +147,18 @@ export class CodecDecoderThread {
   }
 }
 
+export interface OpenedStream {
+  /** Reference frames decoded for the stream (0 when the voice's state was kept), and their time. */
+  primed: number;
+  ms: number;
+  /** The last reference frame's audio (empty without a reference frame). */
+  lastFrameAudio: Float32Array;
+}
+
 /** One stream through the decoder thread (see CodecDecoderThread.openStream). */
 export interface DecoderStream {
   /** Settles once the reference frames are through (`primed` of them decoded now, in `ms`). */
-  readonly opened: Promise<{ primed: number; ms: number }>;
+  readonly opened: Promise<OpenedStream>;
   decode(codes: Int32Array, frames: number): Promise<DecodedAudio>;
   close(): void;
 }

@@ -81,7 +81,10 @@ port.on('message', (message: DecoderThreadRequest) => {
         );
         if (!result) throw new Error('this model has no codec_decoder_step');
         record.state = result.state;
-        send({ type: 'opened', id: message.id, primed: result.primed, ms });
+        const { primed, lastFrameAudio } = result;
+        send({ type: 'opened', id: message.id, primed, ms, lastFrameAudio }, [
+          lastFrameAudio.buffer as ArrayBuffer,
+        ]);
       });
       return;
     }

@@ -74,6 +74,10 @@ describe('the codec decoder thread', () => {
     assert.equal(streamed.length, frames * manifest.audio.samplesPerFrame);
     const difference = largestDifference(streamed, whole.samples);
     assert.ok(difference < 1e-5, `differs by ${difference}`);
+    // The last reference frame's audio comes with the opening (the official cut may need a sample of it).
+    const lastReferenceFrame = await decoder.decode(all, referenceFrames, referenceFrames - 1);
+    const { lastFrameAudio } = await stream.opened;
+    assert.ok(largestDifference(lastFrameAudio, lastReferenceFrame.samples) < 1e-5);
 
     // The voice's state after its reference is kept: a second stream decodes none of it again.
     const again = decoder.openStream(all.subarray(0, referenceFrames * groups), referenceFrames);
@@ -83,6 +87,7 @@ describe('the codec decoder thread', () => {
     );
     again.close();
     assert.equal((await again.opened).primed, 0);
+    assert.deepEqual((await again.opened).lastFrameAudio, lastFrameAudio, 'kept with the state');
     assert.ok(largestDifference(first.samples, decoded[0].samples) < 1e-6);
   });
 
