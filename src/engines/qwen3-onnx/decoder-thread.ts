@@ -63,15 +63,21 @@ export class CodecDecoderThread {
   ): Promise<CodecDecoderThread> {
     const worker = startWorker(workerScript('./decoder-worker', import.meta.url), configuration);
     return new Promise((resolve, reject) => {
+      // A thread that ends before it is ready without saying why (killed, out of memory) must not
+      // leave its model worker waiting for ever.
+      const onExit = (code: number) =>
+        reject(new Error(`the codec decoder thread exited (code ${code}) before its sessions loaded`));
       const onMessage = (message: DecoderThreadResponse) => {
         if (message.type === 'ready') {
           worker.off('message', onMessage);
           worker.off('error', reject);
+          worker.off('exit', onExit);
           resolve(new CodecDecoderThread(worker, onFailure));
         } else if (message.type === 'load-failed') reject(new Error(message.message));
       };
       worker.on('message', onMessage);
       worker.once('error', reject);
+      worker.once('exit', onExit);
     });
   }
 
