@@ -16,6 +16,7 @@
  *   [--piece N]: frames in its later pieces at most (the engine's default otherwise)
  *   [--spinning]: TTS_THREAD_SPINNING=true (ONNX Runtime's threads busy-wait for work)
  *   [--decoder-states N]: TTS_DECODER_STATES (0: every run decodes the reference frames again)
+ *   [--whole]: requests that are not streamed (the official chunked decode; the audio comes at the end)
  * Run a synthetic real-size model and an export of the same size in one sitting to compare them.
  */
 import { createHash } from 'node:crypto';
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     spinning: { type: 'boolean', default: false },
     'first-piece': { type: 'string' },
     piece: { type: 'string' },
+    whole: { type: 'boolean', default: false },
   },
 });
 const frames = Number(values.frames);
@@ -131,7 +133,7 @@ const generate = (seed: number) =>
         doSample: true,
         maxNewTokens: frames + 1,
       },
-      streaming: true,
+      streaming: !values.whole,
     },
     AbortSignal.timeout(3600000),
   );

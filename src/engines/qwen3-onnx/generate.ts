@@ -1,4 +1,4 @@
-import { decodeLikeOfficial, type DecodeWindow } from './codec-decoding.ts';
+import { decodeLikeOfficial, officialChunkFrames, type DecodeWindow } from './codec-decoding.ts';
 import type { GenerationSettings } from './generation-settings.ts';
 import type { KvCache } from './kv-cache.ts';
 import type { Qwen3ModelRuntime } from './model-runtime.ts';
@@ -12,8 +12,9 @@ export interface GenerationRequest extends GenerationSettings {
   language: string;
   /**
    * Decode in small pieces while frames are generated (with the stateful codec_decoder_step where the
-   * model has it, else with a left context of at least the decoder's attention window); false: decode
-   * once at the end in the official chunks, as generate_voice_clone.
+   * model has it, else with a left context of at least the decoder's attention window); false: the
+   * official chunked decode, as generate_voice_clone (its first chunk, with codec_decoder_step, decoded
+   * beside generation, which gives the same audio).
    */
   streaming: boolean;
   /**
@@ -98,13 +99,24 @@ async function* generateWithCache(
   if (referenceFrames > 0) codes.set(voice.referenceCodes.subarray(0, referenceFrames * codeGroups));
   let totalFrames = referenceFrames;
   // Streamed audio is decoded on the decoder thread beside generation, from before the prefill: a
-  // new voice's reference frames go through the decoder while the talker takes the prompt.
-  const streamed = request.streaming
-    ? new StreamedDecoding(manifest, model.decoder, codes, referenceFrames, {
-        first: request.firstChunkFrames,
-        later: request.chunkFrames,
-      })
-    : undefined;
+  // new voice's reference frames go through the decoder while the talker takes the prompt. Not
+  // streaming, the official decode's first chunk (300 frames, no left context) is decoded so too where
+  // the model has codec_decoder_step: its state carried from piece to piece gives that chunk's audio
+  // (tests: official-parity), and the worker then waits only for its last piece and any later chunk.
+  const chunk = officialChunkFrames(manifest);
+  const firstChunkBeside =
+    !request.streaming && manifest.codecDecoderStep !== undefined && referenceFrames < chunk;
+  const streamed =
+    request.streaming || firstChunkBeside
+      ? new StreamedDecoding(
+          manifest,
+          model.decoder,
+          codes,
+          referenceFrames,
+          { first: request.firstChunkFrames, later: request.chunkFrames },
+          firstChunkBeside,
+        )
+      : undefined;
   try {
     const prompt = await buildTalkerPrompt(model, request.text, request.language, voice);
     const promptMs = performance.now() - startedAt;
@@ -165,38 +177,37 @@ async function* generateWithCache(
       if (streamed) {
         // Pieces go to the decoder as soon as they are whole; what it has finished is sent now.
         streamed.submit(totalFrames, false);
-        for await (const samples of streamed.take(false)) yield audioEvent(samples);
+        if (request.streaming) for await (const samples of streamed.take(false)) yield audioEvent(samples);
       }
       // The token this step would let the talker choose could never become a frame: skip the step.
       if (generated === maxFrames || cancelled()) break;
       output = await timed('talker', () => model.talker(frameInput, 1, cache));
       cache.append(output.newKeys, output.newValues, 1);
-      if (streamed) for await (const samples of streamed.take(false)) yield audioEvent(samples);
+      if (streamed && request.streaming)
+        for await (const samples of streamed.take(false)) yield audioEvent(samples);
     }
     if (cancelled()) return;
-    let decoderMs = 0;
-    let firstDecodeMs = 0;
-    let waitedMs = 0;
-    const reference = { primed: 0, ms: 0 };
-    if (streamed) {
+    // The codec_decoder runs on windows of frames (the official chunks), timed here.
+    const windows = { ms: 0, waitedMs: 0, firstMs: 0 };
+    const decode: DecodeWindow = async (window, frames, context) => {
+      const before = performance.now();
+      const audio = await model.decoder.decode(window, frames, context);
+      windows.waitedMs += performance.now() - before;
+      windows.ms += audio.ms;
+      if (windows.firstMs === 0) windows.firstMs = audio.ms;
+      return audio.samples;
+    };
+    let audio: AsyncIterable<Float32Array>;
+    if (streamed?.isOfficialFirstChunk) audio = streamed.officialAudio(totalFrames, decode);
+    else if (streamed) {
       streamed.submit(totalFrames, true);
-      for await (const samples of streamed.take(true)) yield audioEvent(samples);
-      Object.assign(reference, await streamed.reference);
-      decoderMs = streamed.decoderMs + reference.ms;
-      firstDecodeMs = streamed.firstPieceMs ?? 0;
-      waitedMs = streamed.waitedMs;
-    } else {
-      const decode: DecodeWindow = async (window, frames, context) => {
-        const before = performance.now();
-        const audio = await model.decoder.decode(window, frames, context);
-        waitedMs += performance.now() - before;
-        decoderMs += audio.ms;
-        if (firstDecodeMs === 0) firstDecodeMs = audio.ms;
-        return audio.samples;
-      };
-      for await (const samples of decodeLikeOfficial(manifest, decode, codes, totalFrames, referenceFrames))
-        yield audioEvent(samples);
-    }
+      audio = streamed.take(true);
+    } else audio = decodeLikeOfficial(manifest, decode, codes, totalFrames, referenceFrames);
+    for await (const samples of audio) yield audioEvent(samples);
+    const reference = streamed ? await streamed.reference : { primed: 0, ms: 0 };
+    const decoderMs = (streamed?.decoderMs ?? 0) + reference.ms + windows.ms;
+    const waitedMs = (streamed?.waitedMs ?? 0) + windows.waitedMs;
+    const firstDecodeMs = streamed?.firstPieceMs ?? windows.firstMs;
     const totalMs = performance.now() - startedAt;
     yield {
       type: 'end',

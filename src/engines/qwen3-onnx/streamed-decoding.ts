@@ -1,6 +1,12 @@
 import type { Qwen3Manifest } from '../../models/qwen3-manifest.ts';
-import { streamingContext } from './codec-decoding.ts';
-import type { CodecDecoderThread, DecodedAudio, DecoderStream } from './decoder-thread.ts';
+import {
+  decodeLikeOfficial,
+  officialChunkFrames,
+  officialCut,
+  streamingContext,
+  type DecodeWindow,
+} from './codec-decoding.ts';
+import type { CodecDecoderThread, DecodedAudio, DecoderStream, OpenedStream } from './decoder-thread.ts';
 
 /** A piece handed to the decoder thread; `outcome` is set once it is decoded (or failed). */
 interface Piece {
@@ -22,6 +28,8 @@ export class StreamedDecoding {
   private readonly contextFrames: number;
   private readonly firstPiece: number;
   private readonly laterPiece: number;
+  /** Frames from here on are not handed to the decoder (the official decode's later chunks). */
+  private readonly untilFrame: number;
   private nextToDecode: number;
   private lastPiece = 0;
   private referenceDone = false;
@@ -36,9 +44,17 @@ export class StreamedDecoding {
     private readonly decoder: CodecDecoderThread,
     /** Every frame's codes [frames × groups], the reference's first; written by the caller as it goes. */
     private readonly codes: Int32Array,
-    referenceFrames: number,
+    private readonly referenceFrames: number,
     pieceFrames: { first?: number; later?: number },
+    /**
+     * Decode only the official decode's first chunk beside generation, for officialAudio (a request
+     * that is not streamed); needs codec_decoder_step.
+     */
+    officialFirstChunk = false,
   ) {
+    if (officialFirstChunk && !manifest.codecDecoderStep)
+      throw new Error('the official first chunk is decoded beside generation only with codec_decoder_step');
+    this.untilFrame = officialFirstChunk ? officialChunkFrames(manifest) : Number.POSITIVE_INFINITY;
     // Opened at once: the reference frames go through the decoder while the talker takes the prompt.
     this.stream = manifest.codecDecoderStep
       ? decoder.openStream(
@@ -62,9 +78,9 @@ export class StreamedDecoding {
     );
   }
 
-  /** The reference frames' passage through the decoder: how many were decoded now, and their time. */
-  get reference(): Promise<{ primed: number; ms: number }> {
-    return this.stream?.opened ?? Promise.resolve({ primed: 0, ms: 0 });
+  /** The reference frames' passage through the decoder: how many were decoded now, their time, and the last one's audio. */
+  get reference(): Promise<OpenedStream> {
+    return this.stream?.opened ?? Promise.resolve({ primed: 0, ms: 0, lastFrameAudio: new Float32Array(0) });
   }
 
   private nextPiece(): number {
@@ -75,10 +91,11 @@ export class StreamedDecoding {
   }
 
   /**
-   * Hands the decoder every whole piece of the frames made so far (`totalFrames`, reference included);
-   * with `flush`, the rest too.
+   * Hands the decoder every whole piece of the frames made so far (`totalFrames`, reference included,
+   * up to `untilFrame`); with `flush`, the rest too.
    */
-  submit(totalFrames: number, flush: boolean): void {
+  submit(madeFrames: number, flush: boolean): void {
+    const totalFrames = Math.min(madeFrames, this.untilFrame);
     const groups = this.manifest.dimensions.codeGroups;
     const framesOf = (start: number, count: number) =>
       this.codes.subarray(start * groups, (start + count) * groups);
@@ -134,6 +151,37 @@ export class StreamedDecoding {
       this.firstPieceMs ??= outcome.audio.ms;
       yield outcome.audio.samples;
     }
+  }
+
+  /** Opened with `officialFirstChunk` (for officialAudio). */
+  get isOfficialFirstChunk(): boolean {
+    return this.untilFrame !== Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Once every frame is made (`totalFrames`, reference included), for a stream opened with
+   * `officialFirstChunk`: the official chunked decode's audio (decodeLikeOfficial), its first chunk
+   * from the pieces decoded beside generation, which equal it, and the chunks after it through `decode`.
+   */
+  async *officialAudio(totalFrames: number, decode: DecodeWindow): AsyncGenerator<Float32Array> {
+    if (!this.isOfficialFirstChunk)
+      throw new Error('officialAudio needs a stream opened with officialFirstChunk');
+    this.submit(totalFrames, true);
+    // The official cut sometimes falls a sample inside the last reference frame (officialCut).
+    const { lastFrameAudio } = await this.reference;
+    const frameSamples = this.manifest.audio.samplesPerFrame;
+    const extra =
+      this.referenceFrames * frameSamples - officialCut(this.referenceFrames, totalFrames, frameSamples);
+    if (extra > 0) yield lastFrameAudio.slice(frameSamples - extra);
+    yield* this.take(true);
+    yield* decodeLikeOfficial(
+      this.manifest,
+      decode,
+      this.codes,
+      totalFrames,
+      this.referenceFrames,
+      this.untilFrame,
+    );
   }
 
   /** Forgets the stream in the decoder thread (its pieces not yet decoded are dropped). */

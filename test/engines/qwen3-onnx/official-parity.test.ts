@@ -8,6 +8,7 @@ import { Qwen3OnnxEngine } from '../../../src/engines/qwen3-onnx/engine.ts';
 import { Qwen3ModelRuntime } from '../../../src/engines/qwen3-onnx/model-runtime.ts';
 import type { VoiceData } from '../../../src/engines/qwen3-onnx/prompt.ts';
 import { SeededRandom } from '../../../src/engines/qwen3-onnx/random.ts';
+import { StreamedDecoding } from '../../../src/engines/qwen3-onnx/streamed-decoding.ts';
 import { probabilitiesOf, TalkerSampler } from '../../../src/engines/qwen3-onnx/sampler.ts';
 import type { Language, SpeechStreamPart, VoicePrompt } from '../../../src/engines/interfaces/index.ts';
 import { chooseProvider } from '../../../src/onnx/session-options.ts';
@@ -260,23 +261,47 @@ for (const shape of OFFICIAL_SHAPES) {
         );
         try {
           const codes = Int32Array.from(chunked.codes.flat());
-          const parts: Float32Array[] = [];
-          for await (const part of decodeLikeOfficial(
+          const totalFrames = chunked.codes.length;
+          const decode = async (window: Int32Array, frames: number, context: number) =>
+            (await runtime.decoder.decode(window, frames, context)).samples;
+          // As a request that is not streamed decodes: the first chunk through codec_decoder_step
+          // beside generation (here all handed over at once), the second as the official code does.
+          const firstChunkBeside = new StreamedDecoding(
             runtime.manifest,
-            async (window, frames, context) =>
-              (await runtime.decoder.decode(window, frames, context)).samples,
+            runtime.decoder,
             codes,
-            chunked.codes.length,
             chunked.referenceFrames,
-          ))
-            parts.push(part);
-          const audio = joinAudio(parts);
-          assert.equal(audio.length, chunked.samples);
-          for (const excerpt of chunked.excerpts) {
-            const official = await readGoldenFloats(shape, excerpt.audio.file);
-            const ours = audio.subarray(excerpt.startSample, excerpt.startSample + official.length);
-            const difference = maxDifference(ours, official);
-            assert.ok(difference < 1e-5, `samples from ${excerpt.startSample} differ by ${difference}`);
+            {},
+            true,
+          );
+          const ways = {
+            'the official chunks': decodeLikeOfficial(
+              runtime.manifest,
+              decode,
+              codes,
+              totalFrames,
+              chunked.referenceFrames,
+            ),
+            'the first chunk beside generation': firstChunkBeside.officialAudio(totalFrames, decode),
+          };
+          try {
+            for (const [way, decoded] of Object.entries(ways)) {
+              const parts: Float32Array[] = [];
+              for await (const part of decoded) parts.push(part);
+              const audio = joinAudio(parts);
+              assert.equal(audio.length, chunked.samples, way);
+              for (const excerpt of chunked.excerpts) {
+                const official = await readGoldenFloats(shape, excerpt.audio.file);
+                const ours = audio.subarray(excerpt.startSample, excerpt.startSample + official.length);
+                const difference = maxDifference(ours, official);
+                assert.ok(
+                  difference < 1e-5,
+                  `${way}: samples from ${excerpt.startSample} differ by ${difference}`,
+                );
+              }
+            }
+          } finally {
+            firstChunkBeside.close();
           }
         } finally {
           await runtime.release();
