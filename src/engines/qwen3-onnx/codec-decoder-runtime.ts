@@ -71,18 +71,21 @@ export class CodecDecoderRuntime {
    * codec_decoder_step's state after `referenceFrames` frames of `referenceCodes` (zeros for none), or
    * undefined when the model has no such graph. Of the reference's audio only its last frame is kept
    * (`lastFrameAudio`, empty without a reference): a voice's state is kept (ReferenceDecoderStates)
-   * and `primed` says how many frames were decoded for it this time (0 when it was kept).
+   * and `primed` says how many frames were decoded for it this time (0 when it was kept). `keep`:
+   * false for frames that are not a voice's reference (an official chunk's left context), whose state
+   * would only push voices' states out.
    */
   async decoderStateAfter(
     referenceCodes: Int32Array,
     referenceFrames: number,
+    keep = true,
   ): Promise<{ state: DecoderStepState; primed: number; lastFrameAudio: Float32Array } | undefined> {
     const entry = this.manifest.codecDecoderStep;
     if (!this.decoderStep || !entry) return undefined;
     if (referenceFrames === 0)
       return { state: new DecoderStepState(entry), primed: 0, lastFrameAudio: new Float32Array(0) };
     const reference = referenceCodes.subarray(0, referenceFrames * this.manifest.dimensions.codeGroups);
-    const kept = this.referenceStates.get(reference);
+    const kept = keep ? this.referenceStates.get(reference) : undefined;
     if (kept)
       return {
         state: new DecoderStepState(entry, kept.state),
@@ -100,7 +103,7 @@ export class CodecDecoderRuntime {
       audio = await this.decodeStep(reference.subarray(from * groups), frames, state);
     }
     const lastFrameAudio = audio.slice(audio.length - this.manifest.audio.samplesPerFrame);
-    this.referenceStates.set(reference, { state: state.snapshot(), lastFrameAudio });
+    if (keep) this.referenceStates.set(reference, { state: state.snapshot(), lastFrameAudio });
     return { state, primed: referenceFrames, lastFrameAudio: lastFrameAudio.slice() };
   }
 

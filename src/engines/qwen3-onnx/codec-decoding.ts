@@ -22,8 +22,8 @@ export function officialCut(referenceFrames: number, totalFrames: number, sample
  * The official non-streaming decode (Qwen3TTSTokenizerV2Decoder.chunked_decode): the whole sequence —
  * reference codes first in ICL mode — in chunks of officialChunkFrames (300), each with up to
  * `decoderLeftContext` (25) frames of left context; then the reference part is cut off where
- * generate_voice_clone cuts it. Yields each chunk's audio as soon as it is decoded, from the chunk
- * that starts at `fromFrame` (a multiple of the chunk; the caller has the audio before it).
+ * generate_voice_clone cuts it. Yields each chunk's audio as soon as it is decoded. (With
+ * codec_decoder_step, StreamedDecoding's official mode makes the same audio beside generation.)
  * The codec decoder is causal, so skipping the chunks that lie wholly inside the reference changes
  * nothing.
  */
@@ -33,13 +33,12 @@ export async function* decodeLikeOfficial(
   codes: Int32Array,
   totalFrames: number,
   referenceFrames: number,
-  fromFrame = 0,
 ): AsyncGenerator<Float32Array> {
   const { decoderLeftContext, samplesPerFrame } = manifest.audio;
   const groups = manifest.dimensions.codeGroups;
   const chunk = officialChunkFrames(manifest);
   const cut = officialCut(referenceFrames, totalFrames, samplesPerFrame);
-  for (let start = fromFrame; start < totalFrames; start += chunk) {
+  for (let start = 0; start < totalFrames; start += chunk) {
     const end = Math.min(start + chunk, totalFrames);
     if (end * samplesPerFrame <= cut) continue;
     const context = start - decoderLeftContext > 0 ? decoderLeftContext : start;

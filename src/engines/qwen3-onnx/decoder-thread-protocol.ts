@@ -15,8 +15,18 @@ export interface DecoderThreadConfiguration {
 }
 
 export type DecoderThreadRequest =
-  /** Starts a stream from the decoder state after the voice's reference frames (see decoderStateAfter). */
-  | { type: 'open'; id: number; stream: number; referenceCodes: Int32Array; referenceFrames: number }
+  /**
+   * Starts a stream from the decoder state after the voice's reference frames (see decoderStateAfter);
+   * `keep`: keep that state among the voices' (false for frames that are not a voice's reference).
+   */
+  | {
+      type: 'open';
+      id: number;
+      stream: number;
+      referenceCodes: Int32Array;
+      referenceFrames: number;
+      keep: boolean;
+    }
   /** The audio of the next `frames` frames of a stream. */
   | { type: 'step'; id: number; stream: number; codes: Int32Array; frames: number }
   /** codec_decoder on a window of frames: the audio after its first `context` frames. */

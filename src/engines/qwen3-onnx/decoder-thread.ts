@@ -103,11 +103,16 @@ export class CodecDecoderThread {
    * A stream through codec_decoder_step, starting from the state after the voice's reference frames.
    * Its pieces are decoded in the order they are given; close() it when done (or abandoned).
    */
-  openStream(referenceCodes: Int32Array, referenceFrames: number): DecoderStream {
+  openStream(
+    referenceCodes: Int32Array,
+    referenceFrames: number,
+    /** Keep the state after these frames as a voice's (false: they are not a voice's reference). */
+    { keep = true }: { keep?: boolean } = {},
+  ): DecoderStream {
     const stream = this.nextStream++;
     const reference = referenceCodes.slice();
     const opened = this.ask(
-      { type: 'open', id: this.nextId++, stream, referenceCodes: reference, referenceFrames },
+      { type: 'open', id: this.nextId++, stream, referenceCodes: reference, referenceFrames, keep },
       [reference.buffer],
       stream,
     ).then((answer) => {

@@ -77,7 +77,7 @@ port.on('message', (message: DecoderThreadRequest) => {
       inTurn(message.id, async () => {
         if (record.closed) return;
         const { result, ms } = await timed(() =>
-          decoder.decoderStateAfter(message.referenceCodes, message.referenceFrames),
+          decoder.decoderStateAfter(message.referenceCodes, message.referenceFrames, message.keep),
         );
         if (!result) throw new Error('this model has no codec_decoder_step');
         record.state = result.state;

@@ -13,8 +13,8 @@ export interface GenerationRequest extends GenerationSettings {
   /**
    * Decode in small pieces while frames are generated (with the stateful codec_decoder_step where the
    * model has it, else with a left context of at least the decoder's attention window); false: the
-   * official chunked decode, as generate_voice_clone (its first chunk, with codec_decoder_step, decoded
-   * beside generation, which gives the same audio).
+   * official chunked decode, as generate_voice_clone (with codec_decoder_step, decoded beside
+   * generation too, chunk by chunk, which gives the same audio).
    */
   streaming: boolean;
   /**
@@ -100,21 +100,22 @@ async function* generateWithCache(
   let totalFrames = referenceFrames;
   // Streamed audio is decoded on the decoder thread beside generation, from before the prefill: a
   // new voice's reference frames go through the decoder while the talker takes the prompt. Not
-  // streaming, the official decode's first chunk (300 frames, no left context) is decoded so too where
-  // the model has codec_decoder_step: its state carried from piece to piece gives that chunk's audio
-  // (tests: official-parity), and the worker then waits only for its last piece and any later chunk.
-  const chunk = officialChunkFrames(manifest);
-  const firstChunkBeside =
-    !request.streaming && manifest.codecDecoderStep !== undefined && referenceFrames < chunk;
+  // streaming, the official chunked decode is made so too where the model has codec_decoder_step: each
+  // chunk through the step decoder's state, started as the official decode starts its window, gives
+  // that chunk's audio (tests: official-parity), and the worker then waits only for the last piece.
+  const officialBeside =
+    !request.streaming &&
+    manifest.codecDecoderStep !== undefined &&
+    referenceFrames < officialChunkFrames(manifest);
   const streamed =
-    request.streaming || firstChunkBeside
+    request.streaming || officialBeside
       ? new StreamedDecoding(
           manifest,
           model.decoder,
           codes,
           referenceFrames,
           { first: request.firstChunkFrames, later: request.chunkFrames },
-          firstChunkBeside,
+          officialBeside,
         )
       : undefined;
   try {
@@ -198,7 +199,7 @@ async function* generateWithCache(
       return audio.samples;
     };
     let audio: AsyncIterable<Float32Array>;
-    if (streamed?.isOfficialFirstChunk) audio = streamed.officialAudio(totalFrames, decode);
+    if (streamed?.isOfficial) audio = streamed.officialAudio(totalFrames);
     else if (streamed) {
       streamed.submit(totalFrames, true);
       audio = streamed.take(true);

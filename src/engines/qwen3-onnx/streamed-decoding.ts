@@ -1,11 +1,5 @@
 import type { Qwen3Manifest } from '../../models/qwen3-manifest.ts';
-import {
-  decodeLikeOfficial,
-  officialChunkFrames,
-  officialCut,
-  streamingContext,
-  type DecodeWindow,
-} from './codec-decoding.ts';
+import { officialChunkFrames, officialCut, streamingContext } from './codec-decoding.ts';
 import type { CodecDecoderThread, DecodedAudio, DecoderStream, OpenedStream } from './decoder-thread.ts';
 
 /** A piece handed to the decoder thread; `outcome` is set once it is decoded (or failed). */
@@ -21,15 +15,21 @@ interface Piece {
  * ones in the official decode, go through the state first and their audio is dropped (a voice's state
  * after them is kept by the decoder thread). Models without it (older exports): each piece is decoded
  * again with at least the decoder's attention window as left context.
+ *
+ * For a request that is not streamed (`official`), the pieces give the official chunked decode
+ * instead: each official chunk (300 frames) goes through a stream of its own, started from the state
+ * after the chunk's left context (25 frames) as the official decode starts each chunk's window, so
+ * every chunk is decoded beside generation too (see officialAudio).
  */
 export class StreamedDecoding {
-  private readonly stream: DecoderStream | undefined;
+  /** Through codec_decoder_step: the stream, or in official mode one per official chunk so far. */
+  private readonly streams: DecoderStream[] = [];
   private readonly pieces: Piece[] = [];
   private readonly contextFrames: number;
   private readonly firstPiece: number;
   private readonly laterPiece: number;
-  /** Frames from here on are not handed to the decoder (the official decode's later chunks). */
-  private readonly untilFrame: number;
+  /** In official mode, the official decode's chunk: pieces stop at its ends and restart a stream. */
+  private readonly officialChunk: number | undefined;
   private nextToDecode: number;
   private lastPiece = 0;
   private referenceDone = false;
@@ -47,21 +47,26 @@ export class StreamedDecoding {
     private readonly referenceFrames: number,
     pieceFrames: { first?: number; later?: number },
     /**
-     * Decode only the official decode's first chunk beside generation, for officialAudio (a request
-     * that is not streamed); needs codec_decoder_step.
+     * Decode as the official chunked decode does, for officialAudio (a request that is not streamed);
+     * needs codec_decoder_step and a reference within the first chunk.
      */
-    officialFirstChunk = false,
+    official = false,
   ) {
-    if (officialFirstChunk && !manifest.codecDecoderStep)
-      throw new Error('the official first chunk is decoded beside generation only with codec_decoder_step');
-    this.untilFrame = officialFirstChunk ? officialChunkFrames(manifest) : Number.POSITIVE_INFINITY;
+    this.officialChunk = official ? officialChunkFrames(manifest) : undefined;
+    if (official && !manifest.codecDecoderStep)
+      throw new Error('the official decode is made beside generation only with codec_decoder_step');
+    if (this.officialChunk !== undefined && referenceFrames >= this.officialChunk)
+      throw new Error(
+        'the official decode is made beside generation only for a reference within its first chunk',
+      );
     // Opened at once: the reference frames go through the decoder while the talker takes the prompt.
-    this.stream = manifest.codecDecoderStep
-      ? decoder.openStream(
+    if (manifest.codecDecoderStep)
+      this.streams.push(
+        decoder.openStream(
           codes.subarray(0, referenceFrames * manifest.dimensions.codeGroups),
           referenceFrames,
-        )
-      : undefined;
+        ),
+      );
     this.nextToDecode = referenceFrames;
     this.contextFrames = this.stream ? 0 : streamingContext(manifest);
     const pieceLimit = Math.max(1, manifest.audio.decoderMaxFrames - this.contextFrames);
@@ -78,9 +83,16 @@ export class StreamedDecoding {
     );
   }
 
+  /** The stream the next piece goes through (the last one opened). */
+  private get stream(): DecoderStream | undefined {
+    return this.streams.at(-1);
+  }
+
   /** The reference frames' passage through the decoder: how many were decoded now, their time, and the last one's audio. */
   get reference(): Promise<OpenedStream> {
-    return this.stream?.opened ?? Promise.resolve({ primed: 0, ms: 0, lastFrameAudio: new Float32Array(0) });
+    return (
+      this.streams[0]?.opened ?? Promise.resolve({ primed: 0, ms: 0, lastFrameAudio: new Float32Array(0) })
+    );
   }
 
   private nextPiece(): number {
@@ -91,19 +103,36 @@ export class StreamedDecoding {
   }
 
   /**
-   * Hands the decoder every whole piece of the frames made so far (`totalFrames`, reference included,
-   * up to `untilFrame`); with `flush`, the rest too.
+   * Hands the decoder every whole piece of the frames made so far (`totalFrames`, reference included);
+   * with `flush`, the rest too.
    */
-  submit(madeFrames: number, flush: boolean): void {
-    const totalFrames = Math.min(madeFrames, this.untilFrame);
+  submit(totalFrames: number, flush: boolean): void {
     const groups = this.manifest.dimensions.codeGroups;
     const framesOf = (start: number, count: number) =>
       this.codes.subarray(start * groups, (start + count) * groups);
     for (;;) {
-      const wanted = this.nextPiece();
-      const available = totalFrames - this.nextToDecode;
-      if (available <= 0 || (!flush && available < wanted)) return;
       const start = this.nextToDecode;
+      const chunk = this.officialChunk;
+      // In official mode a piece ends where its chunk does.
+      const chunkEnd =
+        chunk === undefined ? Number.POSITIVE_INFINITY : (Math.floor(start / chunk) + 1) * chunk;
+      const wanted = Math.min(this.nextPiece(), chunkEnd - start);
+      const available = totalFrames - start;
+      if (available <= 0 || (!flush && available < wanted)) return;
+      if (chunk !== undefined && start % chunk === 0 && start >= chunk) {
+        // A later official chunk: decoded from the state after its left context, as the official
+        // window is (positions from 0); that state is no voice's, so it is not kept.
+        const context = this.manifest.audio.decoderLeftContext;
+        const chunkStream = this.decoder.openStream(framesOf(start - context, context), context, {
+          keep: false,
+        });
+        // The context's run is decoder time too (a failure is the chunk's first piece's to report).
+        chunkStream.opened.then(
+          (opened) => (this.decoderMs += opened.ms),
+          () => undefined,
+        );
+        this.streams.push(chunkStream);
+      }
       const count = Math.min(available, wanted);
       const samples = count * this.manifest.audio.samplesPerFrame;
       let decoded: Promise<DecodedAudio>;
@@ -153,39 +182,52 @@ export class StreamedDecoding {
     }
   }
 
-  /** Opened with `officialFirstChunk` (for officialAudio). */
-  get isOfficialFirstChunk(): boolean {
-    return this.untilFrame !== Number.POSITIVE_INFINITY;
+  /** Made with `official` (for officialAudio). */
+  get isOfficial(): boolean {
+    return this.officialChunk !== undefined;
   }
 
   /**
-   * Once every frame is made (`totalFrames`, reference included), for a stream opened with
-   * `officialFirstChunk`: the official chunked decode's audio (decodeLikeOfficial), its first chunk
-   * from the pieces decoded beside generation, which equal it, and the chunks after it through `decode`.
+   * Once every frame is made (`totalFrames`, reference included), in official mode: the official
+   * chunked decode's audio (decodeLikeOfficial's), from the pieces decoded beside generation, one
+   * array per official chunk as decodeLikeOfficial gives it (a whole answer in a few large parts, not
+   * hundreds of small ones, which cost the server's event loop more to pass on).
    */
-  async *officialAudio(totalFrames: number, decode: DecodeWindow): AsyncGenerator<Float32Array> {
-    if (!this.isOfficialFirstChunk)
-      throw new Error('officialAudio needs a stream opened with officialFirstChunk');
+  async *officialAudio(totalFrames: number): AsyncGenerator<Float32Array> {
+    const chunk = this.officialChunk;
+    if (chunk === undefined) throw new Error('officialAudio needs a StreamedDecoding made with official');
     this.submit(totalFrames, true);
+    const frameSamples = this.manifest.audio.samplesPerFrame;
+    let parts: Float32Array[] = [];
     // The official cut sometimes falls a sample inside the last reference frame (officialCut).
     const { lastFrameAudio } = await this.reference;
-    const frameSamples = this.manifest.audio.samplesPerFrame;
     const extra =
       this.referenceFrames * frameSamples - officialCut(this.referenceFrames, totalFrames, frameSamples);
-    if (extra > 0) yield lastFrameAudio.slice(frameSamples - extra);
-    yield* this.take(true);
-    yield* decodeLikeOfficial(
-      this.manifest,
-      decode,
-      this.codes,
-      totalFrames,
-      this.referenceFrames,
-      this.untilFrame,
-    );
+    if (extra > 0) parts.push(lastFrameAudio.slice(frameSamples - extra));
+    let frame = this.referenceFrames;
+    for await (const piece of this.take(true)) {
+      parts.push(piece);
+      frame += piece.length / frameSamples;
+      if (frame % chunk === 0 || frame === totalFrames) {
+        yield joined(parts);
+        parts = [];
+      }
+    }
   }
 
-  /** Forgets the stream in the decoder thread (its pieces not yet decoded are dropped). */
+  /** Forgets the streams in the decoder thread (their pieces not yet decoded are dropped). */
   close(): void {
-    this.stream?.close();
+    for (const stream of this.streams) stream.close();
   }
+}
+
+function joined(parts: Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0];
+  const all = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    all.set(part, offset);
+    offset += part.length;
+  }
+  return all;
 }

@@ -91,6 +91,15 @@ describe('the codec decoder thread', () => {
     assert.ok(largestDifference(first.samples, decoded[0].samples) < 1e-6);
   });
 
+  it('keeps no state for frames opened with keep: false (an official chunk’s left context)', async () => {
+    const context = codesOf(5, 7);
+    for (let time = 0; time < 2; time += 1) {
+      const stream = decoder.openStream(context, 5, { keep: false });
+      assert.equal((await stream.opened).primed, 5, `open ${time + 1} decodes the frames again`);
+      stream.close();
+    }
+  });
+
   it('drops the pieces of a closed stream and serves the next request', async () => {
     const stream = decoder.openStream(new Int32Array(0), 0);
     const pending = [1, 2, 3].map((salt) => stream.decode(codesOf(4, salt), 4));

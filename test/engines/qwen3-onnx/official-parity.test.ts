@@ -264,9 +264,9 @@ for (const shape of OFFICIAL_SHAPES) {
           const totalFrames = chunked.codes.length;
           const decode = async (window: Int32Array, frames: number, context: number) =>
             (await runtime.decoder.decode(window, frames, context)).samples;
-          // As a request that is not streamed decodes: the first chunk through codec_decoder_step
-          // beside generation (here all handed over at once), the second as the official code does.
-          const firstChunkBeside = new StreamedDecoding(
+          // As a request that is not streamed decodes: each chunk through codec_decoder_step beside
+          // generation (here all handed over at once), the second from the state after its context.
+          const beside = new StreamedDecoding(
             runtime.manifest,
             runtime.decoder,
             codes,
@@ -282,7 +282,7 @@ for (const shape of OFFICIAL_SHAPES) {
               totalFrames,
               chunked.referenceFrames,
             ),
-            'the first chunk beside generation': firstChunkBeside.officialAudio(totalFrames, decode),
+            'beside generation': beside.officialAudio(totalFrames),
           };
           try {
             for (const [way, decoded] of Object.entries(ways)) {
@@ -301,7 +301,7 @@ for (const shape of OFFICIAL_SHAPES) {
               }
             }
           } finally {
-            firstChunkBeside.close();
+            beside.close();
           }
         } finally {
           await runtime.release();

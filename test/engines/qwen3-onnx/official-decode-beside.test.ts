@@ -11,14 +11,15 @@ import { syntheticQwen3 } from '../../support/synthetic-models.ts';
 const CPU = { device: { kind: 'cpu' as const }, threads: 1, niceness: 0, spinning: false };
 
 /**
- * A request that is not streamed gets the official chunked decode; with codec_decoder_step its first
- * chunk is decoded beside generation (StreamedDecoding with officialFirstChunk) and only later chunks
- * through codec_decoder once every frame is made. On a synthetic model whose two decoder graphs share
- * their weights, that must give decodeLikeOfficial's audio sample for sample, whatever the lengths:
- * within the first chunk, past it, and where the official cut falls a sample inside the last
- * reference frame. (official-parity checks it against the official code's goldens.)
+ * A request that is not streamed gets the official chunked decode; with codec_decoder_step it is made
+ * beside generation (StreamedDecoding with `official`): each official chunk through a stream of its
+ * own, the later ones started from the state after their 25 frames of left context. On a synthetic
+ * model whose two decoder graphs share their weights, that must give decodeLikeOfficial's audio
+ * sample for sample, whatever the lengths: within the first chunk, past it, and where the official cut
+ * falls a sample inside the last reference frame. (official-parity checks it against the official
+ * code's goldens.)
  */
-describe('the official decode with its first chunk decoded beside generation', () => {
+describe('the official decode made beside generation', () => {
   let manifest: Qwen3Manifest;
   let decoder: CodecDecoderThread;
   const codesOf = (frames: number) =>
@@ -59,10 +60,12 @@ describe('the official decode with its first chunk decoded beside generation', (
 
       const decoding = new StreamedDecoding(manifest, decoder, codes, referenceFrames, {}, true);
       try {
-        // Frames handed over as a worker makes them; the pieces stop at the first chunk's end.
+        // Frames handed over as a worker makes them.
         for (let made = referenceFrames + 1; made <= totalFrames; made += 1) decoding.submit(made, false);
         const ours: Float32Array[] = [];
-        for await (const part of decoding.officialAudio(totalFrames, decode)) ours.push(part);
+        for await (const part of decoding.officialAudio(totalFrames)) ours.push(part);
+        // One part per official chunk, as decodeLikeOfficial gives them (not one per piece).
+        assert.equal(ours.length, official.length);
         const expected = joinAudio(official);
         const actual = joinAudio(ours);
         assert.equal(actual.length, expected.length);
@@ -76,13 +79,16 @@ describe('the official decode with its first chunk decoded beside generation', (
     });
   }
 
-  it('refuses officialAudio on a stream opened for streaming', async () => {
+  it('refuses officialAudio on a stream made for streaming, and a reference past the first chunk', async () => {
     const decoding = new StreamedDecoding(manifest, decoder, codesOf(4), 2, {});
     try {
-      const audio = decoding.officialAudio(4, async () => new Float32Array(0));
-      await assert.rejects(audio.next(), /officialFirstChunk/);
+      await assert.rejects(decoding.officialAudio(4).next(), /made with official/);
     } finally {
       decoding.close();
     }
+    assert.throws(
+      () => new StreamedDecoding(manifest, decoder, codesOf(301), 300, {}, true),
+      /reference within its first chunk/,
+    );
   });
 });
