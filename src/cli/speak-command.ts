@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { joinSamples } from '../audio/join-samples.ts';
 import { encodeWav } from '../audio/wav.ts';
 import type { Config } from '../config.ts';
 import { ReferenceAudioResolver, referenceAudioOptionsFromConfig } from '../core/reference-audio.ts';
@@ -90,12 +91,7 @@ export async function runSpeakCommand(options: SpeakOptions, config: Config): Pr
         summary = `${part.frames ?? 0} frames, ended by ${part.finishReason === 'end-of-speech' ? 'end of speech' : 'max_new_tokens'}`;
       }
     }
-    const samples = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
-    let offset = 0;
-    for (const part of parts) {
-      samples.set(part, offset);
-      offset += part.length;
-    }
+    const samples = joinSamples(parts);
     await mkdir(path.dirname(path.resolve(options.out)), { recursive: true });
     await writeFile(options.out, encodeWav(samples, manifest.audio.sampleRate));
     const seconds = samples.length / manifest.audio.sampleRate;

@@ -6,6 +6,7 @@ import type {
   TtsEngine,
   VoicePrompt,
 } from '../engines/interfaces/index.ts';
+import { joinSamples } from '../audio/join-samples.ts';
 import { CancelledError, EngineFailedError, InvalidInputError } from '../errors.ts';
 import type { AdmissionQueue, QueueTicket } from './admission.ts';
 import { EngineSlot } from './engine-slot.ts';
@@ -425,16 +426,7 @@ export async function collectSpeech(opened: OpenedSpeech): Promise<Float32Array[
   for await (const event of opened.events) {
     if (event.type === 'audio') chunks[event.itemIndex].push(event.samples);
   }
-  return chunks.map((parts) => {
-    const total = parts.reduce((sum, part) => sum + part.length, 0);
-    const joined = new Float32Array(total);
-    let offset = 0;
-    for (const part of parts) {
-      joined.set(part, offset);
-      offset += part.length;
-    }
-    return joined;
-  });
+  return chunks.map(joinSamples);
 }
 
 /** A cached answer, streamed as if generated (a client leaving still stops it). */

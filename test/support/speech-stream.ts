@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { joinSamples } from '../../src/audio/join-samples.ts';
 import type { SpeechStreamPart } from '../../src/engines/interfaces/index.ts';
 
 type AudioEnd = Extract<SpeechStreamPart, { type: 'audio-end' }>;
@@ -18,12 +19,4 @@ export async function collectSpeechStream(
 }
 
 /** Pieces of audio joined in order into one array. */
-export function joinAudio(parts: readonly Float32Array[]): Float32Array {
-  const audio = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    audio.set(part, offset);
-    offset += part.length;
-  }
-  return audio;
-}
+export const joinAudio = joinSamples;

@@ -1,3 +1,4 @@
+import { joinSamples } from '../../audio/join-samples.ts';
 import type { Qwen3Manifest } from '../../models/qwen3-manifest.ts';
 import { officialChunkFrames, officialCut, streamingContext } from './codec-decoding.ts';
 import type { CodecDecoderThread, DecodedAudio, DecoderStream, OpenedStream } from './decoder-thread.ts';
@@ -209,7 +210,7 @@ export class StreamedDecoding {
       parts.push(piece);
       frame += piece.length / frameSamples;
       if (frame % chunk === 0 || frame === totalFrames) {
-        yield joined(parts);
+        yield parts.length === 1 ? parts[0] : joinSamples(parts);
         parts = [];
       }
     }
@@ -219,15 +220,4 @@ export class StreamedDecoding {
   close(): void {
     for (const stream of this.streams) stream.close();
   }
-}
-
-function joined(parts: Float32Array[]): Float32Array {
-  if (parts.length === 1) return parts[0];
-  const all = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    all.set(part, offset);
-    offset += part.length;
-  }
-  return all;
 }
