@@ -71,7 +71,8 @@ export class CodecDecoderRuntime {
    * codec_decoder_step's state after `referenceFrames` frames of `referenceCodes` (zeros for none), or
    * undefined when the model has no such graph. Of the reference's audio only its last frame is kept
    * (`lastFrameAudio`, empty without a reference): a voice's state is kept (ReferenceDecoderStates)
-   * and `primed` says how many frames were decoded for it this time (0 when it was kept). `keep`:
+   * and `primed` says how many frames were decoded for it this time (0 when it was kept); the
+   * returned `lastFrameAudio` may be the kept one, not to be written to or transferred. `keep`:
    * false for frames that are not a voice's reference (an official chunk's left context), whose state
    * would only push voices' states out.
    */
@@ -90,7 +91,7 @@ export class CodecDecoderRuntime {
       return {
         state: new DecoderStepState(entry, kept.state),
         primed: 0,
-        lastFrameAudio: kept.lastFrameAudio.slice(),
+        lastFrameAudio: kept.lastFrameAudio,
       };
     const state = new DecoderStepState(entry);
     // In short runs: the state after them is the same as after one long run, and short runs are
@@ -104,7 +105,7 @@ export class CodecDecoderRuntime {
     }
     const lastFrameAudio = audio.slice(audio.length - this.manifest.audio.samplesPerFrame);
     if (keep) this.referenceStates.set(reference, { state: state.snapshot(), lastFrameAudio });
-    return { state, primed: referenceFrames, lastFrameAudio: lastFrameAudio.slice() };
+    return { state, primed: referenceFrames, lastFrameAudio };
   }
 
   /** The audio of exactly `frames` new frames (codes [frames × groups]) after those already in `state`. */

@@ -81,7 +81,9 @@ port.on('message', (message: DecoderThreadRequest) => {
         );
         if (!result) throw new Error('this model has no codec_decoder_step');
         record.state = result.state;
-        const { primed, lastFrameAudio } = result;
+        const { primed } = result;
+        // A copy: the array sent is transferred (emptied here), and the voice's state keeps its own.
+        const lastFrameAudio = result.lastFrameAudio.slice();
         send({ type: 'opened', id: message.id, primed, ms, lastFrameAudio }, [
           lastFrameAudio.buffer as ArrayBuffer,
         ]);
