@@ -34,7 +34,10 @@ export class StreamedDecoding {
   private nextToDecode: number;
   private lastPiece = 0;
   private referenceDone = false;
-  /** The decoder's own time for the pieces taken so far, and the first one's. */
+  /**
+   * The decoder's own time for the pieces taken so far (and, in official mode, for later chunks' left
+   * context), and the first piece's.
+   */
   decoderMs = 0;
   firstPieceMs: number | undefined;
   /** Time the worker waited for the decoder (only at the end, when every frame is made). */
